@@ -1,0 +1,31 @@
+"""bot_intents: a fuzzy intent bot that answers the support FAQ in English and Chinese.
+
+Load once, answer many::
+
+    from bot_intents import load_bot
+    bot = load_bot()                       # the shipped crypto-exchange support KB
+    reply = bot.reply("how do i reset my pasword")
+    reply.intent, reply.confidence, reply.answer, reply.handoff
+
+The package imports nothing from chatd and does no I/O after loading.
+"""
+
+from __future__ import annotations
+
+from bot_intents.bot import Bot, load_bot
+from bot_intents.errors import KnowledgeBaseError
+from bot_intents.loader import load_knowledge_base
+from bot_intents.model import Calibration, Intent, KnowledgeBase, Reply, SearchHit, Suggestion
+
+__all__ = [
+    "Bot",
+    "Calibration",
+    "Intent",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "Reply",
+    "SearchHit",
+    "Suggestion",
+    "load_bot",
+    "load_knowledge_base",
+]

@@ -1,0 +1,238 @@
+"""Configuration: a TOML file into frozen dataclasses with defaults.
+
+Every key is optional; config.example.toml lists them all with their defaults. Unknown keys and
+wrong types are errors that name the dotted key (``ConfigError``); ``chatd serve`` prints the
+message and exits with status 2. Secrets may come from the environment (CHATD_SECRET,
+CHATD_IDENTITY_SECRET) so they stay out of files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Config", "ConfigError", "load_config"]
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the dotted key and the bad value."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "./chatd-data"
+    #: Origins allowed to open WebSockets (cross-site WebSocket hijacking defence). Empty: same
+    #: origin as the server only (requests without an Origin header, i.e. non-browser clients,
+    #: pass).
+    #: "*" allows every origin.
+    allowed_origins: tuple[str, ...] = ()
+    #: Seconds a shutdown waits for pending writes before exiting.
+    shutdown_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    #: Empty: SQLite file chatd.db under data_dir. Or "sqlite:///path" / "postgresql://...".
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    #: Knowledge-base TOML files or directories; empty: the bundled crypto-exchange FAQ.
+    kb: tuple[str, ...] = ()
+    #: Hand off after this many consecutive replies without a confident intent.
+    handoff_after_misses: int = 2
+    #: Skip the bot's answers: every conversation goes to the queue at its first message.
+    always_handoff: bool = False
+    #: A conversation that only talked to the bot closes after this much silence (seconds).
+    idle_close_s: float = 1800.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    #: Offer a ticket when the estimated wait exceeds this (seconds).
+    max_wait_s: float = 900.0
+    #: An agent who disconnects keeps their chats this long before they return to the queue.
+    agent_grace_s: float = 60.0
+    #: Minimum interval between two queue updates to one customer (seconds).
+    update_interval_s: float = 1.0
+    #: Ageing head start of each priority class over "normal", in seconds of waiting.
+    urgent_boost_s: float = 600.0
+    vip_boost_s: float = 180.0
+    #: Mean handling time assumed before any chat has been observed (seconds).
+    prior_handle_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    #: Signs resume tokens. Empty: taken from CHATD_SECRET, else generated once into data_dir.
+    secret: str = ""
+    resume_token_ttl_s: float = 30 * 86400.0
+    #: HMAC key for identity verification (user_hash = HMAC-SHA256(key, user_id)); empty: off.
+    identity_secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    max_message_chars: int = 4000
+    max_frame_bytes: int = 65536
+    #: Token bucket per connection: sustained messages per second and burst.
+    messages_per_s: float = 1.0
+    message_burst: int = 8
+    #: Rate-limit violations within one connection before it is closed (4029).
+    violations_before_close: int = 20
+    connections_per_ip: int = 20
+    #: New conversations per IP per window (Chatwoot: 6 per 12 h; a shared office NAT needs more).
+    new_conversations_per_ip: int = 30
+    new_conversations_window_s: float = 3600.0
+    max_events_per_conversation: int = 5000
+    #: Frames queued for one slow client before it is disconnected (4008).
+    outbox_frames: int = 512
+    hello_timeout_s: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: str = "info"
+    #: "auto": console renderer on a TTY, JSON otherwise.
+    format: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class CannedReply:
+    shortcut: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    canned: tuple[CannedReply, ...] = (
+        CannedReply("hello", "Hi, thanks for waiting. I'm looking at your question now."),
+        CannedReply("moment", "Thanks, give me a moment to check that for you."),
+        CannedReply(
+            "secrets",
+            "Please never share your password, 2FA code, private key or seed phrase "
+            "with anyone, including us.",
+        ),
+        CannedReply("bye", "Is there anything else I can help you with today?"),
+    )
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.server.data_dir)
+
+    def storage_url(self) -> str:
+        return self.storage.url or str(self.data_path / "chatd.db")
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "log.level": ("debug", "info", "warning", "error"),
+    "log.format": ("auto", "json", "console"),
+}
+_POSITIVE = {
+    "server.port",
+    "limits.max_message_chars",
+    "limits.max_frame_bytes",
+    "limits.messages_per_s",
+    "limits.message_burst",
+    "limits.connections_per_ip",
+    "limits.new_conversations_per_ip",
+    "limits.new_conversations_window_s",
+    "limits.max_events_per_conversation",
+    "limits.outbox_frames",
+    "bot.handoff_after_misses",
+    "queue.update_interval_s",
+    "queue.prior_handle_s",
+    "security.resume_token_ttl_s",
+}
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (item_hint, *_rest) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return tuple(_coerce(f"{key}[{i}]", v, item_hint) for i, v in enumerate(value))
+    if isinstance(origin, type) and issubclass(origin, types.UnionType):  # pragma: no cover
+        raise ConfigError(f"{key}: unsupported type")
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table, got {value!r}")
+        return _build(hint, value, key)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        value = float(value)
+    elif hint is str and not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ConfigError(f"{key}: must be one of {', '.join(_CHOICES[key])}, got {value!r}")
+    if key in _POSITIVE and value <= 0:
+        raise ConfigError(f"{key}: must be greater than 0, got {value!r}")
+    if key == "server.port" and value > 65535:
+        raise ConfigError(f"{key}: must be <= 65535, got {value!r}")
+    return value
+
+
+def _build(cls: Any, table: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in table.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in names:
+            raise ConfigError(f"{dotted}: unknown setting")
+        kwargs[key] = _coerce(dotted, value, hints[key])
+    return cls(**kwargs)
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+) -> Config:
+    """Read a TOML file (or defaults), apply command-line overrides and environment secrets."""
+    env = os.environ if environ is None else environ
+    table: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                table = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for section, values in (overrides or {}).items():
+        table.setdefault(section, {})
+        if not isinstance(table[section], dict):
+            raise ConfigError(f"{section}: expected a table")
+        table[section].update({k: v for k, v in values.items() if v is not None})
+    config: Config = _build(Config, table, "")
+    secret = config.security.secret or env.get("CHATD_SECRET", "")
+    identity = config.security.identity_secret or env.get("CHATD_IDENTITY_SECRET", "")
+    security = dataclasses.replace(config.security, secret=secret, identity_secret=identity)
+    return dataclasses.replace(config, security=security)

@@ -1,0 +1,169 @@
+"""Agent routing: which online agent takes a waiting conversation, and why.
+
+The rule, in order:
+
+1. Only agents whose status is ``online`` and that have free capacity (``active < capacity``).
+2. Language: agents speaking the entry's locale. If *no* online agent speaks it (busy or not),
+   any agent will do; if some online agent speaks it but all of them are full, the entry waits
+   (``choose_agent`` returns None; later entries may still be assigned).
+3. Skills: among those, agents having at least one of the entry's skills; if none has, all.
+4. Fewest active chats, then longest since last assignment (never assigned counts as longest),
+   then ``agent_id`` so that the choice is deterministic.
+
+Locales are compared on their primary language subtag, case-insensitively: a ``zh-TW``
+customer matches an agent who lists ``zh``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from chatd.domain.queue import QueueEntry
+
+__all__ = [
+    "AGENT_STATUSES",
+    "AgentLoad",
+    "AgentProfile",
+    "choose_agent",
+    "eligible_agents",
+    "language_of",
+]
+
+# online: takes new chats; away: connected, keeps its chats, takes no new ones; offline: gone.
+AGENT_STATUSES: tuple[str, ...] = ("online", "away", "offline")
+
+
+@lru_cache(maxsize=256)  # a handful of distinct locales, asked once per routing decision
+def language_of(locale: str) -> str:
+    """Return the primary language subtag of a locale: ``"zh-Hant_TW"`` -> ``"zh"``."""
+    return locale.replace("_", "-").split("-", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProfile:
+    """What an agent can do: how many chats at once, which languages and skills."""
+
+    agent_id: str
+    name: str
+    capacity: int = 3
+    languages: tuple[str, ...] = ("en",)
+    skills: tuple[str, ...] = ()
+    # Normalised languages, computed once: routing asks "speaks?" for every agent and entry.
+    spoken: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.agent_id:
+            raise ValueError("agent_id must not be empty")
+        if self.capacity < 0:
+            raise ValueError(f"capacity must be >= 0, got {self.capacity!r}")
+        if not isinstance(self.languages, tuple) or not isinstance(self.skills, tuple):
+            raise TypeError("languages and skills must be tuples")
+        object.__setattr__(self, "spoken", frozenset(map(language_of, self.languages)))
+
+    def speaks(self, locale: str) -> bool:
+        """Return True if the agent speaks the language of ``locale``."""
+        return language_of(locale) in self.spoken
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoad:
+    """A snapshot of one agent as routing sees it: profile, status, load, last assignment."""
+
+    profile: AgentProfile
+    status: str = "online"
+    active: int = 0
+    last_assigned_at: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in AGENT_STATUSES:
+            raise ValueError(f"status must be one of {AGENT_STATUSES}, got {self.status!r}")
+        if self.active < 0:
+            raise ValueError(f"active must be >= 0, got {self.active!r}")
+
+    @property
+    def agent_id(self) -> str:
+        """The agent's id."""
+        return self.profile.agent_id
+
+    @property
+    def is_online(self) -> bool:
+        """True if the agent takes new chats."""
+        return self.status == "online"
+
+    @property
+    def free(self) -> int:
+        """Free chat slots (0 when a lowered capacity left the agent above it)."""
+        return max(0, self.profile.capacity - self.active)
+
+
+def _language_pool(entry: QueueEntry, agents: Iterable[AgentLoad]) -> tuple[list[AgentLoad], bool]:
+    """Return (online agents with free capacity that may take ``entry``, language fallback?)."""
+    language = language_of(entry.locale)
+    online = [agent for agent in agents if agent.status == "online"]
+    speakers = [agent for agent in online if language in agent.profile.spoken]
+    # Only when nobody online speaks the language do we fall back to everyone: a customer who
+    # wrote in Chinese would rather wait a little for a Chinese speaker than get one who
+    # cannot read them, but waiting for a speaker who is not even online helps nobody.
+    pool = speakers if speakers else online
+    return [agent for agent in pool if agent.active < agent.profile.capacity], not speakers
+
+
+def eligible_agents(entry: QueueEntry, agents: Iterable[AgentLoad]) -> list[AgentLoad]:
+    """Return the online agents with free capacity that may take ``entry`` (language rule only).
+
+    Skills do not appear here: they rank candidates but never make an entry wait.
+    """
+    return _language_pool(entry, agents)[0]
+
+
+def _rank_key(agent: AgentLoad) -> tuple[int, float, str]:
+    last = agent.last_assigned_at
+    return (agent.active, -float("inf") if last is None else last, agent.agent_id)
+
+
+def _reason(
+    entry: QueueEntry,
+    agent: AgentLoad,
+    *,
+    language_fallback: bool,
+    matched_skills: Sequence[str],
+    now: float,
+) -> str:
+    language = language_of(entry.locale)
+    parts = [
+        f"language={language}" + (" (fallback: no speaker online)" if language_fallback else "")
+    ]
+    if not entry.skills:
+        parts.append("skills=-")
+    elif matched_skills:
+        parts.append("skills=" + ",".join(matched_skills))
+    else:
+        parts.append("skills=" + ",".join(entry.skills) + " (fallback: no skilled agent free)")
+    parts.append(f"active={agent.active}/{agent.profile.capacity}")
+    last = agent.last_assigned_at
+    parts.append("idle=never-assigned" if last is None else f"idle={max(0.0, now - last):.0f}s")
+    return " ".join(parts)
+
+
+def choose_agent(
+    entry: QueueEntry, agents: Iterable[AgentLoad], now: float
+) -> tuple[str, str] | None:
+    """Pick the agent for ``entry``; return ``(agent_id, reason)``, or None if it must wait.
+
+    ``now`` only feeds the idle time shown in the reason. The reason is a short human-readable
+    string such as ``"language=zh skills=security active=0/3 idle=42s"``.
+    """
+    candidates, language_fallback = _language_pool(entry, agents)
+    if not candidates:
+        return None
+    wanted = set(entry.skills)
+    skilled = [agent for agent in candidates if wanted.intersection(agent.profile.skills)]
+    pool = skilled if skilled else candidates
+    best = min(pool, key=_rank_key)
+    matched = [skill for skill in entry.skills if skill in best.profile.skills] if skilled else []
+    reason = _reason(
+        entry, best, language_fallback=language_fallback, matched_skills=matched, now=now
+    )
+    return best.agent_id, reason

@@ -1,0 +1,80 @@
+"""Dashboard figures computed from conversation records (pure: records in, numbers out)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+__all__ = ["day_stats", "percentile"]
+
+
+class ConversationLike(Protocol):
+    created_at: float
+    status: str
+    agent_id: str | None
+    enqueued_at: float | None
+    assigned_at: float | None
+    first_response_at: float | None
+    csat_score: int | None
+    handoff_reason: str | None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-quantile (0..1) by linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def day_stats(conversations: Iterable[ConversationLike], day_start: float) -> dict[str, Any]:
+    """Figures for the 24 hours from ``day_start``: volume, deflection, waits, first response, CSAT.
+
+    Deflected: closed without an agent and without a ticket (the bot did the job).
+    """
+    convs = list(conversations)
+    waits = [c.assigned_at - c.enqueued_at for c in convs if c.assigned_at and c.enqueued_at]
+    first = [
+        c.first_response_at - c.enqueued_at for c in convs if c.first_response_at and c.enqueued_at
+    ]
+    scores = [c.csat_score for c in convs if c.csat_score is not None]
+    deflected = [c for c in convs if c.status == "closed" and not c.agent_id and not c.enqueued_at]
+    deflected_ids = {id(c) for c in deflected}
+    handed_off = [c for c in convs if c.enqueued_at is not None]
+    tickets = [c for c in convs if c.status == "ticket"]
+    hourly = []
+    for hour in range(24):
+        start, end = day_start + hour * 3600, day_start + (hour + 1) * 3600
+        in_hour = [c for c in convs if start <= c.created_at < end]
+        hour_waits = [
+            c.assigned_at - c.enqueued_at for c in in_hour if c.assigned_at and c.enqueued_at
+        ]
+        hourly.append(
+            {
+                "hour": hour,
+                "conversations": len(in_hour),
+                "deflected": sum(1 for c in in_hour if id(c) in deflected_ids),
+                "handed_off": sum(1 for c in in_hour if c.enqueued_at is not None),
+                "wait_p50_s": _round(percentile(hour_waits, 0.5)),
+            }
+        )
+    closed = [c for c in convs if c.status == "closed"]
+    return {
+        "conversations": len(convs),
+        "deflection_rate": round(len(deflected) / len(closed), 3) if closed else None,
+        "handed_off": len(handed_off),
+        "tickets": len(tickets),
+        "wait_p50_s": _round(percentile(waits, 0.5)),
+        "wait_p90_s": _round(percentile(waits, 0.9)),
+        "first_response_p50_s": _round(percentile(first, 0.5)),
+        "csat_avg": round(sum(scores) / len(scores), 2) if scores else None,
+        "csat_count": len(scores),
+        "hourly": hourly,
+    }

@@ -1,0 +1,1 @@
+"""The asyncio orchestration: applies the pure core's decisions, persists, then fans out."""

@@ -1,0 +1,954 @@
+"""The chat orchestrator: turns client actions and core decisions into stored, delivered events.
+
+Every change to a conversation goes the same way: validate against the conversation's state,
+append an event to the store (which assigns its ``seq``), then publish the event on the bus so the
+customer's and the agent's connections receive it. A client action is acknowledged only after its
+event is stored. Appends and publishes of one conversation happen under that conversation's lock,
+so delivery order is seq order.
+
+Queue and agent decisions come from the pure :class:`~chatd.domain.dispatch.Dispatcher`; this
+module applies them (see :mod:`chatd.service.queueing` for the periodic parts: assignment, queue
+updates, grace timers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot_intents import Bot, Reply
+from chatd.auth import (
+    parse_agent_token,
+    sign_resume_token,
+    verify_agent_token,
+    verify_identity,
+    verify_resume_token,
+)
+from chatd.bus.base import Bus
+from chatd.config import Config
+from chatd.domain.dispatch import Assignment, Dispatcher
+from chatd.domain.handoff import HandoffDecision, decide_handoff
+from chatd.domain.queue import FairQueue, QueueEntry
+from chatd.domain.redact import redact, warning
+from chatd.domain.routing import AgentProfile
+from chatd.domain.wait import WaitEstimator
+from chatd.logs import get_logger
+from chatd.protocol import ProtocolError, event_frame
+from chatd.service.metrics import Metrics
+from chatd.store.base import (
+    AgentRecord,
+    ConversationRecord,
+    Event,
+    NewEvent,
+    Store,
+    TicketRecord,
+)
+
+__all__ = ["ChatService", "conversation_summary", "normalize_locale", "ticket_dict"]
+
+log = get_logger(__name__)
+
+#: Quick replies offered with the greeting: the questions that dominate a market-move surge.
+GREETING_SUGGESTIONS = ("account.password_reset", "deposit.missing", "withdrawal.pending")
+
+
+def normalize_locale(locale: str | None) -> str:
+    """Map a browser locale (zh-CN, zh-Hant, en-GB, ...) to a supported one: en or zh."""
+    if locale and locale.strip().lower().startswith("zh"):
+        return "zh"
+    return "en"
+
+
+def conversation_summary(conv: ConversationRecord, *, customer_online: bool = False) -> dict:
+    """The JSON view of a conversation for agents and operators."""
+    return {
+        "conversation_id": conv.conversation_id,
+        "status": conv.status,
+        "locale": conv.locale,
+        "verified": conv.verified,
+        "user_id": conv.user_id if conv.verified else None,
+        "priority": conv.priority,
+        "intent": conv.intent,
+        "skills": list(conv.skills),
+        "tags": list(conv.tags),
+        "last_seq": conv.last_seq,
+        "created_at": conv.created_at,
+        "updated_at": conv.updated_at,
+        "enqueued_at": conv.enqueued_at,
+        "assigned_at": conv.assigned_at,
+        "agent_id": conv.agent_id,
+        "first_response_at": conv.first_response_at,
+        "closed_at": conv.closed_at,
+        "closed_by": conv.closed_by,
+        "csat_score": conv.csat_score,
+        "csat_comment": conv.csat_comment,
+        "handoff_reason": conv.handoff_reason,
+        "customer_online": customer_online,
+    }
+
+
+def ticket_dict(ticket: TicketRecord) -> dict:
+    """The JSON view of a ticket."""
+    return dataclasses.asdict(ticket)
+
+
+def event_dict(event: Event) -> dict:
+    """The full (operator) JSON view of a stored event."""
+    return event_frame(event, for_customer=False)
+
+
+class ChatService:
+    """Conversations, agents, queue and tickets of one chatd node."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        bus: Bus,
+        bot: Bot,
+        secret: str,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.bus = bus
+        self.bot = bot
+        self.secret = secret
+        self.metrics = metrics or Metrics()
+        self.clock = clock
+        q = config.queue
+        self.dispatcher = Dispatcher(
+            queue=FairQueue({"urgent": q.urgent_boost_s, "vip": q.vip_boost_s, "normal": 0.0}),
+            estimator=WaitEstimator(q.prior_handle_s),
+        )
+        #: Open conversations (bot, queued, assigned), kept in memory; the store is the truth.
+        self.open: dict[str, ConversationRecord] = {}
+        self.agents: dict[str, AgentRecord] = {}
+        #: Agent connections per agent id (an agent may have two tabs open).
+        self.agent_connections: dict[str, int] = {}
+        #: Customer connections per conversation.
+        self.customer_connections: dict[str, int] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._assign_wanted = asyncio.Event()
+        self.accepting = True
+        #: Set by the queueing loops (chatd.service.queueing) on start.
+        self.on_queue_changed: Callable[[], None] = lambda: None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Bring back open conversations, queue order and assignments after a (re)start."""
+        now = self.clock()
+        for agent in await self.store.list_agents():
+            self.agents[agent.agent_id] = agent
+        restored_agents: set[str] = set()
+        for conv in await self.store.open_conversations():
+            self.open[conv.conversation_id] = conv
+            if conv.status == "queued":
+                self.dispatcher.enqueue(self._entry(conv), now)
+            elif conv.status == "assigned" and conv.agent_id in self.agents:
+                agent_id = conv.agent_id
+                if agent_id not in restored_agents:
+                    self.dispatcher.agent_online(self._profile(self.agents[agent_id]), now)
+                    self.dispatcher.agent_offline(agent_id, now)
+                    restored_agents.add(agent_id)
+                self.dispatcher.attach(agent_id, conv.conversation_id)
+            elif conv.status == "assigned":
+                # Its agent account was removed while the server was down: back to the queue.
+                await self._update(conv.conversation_id, status="queued", agent_id=None)
+                self.dispatcher.enqueue(self._entry(self.open[conv.conversation_id]), now)
+        self.restored_agents = restored_agents
+        log.info(
+            "recovered",
+            open_conversations=len(self.open),
+            queued=len(self.dispatcher.queue),
+            agents_with_chats=len(restored_agents),
+        )
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    @staticmethod
+    def _profile(agent: AgentRecord) -> AgentProfile:
+        return AgentProfile(
+            agent_id=agent.agent_id,
+            name=agent.name,
+            capacity=agent.capacity,
+            languages=agent.languages,
+            skills=agent.skills,
+        )
+
+    @staticmethod
+    def _entry(conv: ConversationRecord) -> QueueEntry:
+        return QueueEntry(
+            conversation_id=conv.conversation_id,
+            priority=conv.priority,
+            enqueued_at=conv.enqueued_at if conv.enqueued_at is not None else conv.created_at,
+            locale=conv.locale,
+            skills=conv.skills,
+        )
+
+    async def conversation(self, conversation_id: str) -> ConversationRecord | None:
+        """The conversation, from memory when open, else from the store."""
+        conv = self.open.get(conversation_id)
+        if conv is None:
+            conv = await self.store.get_conversation(conversation_id)
+        return conv
+
+    async def _update(self, conversation_id: str, **fields: Any) -> ConversationRecord:
+        now = self.clock()
+        await self.store.update_conversation(conversation_id, **fields)
+        conv = self.open.get(conversation_id) or await self.store.get_conversation(conversation_id)
+        assert conv is not None
+        conv = dataclasses.replace(conv, updated_at=now, **fields)
+        if conv.status in ("bot", "queued", "assigned"):
+            self.open[conversation_id] = conv
+        else:
+            self.open.pop(conversation_id, None)
+        return conv
+
+    async def _append(self, conversation_id: str, new: NewEvent) -> tuple[Event, bool]:
+        """Store an event and deliver it, under the conversation's lock (seq order = delivery)."""
+        async with self._lock(conversation_id):
+            event, created = await self.store.append_event(conversation_id, new)
+            if created:
+                conv = self.open.get(conversation_id)
+                if conv is not None:
+                    self.open[conversation_id] = dataclasses.replace(
+                        conv, last_seq=event.seq, updated_at=event.ts
+                    )
+                await self._publish_event(event, conv.agent_id if conv else None)
+        return event, created
+
+    async def _publish_event(self, event: Event, agent_id: str | None) -> None:
+        if not event.internal:
+            await self.bus.publish(
+                f"conv:{event.conversation_id}",
+                {"frame": event_frame(event, for_customer=True)},
+            )
+        if agent_id is not None:
+            await self.bus.publish(
+                f"agent:{agent_id}", {"frame": event_frame(event, for_customer=False)}
+            )
+
+    async def _to_agent(self, agent_id: str, frame: Mapping[str, Any]) -> None:
+        await self.bus.publish(f"agent:{agent_id}", {"frame": frame})
+
+    async def _to_customer(self, conversation_id: str, frame: Mapping[str, Any]) -> None:
+        await self.bus.publish(f"conv:{conversation_id}", {"frame": frame})
+
+    async def _to_all_agents(self, frame: Mapping[str, Any]) -> None:
+        await self.bus.publish("agents", {"frame": frame})
+
+    def _check_size(self, conv: ConversationRecord, ref: str | None) -> None:
+        if conv.last_seq >= self.config.limits.max_events_per_conversation:
+            raise ProtocolError(
+                "limit_reached", "this conversation is too long; please start a new one", ref
+            )
+
+    # -- customers --------------------------------------------------------------------------------
+
+    async def start_conversation(
+        self, *, locale: str | None, user_id: str | None, verified: bool
+    ) -> ConversationRecord:
+        """Open a new conversation and greet the customer in their language."""
+        if not self.accepting:
+            raise ProtocolError("unavailable", "the server is shutting down; retry shortly")
+        now = self.clock()
+        conv = ConversationRecord(
+            conversation_id=uuid.uuid4().hex,
+            created_at=now,
+            updated_at=now,
+            locale=normalize_locale(locale),
+            user_id=user_id if verified else None,
+            verified=verified,
+        )
+        await self.store.create_conversation(conv)
+        self.open[conv.conversation_id] = conv
+        self.metrics.conversations_started.inc()
+        suggestions = [
+            {"intent": i, "title": self.bot.title(i, conv.locale)}
+            for i in GREETING_SUGGESTIONS
+            if i in self.bot.intent_ids
+        ]
+        await self._append(
+            conv.conversation_id,
+            NewEvent(
+                kind="message",
+                ts=now,
+                author="bot",
+                text=self.bot.welcome(conv.locale),
+                data={"intent": None, "suggestions": suggestions},
+            ),
+        )
+        if self.config.bot.always_handoff:
+            await self._handoff(conv.conversation_id, HandoffDecision("always", "normal"), None)
+        return self.open.get(conv.conversation_id, conv)
+
+    def resume_token(self, conversation_id: str) -> str:
+        return sign_resume_token(
+            self.secret,
+            conversation_id,
+            now=self.clock(),
+            ttl_s=self.config.security.resume_token_ttl_s,
+        )
+
+    async def resume_conversation(self, token: str) -> ConversationRecord:
+        """The conversation a resume token grants; bad_token when invalid, expired or unknown."""
+        conversation_id = verify_resume_token(self.secret, token, now=self.clock())
+        conv = await self.conversation(conversation_id) if conversation_id else None
+        if conv is None:
+            raise ProtocolError("bad_token", "this chat link expired; a new chat was not started")
+        return conv
+
+    def check_identity(self, user_id: str | None, user_hash: str | None) -> bool:
+        """True for a verified customer; ProtocolError when a given hash does not match."""
+        if not user_id or not user_hash:
+            return False
+        if not verify_identity(self.config.security.identity_secret, user_id, user_hash):
+            raise ProtocolError("identity_invalid", "user_hash does not match user_id")
+        return True
+
+    async def customer_events(self, conversation_id: str, after_seq: int) -> list[dict]:
+        """Public events after ``after_seq``, as customer frames (for resume)."""
+        events = await self.store.events(
+            conversation_id, after_seq=after_seq, include_internal=False
+        )
+        return [event_frame(e, for_customer=True) for e in events]
+
+    async def customer_message(
+        self,
+        conversation_id: str,
+        cid: str,
+        text: str,
+        intent: str | None = None,
+        *,
+        on_stored: Callable[[Event, bool], None] | None = None,
+    ) -> Event:
+        """A customer's chat message: mask secrets, store, then let the bot or agent see it."""
+        conv = await self.conversation(conversation_id)
+        if conv is None:
+            raise ProtocolError("not_found", "no such conversation", cid)
+        if conv.status == "closed":
+            raise ProtocolError("invalid_state", "this conversation is closed", cid)
+        self._check_size(conv, cid)
+        masked = redact(text)
+        data: dict[str, Any] = {"masked": list(masked.kinds)} if masked.masked else {}
+        now = self.clock()
+        event, created = await self._append(
+            conversation_id,
+            NewEvent(
+                kind="message", ts=now, author="customer", text=masked.text, cid=cid, data=data
+            ),
+        )
+        if on_stored is not None:
+            on_stored(event, created)  # acknowledge before the bot's turn
+        if not created:
+            return event
+        self.metrics.messages.labels("customer").inc()
+        if masked.masked:
+            await self._secret_masked(conv, masked.kinds)
+        conv = self.open.get(conversation_id, conv)
+        if conv.status == "bot":
+            await self._bot_turn(conv, masked.text, intent)
+        return event
+
+    async def _secret_masked(self, conv: ConversationRecord, kinds: tuple[str, ...]) -> None:
+        self.metrics.secrets_masked.inc()
+        log.warning("secret_masked", conversation_id=conv.conversation_id, kinds=list(kinds))
+        now = self.clock()
+        await self._append(
+            conv.conversation_id,
+            NewEvent(
+                kind="audit",
+                ts=now,
+                author="system",
+                internal=True,
+                data={"action": "secret_masked", "kinds": list(kinds)},
+            ),
+        )
+        await self._append(
+            conv.conversation_id,
+            NewEvent(
+                kind="message",
+                ts=now,
+                author="system",
+                text=warning(kinds, conv.locale),
+                data={"warning": "secret_masked", "masked": list(kinds)},
+            ),
+        )
+
+    async def _bot_turn(self, conv: ConversationRecord, text: str, intent: str | None) -> None:
+        reply: Reply
+        if intent is not None and intent in self.bot.intent_ids:
+            reply = self.bot.answer(intent, conv.locale)
+        else:
+            reply = self.bot.reply(text)
+        self.metrics.bot_replies.labels(
+            "ambiguous" if reply.ambiguous else ("answered" if reply.intent else "no_match")
+        ).inc()
+        decision = decide_handoff(
+            reply,
+            misses=conv.bot_misses,
+            handoff_after_misses=self.config.bot.handoff_after_misses,
+        )
+        await self._append(
+            conv.conversation_id,
+            NewEvent(
+                kind="message",
+                ts=self.clock(),
+                author="bot",
+                text=reply.answer,
+                data={
+                    "intent": reply.intent,
+                    "confidence": round(reply.confidence, 3),
+                    "suggestions": [
+                        {"intent": s.intent, "title": s.title} for s in reply.suggestions
+                    ],
+                    "ambiguous": reply.ambiguous,
+                    "handoff": reply.handoff,
+                    "runner_up": [[i, round(c, 3)] for i, c in reply.runner_up[:3]],
+                },
+            ),
+        )
+        misses = decision.misses
+        fields: dict[str, Any] = {"bot_misses": misses}
+        if reply.locale != conv.locale:
+            fields["locale"] = reply.locale
+        await self._update(conv.conversation_id, **fields)
+        if decision.handoff:
+            await self._handoff(conv.conversation_id, decision, reply)
+
+    async def request_human(self, conversation_id: str, cid: str) -> None:
+        """The customer asked for a person."""
+        conv = await self.conversation(conversation_id)
+        if conv is None:
+            raise ProtocolError("not_found", "no such conversation", cid)
+        if conv.status in ("queued", "assigned"):
+            return  # already with (or waiting for) a person: nothing to do
+        if conv.status != "bot":
+            raise ProtocolError("invalid_state", f"the conversation is {conv.status}", cid)
+        await self._handoff(conversation_id, HandoffDecision("requested", "normal"), None)
+
+    async def _handoff(
+        self, conversation_id: str, decision: HandoffDecision, reply: Reply | None
+    ) -> None:
+        """Put the conversation in the human queue (and offer a ticket when nobody can come)."""
+        conv = self.open[conversation_id]
+        now = self.clock()
+        intent = reply.intent if reply is not None and reply.intent else conv.intent
+        skills = tuple(reply.skills) if reply is not None and reply.intent else conv.skills
+        conv = await self._update(
+            conversation_id,
+            status="queued",
+            priority=decision.priority,
+            intent=intent,
+            skills=skills,
+            enqueued_at=now,
+            handoff_reason=decision.reason,
+            bot_misses=0,
+        )
+        self.metrics.handoffs.labels(decision.reason).inc()
+        await self._append(
+            conversation_id,
+            NewEvent(
+                kind="queued",
+                ts=now,
+                author="system",
+                data={"priority": decision.priority, "reason": decision.reason, "intent": intent},
+            ),
+        )
+        self.dispatcher.enqueue(self._entry(conv), now)
+        log.info(
+            "handoff",
+            conversation_id=conversation_id,
+            reason=decision.reason,
+            priority=decision.priority,
+            intent=intent,
+        )
+        await self._offer_ticket_if_needed(conversation_id)
+        self.wake_assigner()
+
+    async def _offer_ticket_if_needed(self, conversation_id: str) -> None:
+        status = self.dispatcher.queue_status(conversation_id, self.clock())
+        if status is None:
+            return
+        if status.agents_online == 0:
+            reason = "no_agents"
+        elif (
+            status.estimated_wait_s is not None
+            and status.estimated_wait_s > self.config.queue.max_wait_s
+        ):
+            reason = "long_wait"
+        else:
+            return
+        await self._append(
+            conversation_id,
+            NewEvent(
+                kind="ticket_offered", ts=self.clock(), author="system", data={"reason": reason}
+            ),
+        )
+
+    async def leave_queue(self, conversation_id: str, cid: str) -> None:
+        """The customer stops waiting; the bot takes the conversation back."""
+        conv = await self.conversation(conversation_id)
+        if conv is None or conv.status != "queued":
+            raise ProtocolError("invalid_state", "you are not waiting in the queue", cid)
+        self.dispatcher.leave(conversation_id, self.clock())
+        await self._update(conversation_id, status="bot", enqueued_at=None)
+        await self._append(
+            conversation_id, NewEvent(kind="left_queue", ts=self.clock(), author="customer")
+        )
+        self.on_queue_changed()
+
+    async def create_ticket(self, conversation_id: str, cid: str, contact: str, text: str) -> int:
+        """Turn the conversation into a ticket answered in writing later."""
+        conv = await self.conversation(conversation_id)
+        if conv is None:
+            raise ProtocolError("not_found", "no such conversation", cid)
+        existing = await self.store.ticket_for_conversation(conversation_id)
+        if existing is not None:
+            return existing.ticket_id
+        if conv.status not in ("bot", "queued"):
+            raise ProtocolError("invalid_state", f"the conversation is {conv.status}", cid)
+        now = self.clock()
+        if conv.status == "queued":
+            self.dispatcher.leave(conversation_id, now)
+            self.on_queue_changed()
+        masked = redact(text)
+        contact_masked = redact(contact).text
+        ticket = await self.store.create_ticket(
+            conversation_id, contact=contact_masked, text=masked.text, now=now
+        )
+        await self._update(conversation_id, status="ticket")
+        await self._append(
+            conversation_id,
+            NewEvent(
+                kind="ticket_created",
+                ts=now,
+                author="customer",
+                text=masked.text,
+                cid=cid,
+                data={"ticket_id": ticket.ticket_id, "contact": contact_masked},
+            ),
+        )
+        self.metrics.tickets.inc()
+        log.info("ticket_created", conversation_id=conversation_id, ticket_id=ticket.ticket_id)
+        await self._to_all_agents({"type": "ticket", "ticket": ticket_dict(ticket)})
+        return ticket.ticket_id
+
+    async def submit_csat(
+        self, conversation_id: str, cid: str, score: int, comment: str | None
+    ) -> None:
+        """Rate a closed conversation, once."""
+        conv = await self.conversation(conversation_id)
+        if conv is None:
+            raise ProtocolError("not_found", "no such conversation", cid)
+        if conv.status not in ("closed", "ticket"):
+            raise ProtocolError("invalid_state", "rate the chat after it has ended", cid)
+        if conv.csat_score is not None:
+            raise ProtocolError("invalid_state", "this chat was already rated", cid)
+        comment = redact(comment).text if comment else None
+        await self.store.update_conversation(
+            conversation_id, csat_score=score, csat_comment=comment
+        )
+        self.metrics.csat.observe(score)
+        await self._append(
+            conversation_id,
+            NewEvent(
+                kind="csat",
+                ts=self.clock(),
+                author="customer",
+                cid=cid,
+                data={"score": score, "comment": comment},
+            ),
+        )
+
+    async def close(self, conversation_id: str, *, by: str, ref: str | None) -> None:
+        """End the conversation (customer, agent or system); agents get their slot back."""
+        conv = await self.conversation(conversation_id)
+        if conv is None:
+            raise ProtocolError("not_found", "no such conversation", ref)
+        if conv.status == "closed":
+            return
+        now = self.clock()
+        agent_id = conv.agent_id if conv.status == "assigned" else None
+        if conv.status == "queued":
+            self.dispatcher.leave(conversation_id, now)
+            self.on_queue_changed()
+        if agent_id is not None:
+            handled = now - conv.assigned_at if conv.assigned_at else None
+            self.dispatcher.release(agent_id, conversation_id, now, handled_s=handled)
+        outcome = "agent" if conv.agent_id else ("ticket" if conv.status == "ticket" else "bot")
+        await self._append(
+            conversation_id, NewEvent(kind="closed", ts=now, author=by, data={"by": by})
+        )
+        await self._update(conversation_id, status="closed", closed_at=now, closed_by=by)
+        self.metrics.conversations_closed.labels(outcome).inc()
+        log.info("closed", conversation_id=conversation_id, by=by, outcome=outcome)
+        if agent_id is not None:
+            await self._to_agent(
+                agent_id,
+                {"type": "unassigned", "conversation_id": conversation_id, "reason": "closed"},
+            )
+            self.wake_assigner()
+
+    async def customer_typing(self, conversation_id: str, active: bool) -> None:
+        conv = self.open.get(conversation_id)
+        if conv is not None and conv.status == "assigned" and conv.agent_id:
+            await self._to_agent(
+                conv.agent_id,
+                {"type": "typing", "conversation_id": conversation_id, "active": active},
+            )
+
+    # -- agents -----------------------------------------------------------------------------------
+
+    async def authenticate(self, token: str) -> AgentRecord:
+        """The account a token belongs to; not_authenticated otherwise (constant-time compare)."""
+        agent_id = parse_agent_token(token)
+        agent = await self.store.get_agent(agent_id) if agent_id else None
+        if agent is None or not verify_agent_token(token, agent.token_hash):
+            raise ProtocolError("not_authenticated", "the token is not valid")
+        self.agents[agent.agent_id] = agent
+        return agent
+
+    def agent_status(self, agent_id: str) -> str:
+        load = self.dispatcher.agent(agent_id)
+        return load.status if load is not None else "offline"
+
+    async def agent_connected(self, agent: AgentRecord, status: str) -> None:
+        """An agent (not an operator) connection opened: they take chats when online."""
+        self.agent_connections[agent.agent_id] = self.agent_connections.get(agent.agent_id, 0) + 1
+        now = self.clock()
+        self.dispatcher.agent_online(self._profile(agent), now)
+        if status == "away":
+            self.dispatcher.agent_away(agent.agent_id, now)
+        log.info("agent_online", agent_id=agent.agent_id, status=status)
+        self.on_queue_changed()
+        self.wake_assigner()
+
+    async def set_agent_status(self, agent: AgentRecord, status: str) -> None:
+        now = self.clock()
+        if status == "online":
+            self.dispatcher.agent_online(self._profile(agent), now)
+            self.wake_assigner()
+        else:
+            self.dispatcher.agent_away(agent.agent_id, now)
+        self.on_queue_changed()
+
+    def agent_disconnected(self, agent: AgentRecord) -> bool:
+        """Returns True when it was the agent's last connection (the grace period starts)."""
+        left = self.agent_connections.get(agent.agent_id, 1) - 1
+        if left > 0:
+            self.agent_connections[agent.agent_id] = left
+            return False
+        self.agent_connections.pop(agent.agent_id, None)
+        self.dispatcher.agent_offline(agent.agent_id, self.clock())
+        log.info("agent_offline", agent_id=agent.agent_id)
+        self.on_queue_changed()
+        return True
+
+    async def agent_conversations(self, agent_id: str) -> list[ConversationRecord]:
+        return [c for cid in self.dispatcher.active(agent_id) if (c := self.open.get(cid))]
+
+    async def assigned_frame(self, conv: ConversationRecord) -> dict:
+        """Everything an agent needs to take over: summary, full history, earlier chats."""
+        events = await self.store.events(conv.conversation_id)
+        earlier: list[dict] = []
+        if conv.verified and conv.user_id:
+            from chatd.store.base import ConversationFilter
+
+            for other in await self.store.list_conversations(
+                ConversationFilter(user_id=conv.user_id, limit=20)
+            ):
+                if other.conversation_id != conv.conversation_id:
+                    earlier.append(
+                        {
+                            "conversation_id": other.conversation_id,
+                            "created_at": other.created_at,
+                            "status": other.status,
+                            "intent": other.intent,
+                        }
+                    )
+        return {
+            "type": "chat_assigned",
+            "conversation": conversation_summary(
+                conv, customer_online=conv.conversation_id in self.customer_connections
+            ),
+            "events": [event_dict(e) for e in events],
+            "earlier": earlier,
+        }
+
+    def _owned(
+        self, agent: AgentRecord, conversation_id: str, ref: str | None
+    ) -> ConversationRecord:
+        conv = self.open.get(conversation_id)
+        if conv is None or conv.status != "assigned" or conv.agent_id != agent.agent_id:
+            raise ProtocolError("forbidden", "this conversation is not assigned to you", ref)
+        return conv
+
+    async def agent_message(
+        self, agent: AgentRecord, conversation_id: str, cid: str, text: str
+    ) -> Event:
+        conv = self._owned(agent, conversation_id, cid)
+        self._check_size(conv, cid)
+        now = self.clock()
+        event, created = await self._append(
+            conversation_id,
+            NewEvent(
+                kind="message",
+                ts=now,
+                author="agent",
+                author_id=agent.agent_id,
+                author_name=agent.name,
+                text=text,
+                cid=cid,
+            ),
+        )
+        if created:
+            self.metrics.messages.labels("agent").inc()
+            if conv.first_response_at is None:
+                await self._update(conversation_id, first_response_at=now)
+                if conv.enqueued_at is not None:
+                    self.metrics.first_response.observe(max(0.0, now - conv.enqueued_at))
+        return event
+
+    async def agent_typing(self, agent: AgentRecord, conversation_id: str, active: bool) -> None:
+        self._owned(agent, conversation_id, None)
+        await self._to_customer(
+            conversation_id, {"type": "typing", "active": active, "author_name": agent.name}
+        )
+
+    async def note(self, agent: AgentRecord, conversation_id: str, cid: str, text: str) -> Event:
+        conv = self._owned(agent, conversation_id, cid)
+        self._check_size(conv, cid)
+        event, _ = await self._append(
+            conversation_id,
+            NewEvent(
+                kind="note",
+                ts=self.clock(),
+                author="agent",
+                author_id=agent.agent_id,
+                author_name=agent.name,
+                text=text,
+                cid=cid,
+                internal=True,
+            ),
+        )
+        return event
+
+    async def set_tags(
+        self, agent: AgentRecord, conversation_id: str, cid: str, tags: tuple[str, ...]
+    ) -> Event:
+        self._owned(agent, conversation_id, cid)
+        clean = tuple(sorted({t.strip().lower() for t in tags if t.strip()}))
+        await self._update(conversation_id, tags=clean)
+        event, _ = await self._append(
+            conversation_id,
+            NewEvent(
+                kind="tags",
+                ts=self.clock(),
+                author="agent",
+                author_id=agent.agent_id,
+                author_name=agent.name,
+                cid=cid,
+                internal=True,
+                data={"tags": list(clean)},
+            ),
+        )
+        return event
+
+    async def transfer(
+        self, agent: AgentRecord, conversation_id: str, cid: str, to_agent_id: str | None
+    ) -> None:
+        """Hand a chat to another online agent, or back to the queue at its original place."""
+        self._owned(agent, conversation_id, cid)
+        now = self.clock()
+        if to_agent_id is None:
+            await self.requeue(conversation_id, reason="transfer")
+            return
+        target = self.dispatcher.agent(to_agent_id)
+        if target is None or target.status != "online" or to_agent_id == agent.agent_id:
+            raise ProtocolError("invalid_state", "that agent is not online", cid)
+        if target.free <= 0:
+            raise ProtocolError("invalid_state", "that agent has no free capacity", cid)
+        target_record = self.agents[to_agent_id]
+        self.dispatcher.release(agent.agent_id, conversation_id, now)
+        self.dispatcher.attach(to_agent_id, conversation_id, now=now)
+        await self._update(conversation_id, agent_id=to_agent_id, assigned_at=now)
+        await self._to_agent(
+            agent.agent_id,
+            {"type": "unassigned", "conversation_id": conversation_id, "reason": "transferred"},
+        )
+        await self._append(
+            conversation_id,
+            NewEvent(
+                kind="transferred",
+                ts=now,
+                author="agent",
+                author_id=agent.agent_id,
+                author_name=agent.name,
+                cid=cid,
+                data={
+                    "agent_name": target_record.name,
+                    "from_agent_id": agent.agent_id,
+                    "to_agent_id": to_agent_id,
+                },
+            ),
+        )
+        await self._to_agent(to_agent_id, await self.assigned_frame(self.open[conversation_id]))
+        log.info("transferred", conversation_id=conversation_id, to_agent_id=to_agent_id)
+
+    async def requeue(self, conversation_id: str, *, reason: str) -> None:
+        """Return an assigned chat to the queue at its original place (transfer, agent gone)."""
+        conv = self.open.get(conversation_id)
+        if conv is None or conv.status != "assigned" or conv.agent_id is None:
+            return
+        now = self.clock()
+        old_agent = conv.agent_id
+        self.dispatcher.release(old_agent, conversation_id, now)
+        conv = await self._update(conversation_id, status="queued", agent_id=None, assigned_at=None)
+        self.dispatcher.enqueue(self._entry(conv), now)
+        await self._to_agent(
+            old_agent,
+            {"type": "unassigned", "conversation_id": conversation_id, "reason": "requeued"},
+        )
+        await self._append(
+            conversation_id,
+            NewEvent(
+                kind="requeued",
+                ts=now,
+                author="system",
+                data={"reason": reason, "from_agent_id": old_agent},
+            ),
+        )
+        log.info("requeued", conversation_id=conversation_id, reason=reason, agent_id=old_agent)
+        self.wake_assigner()
+
+    async def agent_close(self, agent: AgentRecord, conversation_id: str, cid: str) -> None:
+        self._owned(agent, conversation_id, cid)
+        await self.close(conversation_id, by="agent", ref=cid)
+
+    async def sync(self, agent: AgentRecord, conversation_id: str, last_seq: int) -> list[dict]:
+        if agent.role != "operator":
+            self._owned(agent, conversation_id, None)
+        events = await self.store.events(conversation_id, after_seq=last_seq)
+        return [event_dict(e) for e in events]
+
+    async def ticket_reply(
+        self, agent: AgentRecord, ticket_id: int, cid: str | None, text: str
+    ) -> TicketRecord:
+        """Answer a ticket; the customer sees it live or when they come back."""
+        ticket = await self.store.get_ticket(ticket_id)
+        if ticket is None:
+            raise ProtocolError("not_found", f"no ticket {ticket_id}", cid)
+        now = self.clock()
+        await self._append(
+            ticket.conversation_id,
+            NewEvent(
+                kind="ticket_reply",
+                ts=now,
+                author="agent",
+                author_id=agent.agent_id,
+                author_name=agent.name,
+                text=text,
+                cid=cid,
+            ),
+        )
+        await self.store.update_ticket(
+            ticket_id, status="answered", answered_at=now, answered_by=agent.agent_id
+        )
+        conv = await self.store.get_conversation(ticket.conversation_id)
+        if conv is not None and conv.first_response_at is None:
+            await self.store.update_conversation(ticket.conversation_id, first_response_at=now)
+        updated = await self.store.get_ticket(ticket_id)
+        assert updated is not None
+        return updated
+
+    # -- assignment -------------------------------------------------------------------------------
+
+    def wake_assigner(self) -> None:
+        """Ask the assignment loop to run soon (it coalesces many wake-ups into one pass)."""
+        self._assign_wanted.set()
+        self.on_queue_changed()
+
+    async def wait_for_assign_request(self) -> None:
+        await self._assign_wanted.wait()
+        self._assign_wanted.clear()
+
+    async def run_assignments(self) -> int:
+        """Assign every waiting chat that can be assigned now; returns how many were."""
+        now = self.clock()
+        assignments = self.dispatcher.assign_ready(now)
+        for assignment in assignments:
+            try:
+                await self._apply_assignment(assignment, now)
+            except Exception:
+                log.exception("assignment_failed", conversation_id=assignment.conversation_id)
+        if assignments:
+            self.on_queue_changed()
+        return len(assignments)
+
+    async def _apply_assignment(self, a: Assignment, now: float) -> None:
+        agent = self.agents[a.agent_id]
+        await self._update(
+            a.conversation_id, status="assigned", agent_id=a.agent_id, assigned_at=now
+        )
+        self.metrics.wait.labels(a.priority).observe(a.waited_s)
+        log.info(
+            "assigned",
+            conversation_id=a.conversation_id,
+            agent_id=a.agent_id,
+            reason=a.reason,
+            waited_s=round(a.waited_s, 1),
+        )
+        await self._append(
+            a.conversation_id,
+            NewEvent(
+                kind="assigned",
+                ts=now,
+                author="system",
+                author_name=agent.name,
+                data={
+                    "agent_name": agent.name,
+                    "agent_id": a.agent_id,
+                    "reason": a.reason,
+                    "waited_s": round(a.waited_s, 3),
+                },
+            ),
+        )
+        await self._to_agent(a.agent_id, await self.assigned_frame(self.open[a.conversation_id]))
+
+    # -- operators ---------------------------------------------------------------------------------
+
+    def agents_live(self) -> list[dict]:
+        """Every account with its live status and load."""
+        out = []
+        for agent in sorted(self.agents.values(), key=lambda a: a.name):
+            load = self.dispatcher.agent(agent.agent_id)
+            out.append(
+                {
+                    "agent_id": agent.agent_id,
+                    "name": agent.name,
+                    "role": agent.role,
+                    "status": load.status if load else "offline",
+                    "active": load.active if load else 0,
+                    "capacity": agent.capacity,
+                    "languages": list(agent.languages),
+                    "skills": list(agent.skills),
+                }
+            )
+        return out

@@ -1,0 +1,243 @@
+"""The storage interface every backend implements (SQLite embedded, PostgreSQL for cluster mode).
+
+The orchestrator (chatd.service) only ever talks to a :class:`Store`; it never sees SQL.
+One contract test suite (tests/integration/test_store_contract.py) runs against every
+implementation.
+
+Durability rule: when an ``await`` on a write returns, the write is committed. The service
+acknowledges a client message only after :meth:`Store.append_event` returned, so an acknowledged
+message survives ``kill -9``. Backends may batch concurrent writes into one transaction (group
+commit) as long as that rule holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "CONVERSATION_FIELDS",
+    "OPEN_STATUSES",
+    "STATUSES",
+    "AgentRecord",
+    "ConversationFilter",
+    "ConversationRecord",
+    "DuplicateError",
+    "Event",
+    "NewEvent",
+    "Store",
+    "StoreError",
+    "TicketRecord",
+]
+
+#: Conversation lifecycle: bot -> queued -> assigned -> closed; bot/queued -> ticket (-> closed).
+STATUSES = ("bot", "queued", "assigned", "closed", "ticket")
+#: Conversations the server must bring back after a restart.
+OPEN_STATUSES = ("bot", "queued", "assigned")
+
+
+class StoreError(Exception):
+    """A storage operation failed (the message names what)."""
+
+
+class DuplicateError(StoreError):
+    """A unique key (agent name, conversation id) already exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    """An agent or operator account. ``token_hash`` is a salted hash, never the token itself."""
+
+    agent_id: str
+    name: str
+    role: str  # "agent" | "operator"
+    token_hash: str
+    languages: tuple[str, ...] = ("en",)
+    skills: tuple[str, ...] = ()
+    capacity: int = 3
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    """One conversation's current state. Its history lives in events."""
+
+    conversation_id: str
+    created_at: float
+    updated_at: float
+    status: str = "bot"
+    locale: str = "en"
+    #: Identity of a verified logged-in customer (HMAC-checked), else None.
+    user_id: str | None = None
+    verified: bool = False
+    priority: str = "normal"
+    #: Intent that caused the handoff, and its routing skills.
+    intent: str | None = None
+    skills: tuple[str, ...] = ()
+    #: ORIGINAL time the conversation entered the queue; kept when it returns to the queue.
+    enqueued_at: float | None = None
+    agent_id: str | None = None
+    assigned_at: float | None = None
+    first_response_at: float | None = None
+    closed_at: float | None = None
+    closed_by: str | None = None  # "customer" | "agent" | "system"
+    csat_score: int | None = None
+    csat_comment: str | None = None
+    tags: tuple[str, ...] = ()
+    #: Highest seq stored for this conversation.
+    last_seq: int = 0
+    #: Consecutive bot replies without a confident intent (handoff after two).
+    bot_misses: int = 0
+    handoff_reason: str | None = None
+
+
+#: Fields of ConversationRecord that update_conversation accepts.
+CONVERSATION_FIELDS = frozenset(ConversationRecord.__dataclass_fields__) - {
+    "conversation_id",
+    "created_at",
+    "last_seq",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append; the store assigns ``seq``."""
+
+    kind: str
+    ts: float
+    author: str  # "customer" | "bot" | "agent" | "system"
+    text: str | None = None
+    author_id: str | None = None
+    author_name: str | None = None
+    #: Client message id: a second append with the same (conversation, cid) returns the first event.
+    cid: str | None = None
+    #: Internal events (notes, tags, assignment reasons, audit) are never shown to the customer.
+    internal: bool = False
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A stored event of a conversation; ``seq`` is strictly increasing per conversation."""
+
+    conversation_id: str
+    seq: int
+    kind: str
+    ts: float
+    author: str
+    text: str | None = None
+    author_id: str | None = None
+    author_name: str | None = None
+    cid: str | None = None
+    internal: bool = False
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRecord:
+    """A ticket: a conversation that ended without an agent, waiting for a written answer."""
+
+    ticket_id: int  # human-facing number, assigned by the store, increasing
+    conversation_id: str
+    created_at: float
+    status: str = "open"  # "open" | "answered" | "closed"
+    contact: str = ""
+    text: str = ""
+    answered_at: float | None = None
+    answered_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFilter:
+    """Operator search. Every field narrows the result; None means any."""
+
+    status: str | None = None
+    agent_id: str | None = None
+    intent: str | None = None
+    user_id: str | None = None
+    since: float | None = None  # created_at >= since
+    until: float | None = None  # created_at < until
+    text: str | None = None  # substring of any message text (case-insensitive)
+    limit: int = 100
+    offset: int = 0
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Storage for agents, conversations, events and tickets."""
+
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations."""
+
+    async def close(self) -> None:
+        """Flush pending writes and disconnect."""
+
+    # -- agents -----------------------------------------------------------------------------------
+    async def add_agent(self, agent: AgentRecord) -> None:
+        """Insert an account; DuplicateError when the name or id exists."""
+
+    async def get_agent(self, agent_id: str) -> AgentRecord | None: ...
+
+    async def get_agent_by_name(self, name: str) -> AgentRecord | None: ...
+
+    async def list_agents(self) -> list[AgentRecord]:
+        """All accounts ordered by name."""
+
+    async def remove_agent(self, agent_id: str) -> bool:
+        """Delete an account; False when it did not exist."""
+
+    # -- conversations ----------------------------------------------------------------------------
+    async def create_conversation(self, conversation: ConversationRecord) -> None:
+        """Insert; DuplicateError when the id exists."""
+
+    async def get_conversation(self, conversation_id: str) -> ConversationRecord | None: ...
+
+    async def update_conversation(self, conversation_id: str, **fields: Any) -> None:
+        """Set the given fields (names from CONVERSATION_FIELDS, else ValueError) and updated_at."""
+
+    async def append_event(self, conversation_id: str, event: NewEvent) -> tuple[Event, bool]:
+        """Store an event with the next seq. Returns (event, created).
+
+        When ``event.cid`` is set and an event with that cid exists in the conversation, nothing is
+        written and (existing event, False) is returned: a retried send is stored once.
+        """
+
+    async def events(
+        self,
+        conversation_id: str,
+        *,
+        after_seq: int = 0,
+        include_internal: bool = True,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events with seq > after_seq in seq order."""
+
+    async def list_conversations(self, flt: ConversationFilter) -> list[ConversationRecord]:
+        """Newest first."""
+
+    async def open_conversations(self) -> list[ConversationRecord]:
+        """Conversations whose status is in OPEN_STATUSES, oldest first (restart recovery)."""
+
+    # -- tickets ----------------------------------------------------------------------------------
+    async def create_ticket(
+        self, conversation_id: str, *, contact: str, text: str, now: float
+    ) -> TicketRecord: ...
+
+    async def get_ticket(self, ticket_id: int) -> TicketRecord | None: ...
+
+    async def ticket_for_conversation(self, conversation_id: str) -> TicketRecord | None: ...
+
+    async def list_tickets(self, status: str | None = None, limit: int = 100) -> list[TicketRecord]:
+        """Oldest open first."""
+
+    async def update_ticket(self, ticket_id: int, **fields: Any) -> None:
+        """Set status / answered_at / answered_by."""
+
+    # -- metrics ----------------------------------------------------------------------------------
+    async def count_by_status(self) -> dict[str, int]: ...
+
+
+def unknown_fields(fields: Sequence[str]) -> list[str]:
+    """Names not allowed in update_conversation (helper for implementations)."""
+    return sorted(set(fields) - CONVERSATION_FIELDS)

@@ -1,0 +1,239 @@
+"""The agent/operator WebSocket, /ws/agent: the console's live channel.
+
+Agents authenticate with their token in the first frame (not the URL, which proxies log). An
+agent connection makes the agent available (or away); operators may connect to watch the queue
+but are never assigned chats. When an agent's last connection closes, their chats wait for the
+grace period (chatd.service.queueing) before returning to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from chatd import protocol as p
+from chatd.bus.base import Subscription
+from chatd.logs import get_logger
+from chatd.service.chat import ChatService, conversation_summary
+from chatd.service.outbox import Outbox
+from chatd.store.base import AgentRecord
+from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
+from chatd.web.security import client_ip, refuse, websocket_refusal
+
+__all__ = ["agent_ws"]
+
+log = get_logger(__name__)
+
+
+class AgentConnection:
+    """State of one agent or operator WebSocket."""
+
+    def __init__(self, request: web.Request, outbox: Outbox) -> None:
+        self.app = request.app
+        self.service: ChatService = self.app[SERVICE]
+        self.outbox = outbox
+        self.agent: AgentRecord | None = None
+        self.subscriptions: list[Subscription] = []
+        self.bucket = self.app[LIMITS].message_bucket()
+
+    def send(self, frame: Mapping[str, Any]) -> None:
+        self.outbox.send(frame)
+
+    def _deliver(self, _topic: str, message: Mapping[str, Any]) -> None:
+        self.outbox.send(message["frame"])
+
+    async def hello(self, msg: p.AgentHello) -> None:
+        service = self.service
+        agent = await service.authenticate(msg.token)
+        self.agent = agent
+        structlog.contextvars.bind_contextvars(agent_id=agent.agent_id)
+        self.subscriptions = [
+            service.bus.subscribe(f"agent:{agent.agent_id}", self._deliver),
+            service.bus.subscribe("agents", self._deliver),
+        ]
+        status = msg.status or "online"
+        if agent.role == "agent":
+            self.app[LOOPS].cancel_grace(agent.agent_id)
+            await service.agent_connected(agent, status)
+        conversations = await service.agent_conversations(agent.agent_id)
+        self.send(
+            {
+                "type": "welcome",
+                "agent": {
+                    "agent_id": agent.agent_id,
+                    "name": agent.name,
+                    "role": agent.role,
+                    "capacity": agent.capacity,
+                    "languages": list(agent.languages),
+                    "skills": list(agent.skills),
+                    "status": service.agent_status(agent.agent_id)
+                    if agent.role == "agent"
+                    else "online",
+                },
+                "conversations": [
+                    conversation_summary(
+                        c, customer_online=c.conversation_id in service.customer_connections
+                    )
+                    for c in conversations
+                ],
+            }
+        )
+        for conv in conversations:
+            self.send(await service.assigned_frame(conv))
+        self.send({"type": "queue_overview", **service.dispatcher.overview(service.clock())})
+        log.info("agent_connected", role=agent.role, status=status)
+
+    def _rate_check(self, ref: str | None) -> None:
+        if not self.bucket.try_take(self.service.clock()):
+            raise p.ProtocolError("rate_limited", "slow down", ref)
+
+    async def handle(self, msg: p.ClientMessage) -> None:
+        service = self.service
+        agent = self.agent
+        assert agent is not None
+        match msg:
+            case p.Ping():
+                self.send({"type": "pong"})
+            case p.AgentHello():
+                raise p.ProtocolError("already_started", "hello was already sent")
+            case p.SetStatus(status=status):
+                if agent.role != "agent":
+                    raise p.ProtocolError("forbidden", "operators do not take chats")
+                await service.set_agent_status(agent, status)
+                self.send({"type": "status", "status": status})
+            case p.AgentText(cid=cid, conversation_id=conversation_id, text=text):
+                event = await service.agent_message(agent, conversation_id, cid, text)
+                self.send(p.frame_ack(cid, seq=event.seq))
+            case p.AgentTyping(conversation_id=conversation_id, active=active):
+                await service.agent_typing(agent, conversation_id, active)
+            case p.Note(cid=cid, conversation_id=conversation_id, text=text):
+                event = await service.note(agent, conversation_id, cid, text)
+                self.send(p.frame_ack(cid, seq=event.seq))
+            case p.SetTags(cid=cid, conversation_id=conversation_id, tags=tags):
+                event = await service.set_tags(agent, conversation_id, cid, tags)
+                self.send(p.frame_ack(cid, seq=event.seq))
+            case p.Transfer(cid=cid, conversation_id=conversation_id, to_agent_id=to_agent_id):
+                await service.transfer(agent, conversation_id, cid, to_agent_id)
+                self.send(p.frame_ack(cid))
+            case p.AgentClose(cid=cid, conversation_id=conversation_id):
+                await service.agent_close(agent, conversation_id, cid)
+                self.send(p.frame_ack(cid))
+            case p.Sync(conversation_id=conversation_id, last_seq=last_seq):
+                for frame in await service.sync(agent, conversation_id, last_seq):
+                    self.send(frame)
+            case p.TicketReply(cid=cid, ticket_id=ticket_id, text=text):
+                self._rate_check(cid)
+                await service.ticket_reply(agent, ticket_id, cid, text)
+                self.send(p.frame_ack(cid))
+            case p.KbSearch(cid=cid, query=query, locale=locale):
+                hits = service.bot.search(query, locale=locale, limit=5)
+                self.send(
+                    {
+                        "type": "kb_results",
+                        "ref": cid,
+                        "results": [
+                            {
+                                "intent": h.intent,
+                                "title": h.title,
+                                "answer": h.answer,
+                                "score": round(h.score, 3),
+                            }
+                            for h in hits
+                        ],
+                    }
+                )
+            case _:  # pragma: no cover - every decoded type is matched above
+                raise p.ProtocolError("unknown_type", f"unhandled type {msg.type}")
+
+    def closed(self) -> bool:
+        """Clean up; True when this was the agent's last connection."""
+        for sub in self.subscriptions:
+            sub.cancel()
+        self.subscriptions.clear()
+        if self.agent is not None and self.agent.role == "agent":
+            return self.service.agent_disconnected(self.agent)
+        return False
+
+
+async def _receive_frames(conn: AgentConnection, ws: web.WebSocketResponse, config: Any) -> None:
+    metrics = conn.app[METRICS]
+    max_text = config.limits.max_message_chars
+    while True:
+        timeout = None if conn.agent else config.limits.hello_timeout_s
+        try:
+            message = await ws.receive(timeout=timeout)
+        except TimeoutError:
+            conn.outbox.close(4000, "hello timeout")
+            return
+        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return
+        if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            continue
+        ref = None
+        try:
+            msg = p.decode_agent(message.data, max_text=max_text)
+            ref = msg.ref
+            if conn.agent is None:
+                if not isinstance(msg, p.AgentHello):
+                    raise p.ProtocolError("hello_required", "send hello with your token first", ref)
+                try:
+                    await conn.hello(msg)
+                except p.ProtocolError as exc:
+                    conn.send(p.frame_error(exc))
+                    conn.outbox.close(1008, "authentication failed")
+                    return
+            else:
+                await conn.handle(msg)
+        except p.ProtocolError as exc:
+            metrics.protocol_errors.labels(exc.code).inc()
+            conn.send(p.frame_error(exc))
+        except Exception:
+            log.exception("agent_frame_failed")
+            conn.send(p.frame_error(p.ProtocolError("internal_error", "the server failed", ref)))
+
+
+async def agent_ws(request: web.Request) -> web.StreamResponse:
+    """GET /ws/agent: the agent console's WebSocket."""
+    app = request.app
+    config = app[CONFIG]
+    refusal = websocket_refusal(request, config)
+    if refusal is not None:
+        return refusal
+    limits = app[LIMITS]
+    ip = client_ip(request)
+    if not limits.acquire(ip):
+        return refuse(429, "rate_limited", "too many connections from your address")
+    ws = web.WebSocketResponse(
+        protocols=(p.SUBPROTOCOL,), heartbeat=30.0, max_msg_size=config.limits.max_frame_bytes
+    )
+    metrics = app[METRICS]
+    try:
+        await ws.prepare(request)
+        app[SOCKETS].add(ws)
+        outbox = Outbox(ws, config.limits.outbox_frames * 4)
+        writer = asyncio.create_task(outbox.run())
+        conn = AgentConnection(request, outbox)
+        structlog.contextvars.bind_contextvars(conn_id=uuid.uuid4().hex[:12], role="agent")
+        metrics.connections.labels("agent").inc()
+        try:
+            await _receive_frames(conn, ws, config)
+        finally:
+            metrics.connections.labels("agent").dec()
+            if conn.closed() and conn.agent is not None:
+                app[LOOPS].start_grace(conn.agent.agent_id)
+            if not ws.closed:
+                outbox.close(1000, "bye")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(writer, 5)
+            if not writer.done():
+                writer.cancel()
+            structlog.contextvars.clear_contextvars()
+    finally:
+        limits.release(ip)
+    return ws

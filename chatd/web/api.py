@@ -1,0 +1,364 @@
+"""The HTTP API for agents and operators (Authorization: Bearer TOKEN), health and metrics.
+
+Every route states the roles it admits; every malformed parameter is a 400 with a JSON error,
+never a 500.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from chatd import protocol as p
+from chatd.domain.stats import day_stats
+from chatd.service.chat import ChatService, conversation_summary, event_dict, ticket_dict
+from chatd.service.export import CSV_COLUMNS, csv_row, jsonl_line
+from chatd.store.base import STATUSES, AgentRecord, ConversationFilter
+from chatd.web.keys import CONFIG, METRICS, SERVICE
+from chatd.web.security import refuse
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+
+Handler = Callable[[web.Request, AgentRecord], Awaitable[web.StreamResponse]]
+
+MAX_LIMIT = 1000
+EXPORT_MAX_CONVERSATIONS = 10000
+
+
+class ApiError(Exception):
+    """Raised by parameter parsing; answered as a JSON 4xx."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def requires(*roles: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[Any]]]:
+    """Authenticate the bearer token and admit only the given roles."""
+
+    def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
+        async def inner(request: web.Request) -> web.StreamResponse:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return refuse(401, "not_authenticated", "send Authorization: Bearer <token>")
+            try:
+                agent = await request.app[SERVICE].authenticate(token.strip())
+            except p.ProtocolError:
+                return refuse(401, "not_authenticated", "the token is not valid")
+            if agent.role not in roles:
+                return refuse(403, "forbidden", f"this route is for: {', '.join(roles)}")
+            try:
+                return await handler(request, agent)
+            except ApiError as exc:
+                return refuse(exc.status, exc.code, exc.message)
+            except p.ProtocolError as exc:
+                status = {"not_found": 404, "forbidden": 403, "invalid_state": 409}.get(
+                    exc.code, 400
+                )
+                return refuse(status, exc.code, exc.message)
+
+        return inner
+
+    return wrap
+
+
+def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_field", f"'{name}' must be an integer") from None
+    if not lo <= value <= hi:
+        raise ApiError(400, "invalid_field", f"'{name}' must be between {lo} and {hi}")
+    return value
+
+
+def _time(request: web.Request, name: str) -> float | None:
+    """A time parameter: Unix seconds or an ISO 8601 date/time (UTC when no zone is given)."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(
+            400, "invalid_field", f"'{name}' must be Unix seconds or an ISO 8601 date"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
+
+
+def conversation_filter(request: web.Request, *, max_limit: int = MAX_LIMIT) -> ConversationFilter:
+    """Parse the operator search parameters."""
+    status = request.query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ApiError(400, "invalid_field", f"'status' must be one of {', '.join(STATUSES)}")
+    text = request.query.get("q") or None
+    if text is not None and len(text) > 200:
+        raise ApiError(400, "invalid_field", "'q' is longer than 200 characters")
+    return ConversationFilter(
+        status=status,
+        agent_id=request.query.get("agent_id") or None,
+        intent=request.query.get("intent") or None,
+        since=_time(request, "since"),
+        until=_time(request, "until"),
+        text=text,
+        limit=_int(request, "limit", 100, 1, max_limit),
+        offset=_int(request, "offset", 0, 0, 10**9),
+    )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_frame", "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_frame", "the body must be a JSON object")
+    return body
+
+
+def _service(request: web.Request) -> ChatService:
+    return request.app[SERVICE]
+
+
+# -- health and metrics -------------------------------------------------------------------------
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    service = _service(request)
+    if not service.accepting:
+        return web.json_response({"status": "shutting_down"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    service = _service(request)
+    m = request.app[METRICS]
+    overview = service.dispatcher.overview(service.clock())
+    for priority, count in overview["waiting_by_class"].items():
+        m.queue_length.labels(priority).set(count)
+    m.agents_online.set(overview["agents_online"])
+    for state, count in (await service.store.count_by_status()).items():
+        m.conversations_by_state.labels(state).set(count)
+    body = generate_latest(m.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+# -- agents and operators -----------------------------------------------------------------------
+
+
+@routes.get("/api/me")
+@requires("agent", "operator")
+async def me(request: web.Request, agent: AgentRecord) -> web.Response:
+    return web.json_response(
+        {
+            "agent_id": agent.agent_id,
+            "name": agent.name,
+            "role": agent.role,
+            "capacity": agent.capacity,
+            "languages": list(agent.languages),
+            "skills": list(agent.skills),
+            "status": _service(request).agent_status(agent.agent_id),
+        }
+    )
+
+
+@routes.get("/api/queue")
+@requires("agent", "operator")
+async def queue(request: web.Request, agent: AgentRecord) -> web.Response:
+    service = _service(request)
+    return web.json_response(service.dispatcher.overview(service.clock()))
+
+
+@routes.get("/api/canned")
+@requires("agent", "operator")
+async def canned(request: web.Request, agent: AgentRecord) -> web.Response:
+    replies = request.app[CONFIG].canned
+    return web.json_response(
+        {"canned": [{"shortcut": c.shortcut, "text": c.text} for c in replies]}
+    )
+
+
+@routes.get("/api/kb/search")
+@requires("agent", "operator")
+async def kb_search(request: web.Request, agent: AgentRecord) -> web.Response:
+    query = request.query.get("q", "")
+    if len(query) > 200:
+        raise ApiError(400, "invalid_field", "'q' is longer than 200 characters")
+    locale = request.query.get("locale") or None
+    if locale not in (None, "en", "zh"):
+        raise ApiError(400, "invalid_field", "'locale' must be en or zh")
+    hits = _service(request).bot.search(
+        query, locale=locale, limit=_int(request, "limit", 5, 1, 20)
+    )
+    return web.json_response(
+        {
+            "results": [
+                {"intent": h.intent, "title": h.title, "answer": h.answer, "score": h.score}
+                for h in hits
+            ]
+        }
+    )
+
+
+@routes.get("/api/tickets")
+@requires("agent", "operator")
+async def tickets(request: web.Request, agent: AgentRecord) -> web.Response:
+    status = request.query.get("status") or None
+    if status not in (None, "open", "answered", "closed"):
+        raise ApiError(400, "invalid_field", "'status' must be open, answered or closed")
+    found = await _service(request).store.list_tickets(
+        status, limit=_int(request, "limit", 100, 1, MAX_LIMIT)
+    )
+    return web.json_response({"tickets": [ticket_dict(t) for t in found]})
+
+
+def _ticket_id(request: web.Request) -> int:
+    raw = request.match_info["ticket_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(400, "invalid_field", "the ticket id must be a number")
+    return int(raw)
+
+
+@routes.get("/api/tickets/{ticket_id}")
+@requires("agent", "operator")
+async def ticket(request: web.Request, agent: AgentRecord) -> web.Response:
+    service = _service(request)
+    found = await service.store.get_ticket(_ticket_id(request))
+    if found is None:
+        raise ApiError(404, "not_found", "no such ticket")
+    conv = await service.conversation(found.conversation_id)
+    events = await service.store.events(found.conversation_id)
+    return web.json_response(
+        {
+            "ticket": ticket_dict(found),
+            "conversation": conversation_summary(conv) if conv else None,
+            "events": [event_dict(e) for e in events],
+        }
+    )
+
+
+@routes.post("/api/tickets/{ticket_id}/reply")
+@requires("agent", "operator")
+async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response:
+    body = await _json_body(request)
+    text = body.get("text")
+    limit = request.app[CONFIG].limits.max_message_chars
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(400, "invalid_field", "'text' must be a non-empty string")
+    if len(text) > limit:
+        raise ApiError(400, "too_long", f"'text' is longer than {limit} characters")
+    cid = body.get("cid")
+    if cid is not None and (not isinstance(cid, str) or len(cid) > p.MAX_CID_CHARS):
+        raise ApiError(400, "invalid_field", "'cid' must be a short string")
+    updated = await _service(request).ticket_reply(agent, _ticket_id(request), cid, text)
+    return web.json_response({"ticket": ticket_dict(updated)})
+
+
+# -- operators only -----------------------------------------------------------------------------
+
+
+@routes.get("/api/agents")
+@requires("operator")
+async def agents(request: web.Request, agent: AgentRecord) -> web.Response:
+    service = _service(request)
+    for record in await service.store.list_agents():
+        service.agents.setdefault(record.agent_id, record)
+    return web.json_response({"agents": service.agents_live()})
+
+
+@routes.get("/api/conversations")
+@requires("operator")
+async def conversations(request: web.Request, agent: AgentRecord) -> web.Response:
+    found = await _service(request).store.list_conversations(conversation_filter(request))
+    return web.json_response({"conversations": [conversation_summary(c) for c in found]})
+
+
+@routes.get("/api/conversations/{conversation_id}")
+@requires("operator")
+async def conversation(request: web.Request, agent: AgentRecord) -> web.Response:
+    service = _service(request)
+    conversation_id = request.match_info["conversation_id"]
+    conv = await service.conversation(conversation_id[:64])
+    if conv is None:
+        raise ApiError(404, "not_found", "no such conversation")
+    events = await service.store.events(conv.conversation_id)
+    ticket_record = await service.store.ticket_for_conversation(conv.conversation_id)
+    return web.json_response(
+        {
+            "conversation": conversation_summary(conv),
+            "ticket": ticket_dict(ticket_record) if ticket_record else None,
+            "events": [event_dict(e) for e in events],
+        }
+    )
+
+
+@routes.get("/api/export")
+@requires("operator")
+async def export(request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+    """Every event of the matching conversations, as JSONL or CSV, streamed."""
+    fmt = request.query.get("format", "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        raise ApiError(400, "invalid_field", "'format' must be jsonl or csv")
+    flt = conversation_filter(request, max_limit=EXPORT_MAX_CONVERSATIONS)
+    service = _service(request)
+    found = await service.store.list_conversations(flt)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/x-ndjson" if fmt == "jsonl" else "text/csv",
+            "Content-Disposition": f'attachment; filename="chatd-export-{stamp}.{fmt}"',
+        }
+    )
+    await response.prepare(request)
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.writer(buf).writerow(CSV_COLUMNS)
+        await response.write(buf.getvalue().encode())
+    for conv in found:
+        events = await service.store.events(conv.conversation_id)
+        buf = io.StringIO()
+        if fmt == "jsonl":
+            for e in events:
+                buf.write(jsonl_line(e))
+        else:
+            writer = csv.writer(buf)
+            for e in events:
+                writer.writerow(csv_row(e))
+        await response.write(buf.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+@routes.get("/api/stats")
+@requires("operator")
+async def stats(request: web.Request, agent: AgentRecord) -> web.Response:
+    raw = request.query.get("day")
+    try:
+        day = dt.date.fromisoformat(raw) if raw else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise ApiError(400, "invalid_field", "'day' must be YYYY-MM-DD") from None
+    start = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
+    found = await _service(request).store.list_conversations(
+        ConversationFilter(since=start, until=start + 86400, limit=100000)
+    )
+    return web.json_response({"day": day.isoformat(), **day_stats(found, start)})

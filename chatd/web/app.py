@@ -1,0 +1,111 @@
+"""The aiohttp application: routes, typed state, startup/teardown paired in cleanup_ctx."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import WSCloseCode, web
+
+from bot_intents import load_bot
+from chatd.bus import LocalBus
+from chatd.config import Config
+from chatd.logs import get_logger
+from chatd.service.chat import ChatService
+from chatd.service.metrics import Metrics
+from chatd.service.queueing import QueueLoops
+from chatd.store import open_store
+from chatd.web import api
+from chatd.web.agent_ws import agent_ws
+from chatd.web.customer_ws import customer_ws
+from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
+from chatd.web.limits import ConnectionLimits
+from chatd.web.security import error_middleware, security_headers_middleware
+from chatd.web.static import static_routes
+
+__all__ = ["load_secret", "make_app"]
+
+log = get_logger(__name__)
+
+
+def load_secret(config: Config) -> str:
+    """The server secret: from config/env, else generated once into data_dir/secret.key (0600)."""
+    if config.security.secret:
+        return config.security.secret
+    path = Path(config.server.data_dir) / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    store = open_store(config.storage_url())
+    await store.open()
+    bus = LocalBus()
+    await bus.start()
+    bot = load_bot(list(config.bot.kb) or None)
+    service = ChatService(
+        config=config,
+        store=store,
+        bus=bus,
+        bot=bot,
+        secret=load_secret(config),
+        metrics=app[METRICS],
+    )
+    await service.recover()
+    loops = QueueLoops(service)
+    app[SERVICE] = service
+    app[LOOPS] = loops
+    loops.start()
+    if not any(a.role == "operator" for a in service.agents.values()):
+        log.warning(
+            "no_operator",
+            hint="create one: chatd agents add NAME --role operator "
+            f"--data-dir {config.server.data_dir}",
+        )
+    log.info("ready", storage=type(store).__name__, intents=len(bot.intent_ids))
+    try:
+        yield
+    finally:
+        service.accepting = False
+        await loops.stop()
+        await bus.stop()
+        await store.close()
+        log.info("stopped")
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    """Stop accepting, tell every client to reconnect elsewhere/later (1001), before teardown."""
+    if SERVICE in app:
+        app[SERVICE].accepting = False
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down; resume later")
+
+
+def make_app(config: Config) -> web.Application:
+    """Build the chatd application for ``config`` (storage opens on startup)."""
+    app = web.Application(
+        middlewares=[error_middleware, security_headers_middleware],
+        client_max_size=256 * 1024,
+    )
+    Path(config.server.data_dir).mkdir(parents=True, exist_ok=True)
+    app[CONFIG] = config
+    app[METRICS] = Metrics()
+    app[LIMITS] = ConnectionLimits(config.limits)
+    app[SOCKETS] = weakref.WeakSet()
+    app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_on_shutdown)
+    app.router.add_get("/ws/customer", customer_ws)
+    app.router.add_get("/ws/agent", agent_ws)
+    app.router.add_routes(api.routes)
+    app.router.add_routes(static_routes())
+    return app

@@ -1,0 +1,270 @@
+"""The customer WebSocket, /ws/customer: one reader loop per connection, one writer (Outbox).
+
+The handler only adapts: it decodes frames with chatd.protocol, calls the ChatService, and maps
+ProtocolError to error frames. Bad input never closes the connection unless it is abusive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from chatd import protocol as p
+from chatd.bus.base import Subscription
+from chatd.logs import get_logger
+from chatd.service.chat import ChatService
+from chatd.service.outbox import Outbox
+from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
+from chatd.web.security import client_ip, refuse, websocket_refusal
+
+__all__ = ["customer_ws"]
+
+log = get_logger(__name__)
+
+#: Typing indicators are relayed at most this often per connection (seconds).
+TYPING_MIN_INTERVAL_S = 0.5
+
+
+class CustomerConnection:
+    """State of one customer WebSocket."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, outbox: Outbox) -> None:
+        app = request.app
+        self.app = app
+        self.service: ChatService = app[SERVICE]
+        self.config = app[CONFIG]
+        self.ws = ws
+        self.outbox = outbox
+        self.ip = client_ip(request)
+        self.conversation_id: str | None = None
+        self.subscription: Subscription | None = None
+        self.bucket = app[LIMITS].message_bucket()
+        self.violations = 0
+        self.last_typing = 0.0
+
+    def send(self, frame: Mapping[str, Any]) -> None:
+        self.outbox.send(frame)
+
+    def _deliver(self, _topic: str, message: Mapping[str, Any]) -> None:
+        self.outbox.send(message["frame"])
+
+    async def hello(self, msg: p.CustomerHello) -> None:
+        service = self.service
+        verified = False
+        try:
+            verified = service.check_identity(msg.user_id, msg.user_hash)
+        except p.ProtocolError as exc:
+            # A wrong hash is reported but the chat still opens, unverified.
+            self.send(p.frame_error(exc))
+        resumed = False
+        if msg.resume_token:
+            conv = await service.resume_conversation(msg.resume_token)
+            resumed = True
+        else:
+            limits = self.app[LIMITS]
+            if not limits.new_conversations.try_add(self.ip, service.clock()):
+                retry = limits.new_conversations.retry_after(self.ip, service.clock())
+                raise p.ProtocolError(
+                    "rate_limited",
+                    f"too many new chats from your network; try again in {int(retry) + 1}s",
+                )
+            conv = await service.start_conversation(
+                locale=msg.locale, user_id=msg.user_id, verified=verified
+            )
+        self.conversation_id = conv.conversation_id
+        structlog.contextvars.bind_contextvars(conversation_id=conv.conversation_id)
+        service.customer_connections[conv.conversation_id] = (
+            service.customer_connections.get(conv.conversation_id, 0) + 1
+        )
+        # Subscribe before reading the backlog, then drop live frames the backlog already holds:
+        # nothing published in between is lost, nothing is delivered twice.
+        pending: list[Mapping[str, Any]] = []
+        self.subscription = service.bus.subscribe(
+            f"conv:{conv.conversation_id}", lambda _t, m: pending.append(m["frame"])
+        )
+        welcome: dict[str, Any] = {
+            "type": "welcome",
+            "conversation_id": conv.conversation_id,
+            "resume_token": service.resume_token(conv.conversation_id),
+            "status": conv.status,
+            "locale": conv.locale,
+            "verified": conv.verified,
+            "resumed": resumed,
+        }
+        if conv.status == "assigned" and conv.agent_id in service.agents:
+            welcome["agent_name"] = service.agents[conv.agent_id].name
+        if conv.status == "ticket":
+            ticket = await service.store.ticket_for_conversation(conv.conversation_id)
+            if ticket is not None:
+                welcome["ticket_id"] = ticket.ticket_id
+        backlog = await service.customer_events(conv.conversation_id, msg.last_seq or 0)
+        self.send(welcome)
+        last_seq = msg.last_seq or 0
+        for frame in backlog:
+            self.send(frame)
+            last_seq = frame["seq"]
+        for frame in pending:
+            if "seq" not in frame or frame["seq"] > last_seq:
+                self.send(frame)
+        self.subscription.cancel()
+        self.subscription = service.bus.subscribe(f"conv:{conv.conversation_id}", self._deliver)
+        if service.dispatcher.queue_status(conv.conversation_id, service.clock()) is not None:
+            await self.app[LOOPS].push_status(conv.conversation_id, service.clock())
+        log.info("customer_connected", resumed=resumed, status=conv.status)
+
+    def _rate_check(self, ref: str | None) -> None:
+        now = self.service.clock()
+        if self.bucket.try_take(now):
+            return
+        self.violations += 1
+        if self.violations >= self.config.limits.violations_before_close:
+            self.outbox.close(4029, "too many messages")
+        raise p.ProtocolError(
+            "rate_limited", "you are sending messages too fast; wait a moment", ref
+        )
+
+    async def handle(self, msg: p.ClientMessage) -> None:
+        service = self.service
+        conversation_id = self.conversation_id
+        assert conversation_id is not None
+        match msg:
+            case p.Ping():
+                self.send({"type": "pong"})
+            case p.CustomerTyping(active=active):
+                now = service.clock()
+                if now - self.last_typing >= TYPING_MIN_INTERVAL_S or not active:
+                    self.last_typing = now
+                    await service.customer_typing(conversation_id, active)
+            case p.CustomerText(cid=cid, text=text, intent=intent):
+                self._rate_check(cid)
+                await service.customer_message(
+                    conversation_id,
+                    cid,
+                    text,
+                    intent,
+                    on_stored=lambda e, created: self.send(
+                        p.frame_ack(cid, seq=e.seq, duplicate=not created)
+                    ),
+                )
+            case p.RequestHuman(cid=cid):
+                self._rate_check(cid)
+                await service.request_human(conversation_id, cid)
+                self.send(p.frame_ack(cid))
+            case p.LeaveQueue(cid=cid):
+                await service.leave_queue(conversation_id, cid)
+                self.send(p.frame_ack(cid))
+            case p.CreateTicket(cid=cid, contact=contact, text=text):
+                self._rate_check(cid)
+                ticket_id = await service.create_ticket(conversation_id, cid, contact, text)
+                self.send({**p.frame_ack(cid), "ticket_id": ticket_id})
+            case p.Csat(cid=cid, score=score, comment=comment):
+                await service.submit_csat(conversation_id, cid, score, comment)
+                self.send(p.frame_ack(cid))
+            case p.CustomerClose(cid=cid):
+                await service.close(conversation_id, by="customer", ref=cid)
+                self.send(p.frame_ack(cid))
+            case p.CustomerHello():
+                raise p.ProtocolError("already_started", "hello was already sent")
+            case _:  # pragma: no cover - every decoded type is matched above
+                raise p.ProtocolError("unknown_type", f"unhandled type {msg.type}")
+
+    def close_subscription(self) -> None:
+        if self.subscription is not None:
+            self.subscription.cancel()
+            self.subscription = None
+        if self.conversation_id is not None:
+            counts = self.service.customer_connections
+            left = counts.get(self.conversation_id, 1) - 1
+            if left > 0:
+                counts[self.conversation_id] = left
+            else:
+                counts.pop(self.conversation_id, None)
+
+
+async def _receive_frames(conn: CustomerConnection, metrics: Any) -> None:
+    ws = conn.ws
+    max_text = conn.config.limits.max_message_chars
+    hello_timeout = conn.config.limits.hello_timeout_s
+    started = False
+    while True:
+        timeout = None if started else hello_timeout
+        try:
+            message = await ws.receive(timeout=timeout)
+        except TimeoutError:
+            conn.outbox.close(4000, "hello timeout")
+            return
+        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+            return
+        if message.type == WSMsgType.ERROR:
+            return
+        if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            continue
+        ref = None
+        try:
+            msg = p.decode_customer(message.data, max_text=max_text)
+            ref = msg.ref
+            if not started:
+                if not isinstance(msg, p.CustomerHello):
+                    raise p.ProtocolError("hello_required", "send hello first", ref)
+                await conn.hello(msg)
+                started = True
+            else:
+                await conn.handle(msg)
+        except p.ProtocolError as exc:
+            metrics.protocol_errors.labels(exc.code).inc()
+            extra = {}
+            if exc.code == "rate_limited":
+                extra["retry_after_s"] = round(conn.bucket.retry_after(conn.service.clock()), 2)
+            conn.send(p.frame_error(exc, **extra))
+        except Exception:
+            log.exception("customer_frame_failed")
+            metrics.protocol_errors.labels("internal_error").inc()
+            conn.send(p.frame_error(p.ProtocolError("internal_error", "the server failed", ref)))
+
+
+async def customer_ws(request: web.Request) -> web.StreamResponse:
+    """GET /ws/customer: the widget's WebSocket."""
+    app = request.app
+    config = app[CONFIG]
+    refusal = websocket_refusal(request, config)
+    if refusal is not None:
+        return refusal
+    limits = app[LIMITS]
+    ip = client_ip(request)
+    if not limits.acquire(ip):
+        return refuse(429, "rate_limited", "too many connections from your address")
+    ws = web.WebSocketResponse(
+        protocols=(p.SUBPROTOCOL,),
+        heartbeat=30.0,
+        max_msg_size=config.limits.max_frame_bytes,
+    )
+    metrics = app[METRICS]
+    try:
+        await ws.prepare(request)
+        app[SOCKETS].add(ws)
+        outbox = Outbox(ws, config.limits.outbox_frames)
+        writer = asyncio.create_task(outbox.run())
+        conn = CustomerConnection(request, ws, outbox)
+        structlog.contextvars.bind_contextvars(conn_id=uuid.uuid4().hex[:12], role="customer")
+        metrics.connections.labels("customer").inc()
+        try:
+            await _receive_frames(conn, metrics)
+        finally:
+            metrics.connections.labels("customer").dec()
+            conn.close_subscription()
+            if ws.close_code is None and not ws.closed:
+                outbox.close(1000, "bye")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(writer, 5)
+            if not writer.done():
+                writer.cancel()
+            structlog.contextvars.clear_contextvars()
+    finally:
+        limits.release(ip)
+    return ws

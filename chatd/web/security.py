@@ -1,0 +1,117 @@
+"""Edge checks: Origin allow-list, subprotocol, JSON errors, security headers.
+
+Cross-site WebSocket hijacking: browsers send Origin on WebSocket handshakes and cookies or not,
+a hostile page could open a socket to chatd. The handshake is refused unless the Origin is the
+server's own or in ``server.allowed_origins``. Clients that send no Origin (not a browser: the
+Python client, curl) pass; they cannot ride on a victim's browser session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from chatd import protocol as p
+from chatd.config import Config
+from chatd.logs import get_logger
+
+__all__ = [
+    "client_ip",
+    "error_middleware",
+    "origin_allowed",
+    "refuse",
+    "security_headers_middleware",
+    "websocket_refusal",
+]
+
+log = get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def refuse(status: int, code: str, message: str) -> web.Response:
+    """A JSON error response: {"error": {"code", "message"}}."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def client_ip(request: web.Request) -> str:
+    """The peer address (behind a proxy, configure it to connect per client, see README)."""
+    return request.remote or "unknown"
+
+
+def origin_allowed(request: web.Request, config: Config) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    allowed = config.server.allowed_origins
+    if "*" in allowed or origin in allowed:
+        return True
+    own = f"{request.scheme}://{request.host}"
+    return origin == own
+
+
+def websocket_refusal(request: web.Request, config: Config) -> web.Response | None:
+    """Why this WebSocket handshake must be refused, as a response; None when it may proceed."""
+    if not origin_allowed(request, config):
+        log.warning("origin_refused", origin=request.headers.get("Origin", "")[:200])
+        return refuse(403, "forbidden", "this origin may not open a chat connection")
+    offered = [
+        proto.strip()
+        for proto in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
+        if proto.strip()
+    ]
+    if p.SUBPROTOCOL not in offered:
+        return refuse(400, "invalid_field", f"offer the WebSocket subprotocol {p.SUBPROTOCOL!r}")
+    return None
+
+
+#: Pages for staff may not be framed by anyone (clickjacking); the demo page and the widget may.
+_NO_FRAME_PREFIXES = ("/console", "/ops", "/api")
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if isinstance(response, web.WebSocketResponse) or response.prepared:
+        return response
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if request.path.startswith(_NO_FRAME_PREFIXES):
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+            "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+    elif request.path.startswith("/demo"):
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+            "style-src 'self' 'unsafe-inline'; script-src 'self'; base-uri 'none'",
+        )
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every HTTP error is JSON with a stable code; no traceback ever reaches a client."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        code = {
+            400: "invalid_field",
+            401: "not_authenticated",
+            403: "forbidden",
+            404: "not_found",
+            405: "invalid_state",
+            413: "too_long",
+            429: "rate_limited",
+        }.get(exc.status, "internal_error" if exc.status >= 500 else "invalid_field")
+        return refuse(exc.status, code, exc.reason)
+    except Exception:
+        log.exception("http_handler_failed", path=request.path)
+        return refuse(500, "internal_error", "the server failed to handle this request")

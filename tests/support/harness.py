@@ -1,0 +1,112 @@
+"""A real chatd app on an ephemeral port (in this process), with real SQLite and real clients."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from chatd.auth import hash_token, new_agent_token
+from chatd.client import AgentClient, CustomerClient
+from chatd.config import Config, load_config
+from chatd.service.chat import ChatService
+from chatd.store.base import AgentRecord
+from chatd.web import make_app
+from chatd.web.keys import LOOPS, SERVICE
+
+#: Fast timers so tests do not wait on production intervals.
+TEST_SETTINGS: dict[str, dict[str, Any]] = {
+    "queue": {"update_interval_s": 0.2, "agent_grace_s": 1.0},
+    "security": {"secret": "integration-test-secret", "identity_secret": "identity-test-key"},
+    "limits": {"messages_per_s": 50.0, "message_burst": 100, "connections_per_ip": 500},
+}
+
+
+class Harness:
+    """Starts and stops a chatd app; restart() keeps the data directory (and the port)."""
+
+    def __init__(self, data_dir: Path, settings: dict[str, dict[str, Any]]) -> None:
+        self.data_dir = data_dir
+        self.settings = settings
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+        self.app: web.Application | None = None
+
+    def config(self) -> Config:
+        overrides: dict[str, dict[str, Any]] = {
+            section: dict(values) for section, values in TEST_SETTINGS.items()
+        }
+        for section, values in self.settings.items():
+            overrides.setdefault(section, {}).update(values)
+        overrides.setdefault("server", {})["data_dir"] = str(self.data_dir)
+        return load_config(overrides=overrides)
+
+    async def start(self) -> None:
+        self.app = make_app(self.config())
+        self.runner = web.AppRunner(self.app, handle_signals=False)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
+        await site.start()
+        if not self.port:
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def service(self) -> ChatService:
+        assert self.app is not None
+        return self.app[SERVICE]
+
+    @property
+    def loops(self) -> Any:
+        assert self.app is not None
+        return self.app[LOOPS]
+
+    async def add_agent(
+        self,
+        name: str,
+        *,
+        role: str = "agent",
+        languages: tuple[str, ...] = ("en",),
+        skills: tuple[str, ...] = (),
+        capacity: int = 3,
+    ) -> str:
+        agent_id = "ag_" + uuid.uuid4().hex[:12]
+        token = new_agent_token(agent_id)
+        await self.service.store.add_agent(
+            AgentRecord(
+                agent_id=agent_id,
+                name=name,
+                role=role,
+                token_hash=hash_token(token),
+                languages=languages,
+                skills=skills,
+                capacity=capacity,
+                created_at=time.time(),
+            )
+        )
+        return token
+
+    async def customer(self, **kwargs: Any) -> CustomerClient:
+        return await CustomerClient.connect(self.ws_url, **kwargs)
+
+    async def agent(self, token: str, **kwargs: Any) -> AgentClient:
+        return await AgentClient.connect(self.ws_url, token, **kwargs)

@@ -1,0 +1,63 @@
+"""Configuration loading: defaults, the example file, and errors that name the key."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from chatd.config import Config, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_file_lists_the_defaults() -> None:
+    """config.example.toml loads and equals the built-in defaults, so it documents them truly."""
+    assert load_config(ROOT / "config.example.toml", environ={}) == load_config(environ={})
+
+
+def test_example_file_mentions_every_setting() -> None:
+    """Every setting of every section appears in config.example.toml."""
+    text = (ROOT / "config.example.toml").read_text()
+    for section in dataclasses.fields(Config):
+        if section.name == "canned":
+            continue
+        assert f"[{section.name}]" in text
+        for setting in dataclasses.fields(getattr(Config(), section.name)):
+            assert f"\n{setting.name} = " in text, f"{section.name}.{setting.name}"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[queue]\nmax_wait_s = 'soon'\n", "queue.max_wait_s: expected a number"),
+        ("[server]\nprot = 80\n", "server.prot: unknown setting"),
+        ("[serverr]\nport = 80\n", "serverr: unknown setting"),
+        ("[server]\nport = 70000\n", "server.port: must be <= 65535"),
+        ("[limits]\nmessages_per_s = 0\n", "limits.messages_per_s: must be greater than 0"),
+        ("[log]\nlevel = 'loud'\n", "log.level: must be one of"),
+        ("[bot]\nkb = 'faq.toml'\n", "bot.kb: expected a list"),
+        ("[bot]\nalways_handoff = 1\n", "bot.always_handoff: expected true or false"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_errors_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    """A bad value is reported with its dotted key."""
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_config(path, environ={})
+
+
+def test_secrets_from_environment() -> None:
+    """Secrets may come from the environment instead of the file."""
+    config = load_config(environ={"CHATD_SECRET": "s1", "CHATD_IDENTITY_SECRET": "s2"})
+    assert config.security.secret == "s1" and config.security.identity_secret == "s2"
+
+
+def test_command_line_overrides_win() -> None:
+    """--port and --data-dir override the file."""
+    config = load_config(overrides={"server": {"port": 9999, "data_dir": "/tmp/x", "host": None}})
+    assert config.server.port == 9999 and config.server.data_dir == "/tmp/x"
+    assert config.server.host == "127.0.0.1"

@@ -1,0 +1,123 @@
+"""Tests for the wait estimator and the Erlang quantiles behind its range."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chatd.domain.wait import WaitEstimate, WaitEstimator, erlang_quantile
+
+
+def erlang_cdf(shape: int, rate: float, x: float) -> float:
+    """Independent Erlang CDF: 1 - P(Poisson(rate * x) < shape), in log space."""
+    mean = rate * x
+    tail = math.fsum(
+        math.exp(-mean + i * math.log(mean) - math.lgamma(i + 1)) for i in range(shape)
+    )
+    return 1.0 - tail
+
+
+def test_no_slots_means_unknown() -> None:
+    """With no agent online (zero slots) the estimate is None."""
+    assert WaitEstimator().estimate(1, slots=0, free_slots=0, now=0.0) is None
+
+
+def test_free_slot_means_about_zero() -> None:
+    """A customer at a position covered by free slots waits about zero."""
+    estimator = WaitEstimator()
+    assert estimator.estimate(2, slots=6, free_slots=2, now=0.0) == WaitEstimate(0.0, 0.0, 0.0)
+
+
+def test_single_slot_is_exponential() -> None:
+    """One busy slot, position 1: mean h, range from the exponential 10th/90th percentiles."""
+    estimate = WaitEstimator(prior_handle_s=300.0).estimate(1, slots=1, free_slots=0, now=0.0)
+    assert estimate == WaitEstimate(
+        300.0, math.floor(-300 * math.log(0.9)), math.ceil(-300 * math.log(0.1))
+    )
+
+
+def test_kth_customer_waits_for_k_minus_free_departures() -> None:
+    """Position 10 with 5 busy slots and h=300 s expects 10*300/5 = 600 s."""
+    estimate = WaitEstimator(prior_handle_s=300.0).estimate(10, slots=5, free_slots=0, now=0.0)
+    # Gamma(10, 1/60 s) percentiles: chi-square(20) 10%/90% = 12.443/28.412, halved, times 60 s.
+    assert estimate == WaitEstimate(600.0, 373.0, 853.0)
+    with_free = WaitEstimator(prior_handle_s=300.0).estimate(7, slots=5, free_slots=2, now=0.0)
+    assert with_free is not None and with_free.expected_s == 300.0
+
+
+def test_mean_starts_at_prior_and_learns() -> None:
+    """The mean starts at the prior, blends in observations, and converges to the data."""
+    estimator = WaitEstimator(prior_handle_s=300.0, prior_weight=3.0)
+    assert estimator.mean_handle_s() == 300.0
+    estimator.observe_handling(120.0, now=0.0)
+    assert estimator.mean_handle_s() == pytest.approx((3 * 300 + 120) / 4)
+    for i in range(200):
+        estimator.observe_handling(120.0, now=float(i))
+    # ~200 observations against a prior worth 3: within 3 s of the data.
+    assert 120.0 < estimator.mean_handle_s() < 123.0
+
+
+def test_old_observations_fade() -> None:
+    """After many half-lives, the latest handling times dominate the mean."""
+    estimator = WaitEstimator(prior_handle_s=300.0, half_life_s=600.0, prior_weight=1.0)
+    for _ in range(50):
+        estimator.observe_handling(100.0, now=0.0)
+    for _ in range(10):
+        estimator.observe_handling(500.0, now=6000.0)  # ten half-lives later
+    assert estimator.mean_handle_s() == pytest.approx(500.0, rel=0.05)
+
+
+def test_out_of_order_observation_does_not_inflate_old_weight() -> None:
+    """An observation reported with an earlier time than the last counts as simultaneous."""
+    ordered, shuffled = WaitEstimator(), WaitEstimator()
+    ordered.observe_handling(100.0, now=50.0)
+    ordered.observe_handling(200.0, now=50.0)
+    shuffled.observe_handling(100.0, now=50.0)
+    shuffled.observe_handling(200.0, now=10.0)
+    assert shuffled.mean_handle_s() == pytest.approx(ordered.mean_handle_s())
+
+
+def test_invalid_inputs_are_rejected() -> None:
+    """Bad constructor values, positions and durations raise ValueError."""
+    with pytest.raises(ValueError):
+        WaitEstimator(prior_handle_s=0.0)
+    with pytest.raises(ValueError):
+        WaitEstimator(low_quantile=0.9, high_quantile=0.1)
+    estimator = WaitEstimator()
+    with pytest.raises(ValueError):
+        estimator.estimate(0, slots=1, free_slots=0, now=0.0)
+    with pytest.raises(ValueError):
+        estimator.observe_handling(float("nan"), now=0.0)
+    with pytest.raises(ValueError):
+        erlang_quantile(0, 1.0, 0.5)
+
+
+@pytest.mark.parametrize("shape", [1, 2, 5, 10, 30, 31, 100, 400, 2000])
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_erlang_quantile_inverts_the_cdf(shape: int, p: float) -> None:
+    """The quantile (exact up to 30 departures, Wilson-Hilferty above) inverts the CDF."""
+    x = erlang_quantile(shape, 2.0, p)
+    assert erlang_cdf(shape, 2.0, x) == pytest.approx(p, abs=1e-4)
+
+
+@given(
+    position=st.integers(1, 500),
+    slots=st.integers(1, 60),
+    free=st.integers(0, 60),
+    handle=st.floats(10.0, 3600.0),
+)
+def test_estimate_is_ordered_and_monotone(
+    position: int, slots: int, free: int, handle: float
+) -> None:
+    """low <= expected <= high, and a later position never gets a shorter estimate."""
+    free = min(free, slots)
+    estimator = WaitEstimator(prior_handle_s=handle)
+    here = estimator.estimate(position, slots=slots, free_slots=free, now=0.0)
+    behind = estimator.estimate(position + 1, slots=slots, free_slots=free, now=0.0)
+    assert here is not None and behind is not None
+    assert 0.0 <= here.low_s <= here.expected_s <= here.high_s
+    assert behind.expected_s >= here.expected_s
+    assert behind.high_s >= here.high_s
