@@ -5,6 +5,11 @@ private keys, API secrets, passwords, 2FA codes, card numbers. None of these may
 database, the logs or an agent's screen, so :func:`redact` runs on every customer message first
 and replaces each secret with a language-neutral placeholder such as ``[redacted:seed_phrase]``.
 
+Seed phrases are runs of at least 12 BIP39 words (English, or Chinese characters separated by
+spaces or commas); a run is masked when it holds a checksum-valid phrase, or when it is not
+mostly everyday words, so a mistyped phrase is still caught while a sentence such as "you can
+also use this one now, what other day will you want help" stays visible.
+
 What support needs stays visible: transaction hashes (a 64-hex string next to "txid", "hash",
 "交易哈希" or inside an explorer URL), deposit addresses (``0x`` + 40 hex, ``bc1...``, ``1...``/
 ``3...``, TRON ``T...``), order ids, amounts, dates and phone numbers.
@@ -275,6 +280,30 @@ class _Masks:
         return True
 
 
+def _unmasked_matches(
+    pattern: re.Pattern[str], text: str, masks: _Masks
+) -> Iterator[re.Match[str]]:
+    """Matches of ``pattern`` that touch no masked span, found as if masks were placeholders.
+
+    A match that runs into masked text is dropped and the search resumes after that span, as
+    it would on a second pass where the span is a placeholder. ``finditer`` would instead skip
+    the rest of the dropped match, and a second pass could then find something new there.
+    Masks claimed while the caller iterates are taken into account.
+    """
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        if not masks.overlaps(m.start(), m.end()):
+            yield m
+            pos = m.end() if m.end() > m.start() else m.start() + 1
+            continue
+        i = bisect_right(masks.starts, m.start())
+        # The span holding m.start(), else the first span that begins inside the match.
+        if i > 0 and masks.spans[i - 1][1] > m.start():
+            pos = masks.spans[i - 1][1]
+        else:
+            pos = masks.spans[i][1]
+
+
 # --------------------------------------------------------------------------------------------
 # Seed phrases.
 
@@ -537,15 +566,14 @@ def _follows_masked(text: str, masks: _Masks, start: int, kind: str) -> bool:
 
 
 def _detect_otp(text: str, masks: _Masks, found: set[str], expecting_2fa_code: bool) -> None:
-    codes = list(_OTP_RE.finditer(text))
-    if not codes:
+    if not _OTP_RE.search(text):
         return
     triggers = list(_OTP_TRIGGER_RE.finditer(text))
     # Matches of one pattern are disjoint and in order, so starts and ends are both sorted and
     # only the nearest trigger on each side needs checking: a farther one's gap contains it.
     t_starts = [t.start() for t in triggers]
     t_ends = [t.end() for t in triggers]
-    for code in codes:
+    for code in _unmasked_matches(_OTP_RE, text, masks):
         start, end = code.span()
         hit = False
         i = bisect_right(t_ends, start)
@@ -664,9 +692,13 @@ def _tx_context(text: str, masks: _Masks, start: int, end: int, next_candidate: 
 def _detect_exempt_shapes(text: str, masks: _Masks, found: set[str]) -> None:
     candidates: list[tuple[int, int, str]] = []
     if len(text) >= 64:
-        candidates += [(m.start(), m.end(), "private_key") for m in _HEX64_RE.finditer(text)]
+        candidates += [
+            (m.start(), m.end(), "private_key") for m in _unmasked_matches(_HEX64_RE, text, masks)
+        ]
     if len(text) >= 86:
-        candidates += [(m.start(), m.end(), "private_key") for m in _B58_64_RE.finditer(text)]
+        candidates += [
+            (m.start(), m.end(), "private_key") for m in _unmasked_matches(_B58_64_RE, text, masks)
+        ]
     if len(text) >= 13:
         candidates += [(s, e, "card_number") for s, e in _card_spans(text, masks)]
     candidates = [c for c in candidates if not masks.overlaps(c[0], c[1])]
@@ -678,7 +710,10 @@ def _detect_exempt_shapes(text: str, masks: _Masks, found: set[str]) -> None:
         if kind == "private_key":
             # "txids: <hash>, <hash>": a hash listed right after a visible hash is one too.
             in_list = prev_tx_end >= 0 and _LIST_GAP_RE.fullmatch(text, prev_tx_end, start)
-            nxt = next((c[0] for c in candidates[idx + 1 :] if c[0] >= end), None)
+            later = idx + 1
+            while later < len(candidates) and candidates[later][0] < end:
+                later += 1
+            nxt = candidates[later][0] if later < len(candidates) else None
             if in_list or _tx_context(text, masks, start, end, nxt):
                 prev_tx_end = end
                 continue
@@ -709,11 +744,11 @@ def _redact(text: str, expecting_2fa_code: bool) -> Redaction:
         masks.claim(m.start(), m.end(), None)
     found: set[str] = set()
     _detect_seed_phrases(text, masks, found)
-    for m in _XPRV_RE.finditer(text):
+    for m in _unmasked_matches(_XPRV_RE, text, masks):
         if masks.claim(m.start(), m.end(), "extended_private_key"):
             found.add("extended_private_key")
     if len(text) >= 51:
-        for m in _WIF_RE.finditer(text):
+        for m in _unmasked_matches(_WIF_RE, text, masks):
             if masks.claim(m.start(), m.end(), "wif_key"):
                 found.add("wif_key")
     _detect_triggered_values(text, masks, found)
@@ -728,8 +763,9 @@ def _redact(text: str, expecting_2fa_code: bool) -> Redaction:
 def redact(text: str, *, expecting_2fa_code: bool = False) -> Redaction:
     """Mask every secret in ``text``; ``expecting_2fa_code`` masks any bare 6-8 digit code.
 
-    Never raises: a message that trips a bug in a detector is masked whole rather than passed
-    through, because leaking a secret is worse than hiding a harmless message.
+    Never raises: a message that trips a bug in a detector is masked whole (text
+    ``[redacted:unknown]``, kinds ``("unknown",)``) rather than passed through, because leaking
+    a secret is worse than hiding a harmless message.
     """
     try:
         return _redact(text, expecting_2fa_code)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "probe_event_loop_lag"]
 
 # Buckets in seconds: chat waits range from instant to an hour at a market-crash peak.
 _WAIT_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+#: Event-loop lag in seconds: fine below 100 ms (the surge target), coarse above (already an alarm).
+_LAG_BUCKETS = (
+    0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5
+)  # fmt: skip
 
 
 class Metrics:
@@ -70,3 +76,22 @@ class Metrics:
         self.connections = Gauge(
             "chatd_connections", "Open WebSocket connections", ["role"], registry=r
         )
+        self.event_loop_lag = Histogram(
+            "chatd_event_loop_lag_seconds",
+            "How late the event loop ran a timer: time every other task waited for the CPU",
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+
+
+async def probe_event_loop_lag(histogram: Histogram, interval_s: float) -> None:
+    """Sleep ``interval_s`` again and again; observe how much later than asked each wake-up is.
+
+    A callback that hogs the loop delays every WebSocket of the process by as much, so this is
+    the latency floor every client sees at that moment. Runs until cancelled.
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        start = loop.time()
+        await asyncio.sleep(interval_s)
+        histogram.observe(max(0.0, loop.time() - start - interval_s))

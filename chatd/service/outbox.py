@@ -4,12 +4,17 @@ Fan-out never awaits a socket: publishers call :meth:`Outbox.send`, which only a
 that stops reading lets its queue fill up; at ``max_frames`` the outbox drops what it holds and
 closes the socket with 4008 (slow consumer), so one stalled client cannot grow server memory or
 delay anyone else. The client reconnects and resumes from its last seq, losing nothing.
+
+Memory per connection is bounded by ``max_frames`` queued frames plus aiohttp's write buffer (the
+writer awaits drain after each frame). A client that reads nothing at all cannot even receive the
+close frame; after ``CLOSE_TIMEOUT_S`` its transport is aborted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,21 +26,45 @@ from chatd.protocol import dumps
 __all__ = ["CLOSE_SLOW_CONSUMER", "Outbox"]
 
 CLOSE_SLOW_CONSUMER = 4008
+#: How long a closing handshake may take before the connection is cut.
+CLOSE_TIMEOUT_S = 5.0
 log = get_logger(__name__)
 
 
 class Outbox:
     """Frames for one WebSocket, written in order by :meth:`run`."""
 
-    __slots__ = ("_close", "_frames", "_wakeup", "closed", "max_frames", "ws")
+    __slots__ = (
+        "_close",
+        "_frames",
+        "_task",
+        "_wakeup",
+        "closed",
+        "max_frames",
+        "transport",
+        "ws",
+    )
 
-    def __init__(self, ws: web.WebSocketResponse, max_frames: int) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        max_frames: int,
+        transport: asyncio.BaseTransport | None = None,
+    ) -> None:
         self.ws = ws
+        #: Aborted when even the closing handshake cannot get through.
+        self.transport = transport
         self.max_frames = max_frames
         self._frames: collections.deque[str] = collections.deque()
         self._wakeup = asyncio.Event()
         self._close: tuple[int, str] | None = None
+        self._task: asyncio.Task[None] | None = None
         self.closed = False
+
+    def start(self) -> asyncio.Task[None]:
+        """Start the writer task (once)."""
+        self._task = asyncio.create_task(self.run())
+        return self._task
 
     def send(self, frame: Mapping[str, Any]) -> bool:
         """Queue a frame; False when the outbox is closing (the frame is dropped)."""
@@ -43,7 +72,11 @@ class Outbox:
             return False
         if len(self._frames) >= self.max_frames:
             self._frames.clear()
+            log.warning("slow_consumer", queued=self.max_frames)
             self.close(CLOSE_SLOW_CONSUMER, "slow consumer: resume from your last seq")
+            # The writer is stuck waiting for the peer to read; stop it so the close can proceed.
+            if self._task is not None and not self._task.done():
+                self._task.cancel()
             return False
         self._frames.append(dumps(frame))
         self._wakeup.set()
@@ -60,23 +93,46 @@ class Outbox:
         return len(self._frames)
 
     async def run(self) -> None:
-        """Drain the queue into the socket until closed."""
+        """Drain the queue into the socket until closed, then send the close frame."""
+        try:
+            if await self._drain():
+                await self._send_close()
+        finally:
+            self.closed = True
+            self._frames.clear()
+
+    async def _drain(self) -> bool:
+        """Write frames until a close is requested (True) or the peer is gone (False)."""
         ws = self.ws
         try:
             while True:
                 while self._frames:
                     if ws.closed:
-                        return
+                        return False
                     await ws.send_str(self._frames.popleft())
                 if self._close is not None:
-                    code, message = self._close
-                    await ws.close(code=code, message=message.encode()[:120])
-                    return
+                    return True
                 self._wakeup.clear()
                 await self._wakeup.wait()
+        except asyncio.CancelledError:
+            if self._close is None:
+                raise
+            return True  # cancelled by send() on overflow: go on to close
         except (ConnectionError, RuntimeError):
             # The peer went away mid-write; the reader side notices and cleans up.
-            return
-        finally:
-            self.closed = True
-            self._frames.clear()
+            return False
+
+    async def _send_close(self) -> None:
+        assert self._close is not None
+        code, message = self._close
+        try:
+            await asyncio.wait_for(ws_close(self.ws, code, message), CLOSE_TIMEOUT_S)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            if self.transport is not None:
+                self.transport.abort()
+
+
+async def ws_close(ws: web.WebSocketResponse, code: int, message: str) -> None:
+    """Close with a code and a short reason (the reason must fit in a control frame)."""
+    with contextlib.suppress(ConnectionError):
+        await ws.close(code=code, message=message.encode()[:120])

@@ -216,8 +216,8 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
     try:
         await ws.prepare(request)
         app[SOCKETS].add(ws)
-        outbox = Outbox(ws, config.limits.outbox_frames * 4)
-        writer = asyncio.create_task(outbox.run())
+        outbox = Outbox(ws, config.limits.outbox_frames * 4, request.transport)
+        writer = outbox.start()
         conn = AgentConnection(request, outbox)
         structlog.contextvars.bind_contextvars(conn_id=uuid.uuid4().hex[:12], role="agent")
         metrics.connections.labels("agent").inc()
@@ -227,8 +227,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
             metrics.connections.labels("agent").dec()
             if conn.closed() and conn.agent is not None:
                 app[LOOPS].start_grace(conn.agent.agent_id)
-            if not ws.closed:
-                outbox.close(1000, "bye")
+            outbox.close(1000, "bye")  # no-op when a close code is set or the socket closed
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(writer, 5)
             if not writer.done():

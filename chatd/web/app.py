@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 import weakref
@@ -10,18 +12,18 @@ from pathlib import Path
 
 from aiohttp import WSCloseCode, web
 
-from bot_intents import load_bot
+from bot_intents import Bot, load_bot
 from chatd.bus import LocalBus
 from chatd.config import Config
 from chatd.logs import get_logger
 from chatd.service.chat import ChatService
-from chatd.service.metrics import Metrics
+from chatd.service.metrics import Metrics, probe_event_loop_lag
 from chatd.service.queueing import QueueLoops
 from chatd.store import open_store
 from chatd.web import api
 from chatd.web.agent_ws import agent_ws
 from chatd.web.customer_ws import customer_ws
-from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
+from chatd.web.keys import BOT, CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
 from chatd.web.limits import ConnectionLimits
 from chatd.web.security import error_middleware, security_headers_middleware
 from chatd.web.static import static_routes
@@ -52,7 +54,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     bus = LocalBus()
     await bus.start()
-    bot = load_bot(list(config.bot.kb) or None)
+    bot = app[BOT] if BOT in app else load_bot(list(config.bot.kb) or None)
     service = ChatService(
         config=config,
         store=store,
@@ -83,6 +85,19 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         log.info("stopped")
 
 
+async def _loop_lag_probe(app: web.Application) -> AsyncIterator[None]:
+    """Opt-in (CHATD_LOOP_LAG_PROBE_S=seconds between samples): chatd_event_loop_lag_seconds."""
+    interval = float(os.environ.get("CHATD_LOOP_LAG_PROBE_S") or 0)
+    task = None
+    if interval > 0:
+        task = asyncio.create_task(probe_event_loop_lag(app[METRICS].event_loop_lag, interval))
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _on_shutdown(app: web.Application) -> None:
     """Stop accepting, tell every client to reconnect elsewhere/later (1001), before teardown."""
     if SERVICE in app:
@@ -91,18 +106,24 @@ async def _on_shutdown(app: web.Application) -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down; resume later")
 
 
-def make_app(config: Config) -> web.Application:
-    """Build the chatd application for ``config`` (storage opens on startup)."""
+def make_app(config: Config, *, bot: Bot | None = None) -> web.Application:
+    """Build the chatd application for ``config`` (storage opens on startup).
+
+    ``bot`` skips loading the knowledge base (tests and benchmarks share one loaded bot).
+    """
     app = web.Application(
         middlewares=[error_middleware, security_headers_middleware],
         client_max_size=256 * 1024,
     )
     Path(config.server.data_dir).mkdir(parents=True, exist_ok=True)
     app[CONFIG] = config
+    if bot is not None:
+        app[BOT] = bot
     app[METRICS] = Metrics()
     app[LIMITS] = ConnectionLimits(config.limits)
     app[SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_loop_lag_probe)
     app.on_shutdown.append(_on_shutdown)
     app.router.add_get("/ws/customer", customer_ws)
     app.router.add_get("/ws/agent", agent_ws)

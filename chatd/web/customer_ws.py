@@ -248,8 +248,8 @@ async def customer_ws(request: web.Request) -> web.StreamResponse:
     try:
         await ws.prepare(request)
         app[SOCKETS].add(ws)
-        outbox = Outbox(ws, config.limits.outbox_frames)
-        writer = asyncio.create_task(outbox.run())
+        outbox = Outbox(ws, config.limits.outbox_frames, request.transport)
+        writer = outbox.start()
         conn = CustomerConnection(request, ws, outbox)
         structlog.contextvars.bind_contextvars(conn_id=uuid.uuid4().hex[:12], role="customer")
         metrics.connections.labels("customer").inc()
@@ -258,8 +258,7 @@ async def customer_ws(request: web.Request) -> web.StreamResponse:
         finally:
             metrics.connections.labels("customer").dec()
             conn.close_subscription()
-            if ws.close_code is None and not ws.closed:
-                outbox.close(1000, "bye")
+            outbox.close(1000, "bye")  # no-op when a close code is set or the socket closed
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(writer, 5)
             if not writer.done():

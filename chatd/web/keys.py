@@ -6,14 +6,16 @@ import weakref
 
 from aiohttp import web
 
+from bot_intents import Bot
 from chatd.config import Config
 from chatd.service.chat import ChatService
 from chatd.service.metrics import Metrics
 from chatd.service.queueing import QueueLoops
 from chatd.web.limits import ConnectionLimits
 
-__all__ = ["CONFIG", "LIMITS", "LOOPS", "METRICS", "SERVICE", "SOCKETS"]
+__all__ = ["BOT", "CONFIG", "LIMITS", "LOOPS", "METRICS", "SERVICE", "SOCKETS"]
 
+BOT = web.AppKey("bot", Bot)
 CONFIG = web.AppKey("config", Config)
 SERVICE = web.AppKey("service", ChatService)
 LOOPS = web.AppKey("loops", QueueLoops)

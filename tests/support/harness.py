@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot_intents import Bot, load_bot
 from chatd.auth import hash_token, new_agent_token
 from chatd.client import AgentClient, CustomerClient
 from chatd.config import Config, load_config
@@ -23,6 +25,12 @@ TEST_SETTINGS: dict[str, dict[str, Any]] = {
     "security": {"secret": "integration-test-secret", "identity_secret": "identity-test-key"},
     "limits": {"messages_per_s": 50.0, "message_burst": 100, "connections_per_ip": 500},
 }
+
+
+@functools.cache
+def shared_bot() -> Bot:
+    """The default knowledge base, loaded once per test session (it takes about a second)."""
+    return load_bot()
 
 
 class Harness:
@@ -45,7 +53,7 @@ class Harness:
         return load_config(overrides=overrides)
 
     async def start(self) -> None:
-        self.app = make_app(self.config())
+        self.app = make_app(self.config(), bot=shared_bot())
         self.runner = web.AppRunner(self.app, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port)
