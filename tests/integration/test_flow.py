@@ -435,3 +435,49 @@ async def test_metrics_and_health(chatd: Harness) -> None:
     assert "# TYPE chatd_queue_wait_seconds histogram" in text
     assert "chatd_agents_online 0.0" in text
     await customer.close()
+
+
+async def test_leave_queue_returns_to_the_bot(chatd: Harness) -> None:
+    """A waiting customer can leave the queue; positions of the others move up."""
+    first, second = await chatd.customer(), await chatd.customer()
+    for c in (first, second):
+        await ask_for_person(c)
+    await second.wait_for("queue", where=lambda f: f["position"] == 2)
+    await first.action("leave_queue")
+    left = await first.wait_for("left_queue")
+    assert left["author"] == "customer"
+    await second.wait_for("queue", where=lambda f: f["position"] == 1)
+    await first.say("how do I deposit USDT?")
+    reply = await first.wait_for("message", author="bot", where=lambda f: f["seq"] > left["seq"])
+    assert reply["data"]["intent"] == "deposit.how"
+    for c in (first, second):
+        await c.close()
+
+
+async def test_customer_close_counts_as_deflected(chatd: Harness) -> None:
+    """A chat the bot handled alone and the customer closed counts as deflected."""
+    customer = await chatd.customer()
+    await customer.say("what are the trading fees?")
+    await customer.wait_for("message", author="bot", where=lambda f: f["seq"] > 1)
+    await customer.action("close")
+    closed = await customer.wait_for("closed")
+    assert closed["data"]["by"] == "customer"
+    await customer.say("one more thing")
+    assert (await customer.wait_for("error"))["code"] == "invalid_state"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{chatd.url}/metrics") as r:
+            assert 'chatd_conversations_closed_total{outcome="bot"} 1.0' in await r.text()
+    await customer.close()
+
+
+class TestAlwaysHandoff:
+    @pytest.fixture
+    def settings(self) -> dict:
+        return {"bot": {"always_handoff": True}}
+
+    async def test_every_chat_goes_to_the_queue(self, chatd: Harness) -> None:
+        """With bot.always_handoff the chat enters the queue at once."""
+        customer = await chatd.customer()
+        queued = await customer.wait_for("queued")
+        assert queued["seq"] == 2
+        await customer.close()
