@@ -42,7 +42,14 @@ from dataclasses import dataclass
 
 from mnemonic import Mnemonic
 
-__all__ = ["KINDS", "Redaction", "placeholder", "redact", "warning"]
+__all__ = [
+    "KINDS",
+    "Redaction",
+    "asks_for_code",
+    "placeholder",
+    "redact",
+    "warning",
+]
 
 KINDS: tuple[str, ...] = (
     "seed_phrase",
@@ -869,3 +876,20 @@ def warning(kinds: Iterable[str], locale: str = "en") -> str:
         steps = advice[0] if len(advice) == 1 else "; ".join(advice)
         text += f" If you think it may have been exposed, {steps}."
     return text
+
+
+_ASKS_FOR_CODE = re.compile(
+    r"(?:2fa|two[- ]factor|authenticator|verification|otp|sms|security|one[- ]time)\s*"
+    r"(?:code|pin|token)|验证码|动态码|校验码|谷歌验证",
+    re.IGNORECASE,
+)
+
+
+def asks_for_code(text: str) -> bool:
+    """Does a staff or bot message mention a 2FA/verification code?
+
+    Then the customer's next message is redacted with ``expecting_2fa_code``: a bare 6-8 digit
+    number in it is treated as the code it probably is. Staff never need one; an impostor or a
+    careless agent asking must not get it stored.
+    """
+    return _ASKS_FOR_CODE.search(text[:2000]) is not None

@@ -34,7 +34,7 @@ from chatd.config import Config
 from chatd.domain.dispatch import Assignment, Dispatcher
 from chatd.domain.handoff import HandoffDecision, decide_handoff
 from chatd.domain.queue import FairQueue, QueueEntry
-from chatd.domain.redact import redact, warning
+from chatd.domain.redact import asks_for_code, redact, warning
 from chatd.domain.routing import AgentProfile
 from chatd.domain.wait import WaitEstimator
 from chatd.logs import get_logger
@@ -137,6 +137,8 @@ class ChatService:
         self.customer_connections: dict[str, int] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._assign_wanted = asyncio.Event()
+        #: Conversations whose last staff message mentioned a 2FA/verification code.
+        self._code_requested: set[str] = set()
         self.accepting = True
         #: Set by the queueing loops (chatd.service.queueing) on start.
         self.on_queue_changed: Callable[[], None] = lambda: None
@@ -345,7 +347,9 @@ class ChatService:
         if conv.status == "closed":
             raise ProtocolError("invalid_state", "this conversation is closed", cid)
         self._check_size(conv, cid)
-        masked = redact(text)
+        expecting_code = conversation_id in self._code_requested
+        self._code_requested.discard(conversation_id)
+        masked = redact(text, expecting_2fa_code=expecting_code)
         data: dict[str, Any] = {"masked": list(masked.kinds)} if masked.masked else {}
         now = self.clock()
         event, created = await self._append(
@@ -719,6 +723,8 @@ class ChatService:
             ),
         )
         if created:
+            if asks_for_code(text):
+                self._code_requested.add(conversation_id)
             self.metrics.messages.labels("agent").inc()
             if conv.first_response_at is None:
                 await self._update(conversation_id, first_response_at=now)

@@ -529,3 +529,22 @@ async def test_secrets_never_stored_shown_or_logged(chatd: Harness) -> None:
     assert any(entry.get("event") == "secret_masked" for entry in logs)
     for c in (agent, customer):
         await c.close()
+
+
+async def test_code_given_after_staff_mention_is_masked(chatd: Harness) -> None:
+    """When the agent's last message mentions a verification code, a bare 6-digit reply is
+    masked as a 2FA code; the same digits without that context stay visible."""
+    agent = await chatd.agent(await chatd.add_agent("Mo"))
+    customer = await chatd.customer()
+    await customer.say("order 884412 never arrived")
+    own = await customer.wait_for("message", author="customer")
+    assert "884412" in own["text"]
+    await customer.action("request_human")
+    await agent.wait_for("chat_assigned")
+    await agent.reply(customer.conversation_id, "Which SMS code did you get?")
+    await customer.wait_for("message", author="agent")
+    await customer.say("493021")
+    masked = await customer.wait_for("message", author="customer")
+    assert "493021" not in masked["text"] and masked["data"]["masked"] == ["otp_code"]
+    for c in (agent, customer):
+        await c.close()
