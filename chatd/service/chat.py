@@ -222,8 +222,14 @@ class ChatService:
             self.open.pop(conversation_id, None)
         return conv
 
-    async def _append(self, conversation_id: str, new: NewEvent) -> tuple[Event, bool]:
-        """Store an event and deliver it, under the conversation's lock (seq order = delivery)."""
+    async def _append(
+        self, conversation_id: str, new: NewEvent, *, agent_id: str | None = None
+    ) -> tuple[Event, bool]:
+        """Store an event and deliver it, under the conversation's lock (seq order = delivery).
+
+        The assigned agent receives it too (``agent_id`` names them when the conversation has
+        just left the open set, e.g. on close).
+        """
         async with self._lock(conversation_id):
             event, created = await self.store.append_event(conversation_id, new)
             if created:
@@ -232,7 +238,8 @@ class ChatService:
                     self.open[conversation_id] = dataclasses.replace(
                         conv, last_seq=event.seq, updated_at=event.ts
                     )
-                await self._publish_event(event, conv.agent_id if conv else None)
+                    agent_id = agent_id or conv.agent_id
+                await self._publish_event(event, agent_id)
         return event, created
 
     async def _publish_event(self, event: Event, agent_id: str | None) -> None:
@@ -597,10 +604,14 @@ class ChatService:
             handled = now - conv.assigned_at if conv.assigned_at else None
             self.dispatcher.release(agent_id, conversation_id, now, handled_s=handled)
         outcome = "agent" if conv.agent_id else ("ticket" if conv.status == "ticket" else "bot")
-        await self._append(
-            conversation_id, NewEvent(kind="closed", ts=now, author=by, data={"by": by})
-        )
+        # The state changes first, so a client that rates the chat the moment it sees "closed"
+        # finds it closed.
         await self._update(conversation_id, status="closed", closed_at=now, closed_by=by)
+        await self._append(
+            conversation_id,
+            NewEvent(kind="closed", ts=now, author=by, data={"by": by}),
+            agent_id=agent_id,
+        )
         self.metrics.conversations_closed.labels(outcome).inc()
         log.info("closed", conversation_id=conversation_id, by=by, outcome=outcome)
         if agent_id is not None:

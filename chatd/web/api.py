@@ -278,7 +278,7 @@ async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response
 
 
 @routes.get("/api/agents")
-@requires("operator")
+@requires("agent", "operator")
 async def agents(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
     for record in await service.store.list_agents():

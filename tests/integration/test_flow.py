@@ -241,8 +241,10 @@ async def test_close_and_csat(chatd: Harness) -> None:
     await agent.action("close", conversation_id=conv)
     closed = await customer.wait_for("closed")
     assert closed["data"]["by"] == "agent"
-    await agent.wait_for("unassigned", reason="closed")
+    # Rating the moment "closed" arrives must work (the state changed before the event).
     await customer.action("csat", score=5, comment="quick and kind")
+    await agent.wait_for("closed")
+    await agent.wait_for("unassigned", reason="closed")
     csat = await customer.wait_for("csat")
     assert csat["data"] == {"score": 5, "comment": "quick and kind"}
     await customer.action("csat", score=1)

@@ -441,7 +441,6 @@ async def test_operator_routes_reject_agents_and_customers(chatd: Harness) -> No
         "/api/conversations",
         "/api/conversations/x",
         "/api/export",
-        "/api/agents",
         "/api/stats",
     ]
     async with aiohttp.ClientSession() as http:

@@ -1,0 +1,131 @@
+"""Browser tests: Playwright (sync API) driving Debian's Chromium against a real chatd process.
+
+One browser per session; every test gets a fresh server (own data dir and port) and fresh
+browser contexts, so no state leaks between tests. A missing Chromium or Playwright fails the
+suite in CI (CI set); elsewhere the tests are skipped with the reason (scripts/test installs both).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import RunningServer, add_agent, start_server
+
+try:
+    import playwright.sync_api as playwright_sync
+except ImportError:
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("playwright is not installed: run scripts/test", allow_module_level=True)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: Staff pages and the widget are served by chatd itself; "*" lets the tests' fake host pages in.
+CONFIG = '[server]\nallowed_origins = ["*"]\nshutdown_timeout_s = 1.0\n'
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[playwright_sync.Browser]:
+    if not Path(CHROMIUM).exists():
+        reason = "chromium is not installed (apt-get install chromium; scripts/test does it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    srv = start_stopped_safely(tmp_path / "data")
+    yield srv
+    if srv.proc.poll() is None:
+        srv.stop()
+
+
+def start_stopped_safely(data_dir: Path, port: int | None = None) -> RunningServer:
+    """A chatd process with the browser tests' config."""
+    return start_server(data_dir, config_text=CONFIG, port=port)
+
+
+NewPage = Callable[..., playwright_sync.Page]
+
+
+@pytest.fixture
+def new_page(browser: playwright_sync.Browser) -> Iterator[NewPage]:
+    """Open pages in fresh contexts (separate storage = separate people); closed after the test."""
+    contexts: list[playwright_sync.BrowserContext] = []
+
+    def make(**context_args: object) -> playwright_sync.Page:
+        context_args.setdefault("viewport", {"width": 1280, "height": 860})
+        ctx = browser.new_context(**context_args)  # type: ignore[arg-type]
+        ctx.set_default_timeout(10_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.js_errors = errors  # type: ignore[attr-defined]
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def agent_token(server: RunningServer) -> str:
+    return add_agent(server.data_dir, "Anna", languages="en,zh", capacity=3)
+
+
+@pytest.fixture
+def operator_token(server: RunningServer) -> str:
+    return add_agent(server.data_dir, "Olga", role="operator", languages="en,zh")
+
+
+class HostSite:
+    """A second local web site (another origin) embedding the widget like a customer's site."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = pages.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write((body or "not found").encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def page(self, path: str, html: str) -> str:
+        self.pages[path] = html
+        return self.url + path
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def host_site() -> Iterator[HostSite]:
+    site = HostSite()
+    yield site
+    site.close()

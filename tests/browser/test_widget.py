@@ -1,0 +1,222 @@
+"""The customer widget against a real chatd: bot answers, queue card, locale, safety, isolation."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.pages import W, customer_bubbles, open_widget, send_customer
+from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.browser
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_faq_question_gets_a_bot_answer(server: RunningServer, new_page) -> None:
+    """A known question is answered by the bot at once and the own message turns 'Sent'."""
+    page: Page = new_page()
+    open_widget(page, server.url)
+    send_customer(page, "How do I reset my password?")
+    expect(customer_bubbles(page).last).to_have_text("How do I reset my password?")
+    expect(page.locator(f"{W} .m.me .meta").last).to_contain_text("Sent")
+    answer = page.locator(f"{W} .m.bot .b").last
+    expect(answer).to_contain_text(re.compile("password", re.I))
+    expect(answer).to_contain_text("Forgot password")
+    assert page.js_errors == []
+
+
+def test_quick_reply_chip_sends_its_intent_and_gets_that_answer(
+    server: RunningServer, new_page
+) -> None:
+    """Tapping a suggestion chip sends its title with the intent id; the bot answers that intent."""
+    page: Page = new_page()
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(str(f))))
+    open_widget(page, server.url)
+    chips = page.locator(f"{W} .chips .chip")
+    expect(chips.first).to_be_visible()
+    title = chips.first.inner_text()
+    chips.first.click()
+    expect(customer_bubbles(page).last).to_have_text(title)
+    expect(page.locator(f"{W} .m.bot")).to_have_count(2)
+    assert any('"intent"' in f and title in f for f in sent), sent
+    expect(page.locator(f"{W} .m.me .meta").last).to_contain_text("Sent")
+
+
+def test_talk_to_a_person_shows_the_queue_card_with_position(
+    server: RunningServer, new_page
+) -> None:
+    """'Talk to a person' puts the customer in line: a live card with position and wait estimate."""
+    page: Page = new_page()
+    open_widget(page, server.url)
+    page.locator(f"{W} .hb").click()
+    card = page.locator(f"{W} .dock .card").filter(has_text="in line for a person")
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("You are number 1 in line")
+    expect(card).to_contain_text(re.compile(r"Estimated wait|as soon as possible"))
+    # nobody is online: the widget also offers to leave a ticket instead of waiting
+    expect(page.locator(f"{W} form.card").filter(has_text="Leave a message")).to_be_visible()
+    # "Stop waiting" hands the chat back to the bot and the person button comes back
+    card.get_by_role("button", name="Stop waiting").click()
+    expect(card).to_be_hidden()
+    expect(page.locator(f"{W} .hb")).to_be_visible()
+
+
+def test_chinese_browser_locale_gives_chinese_ui_and_answers(
+    server: RunningServer, new_page
+) -> None:
+    """With a zh-CN browser the widget speaks Chinese and the bot answers in Chinese."""
+    page: Page = new_page(locale="zh-CN")
+    page.goto(server.url + "/demo")
+    launcher = page.locator(f"{W} .launch")
+    expect(launcher).to_have_attribute("aria-label", "打开客服聊天")
+    launcher.click()
+    greeting = page.locator(f"{W} .m.bot .b").first
+    expect(greeting).to_contain_text(CJK)
+    expect(page.locator(f"{W} .comp textarea")).to_have_attribute("placeholder", "输入消息…")
+    expect(page.locator(f"{W} .hb")).to_have_text("转人工客服")
+    send_customer(page, "怎么重置密码")
+    expect(page.locator(f"{W} .m.bot")).to_have_count(2)
+    answer = page.locator(f"{W} .m.bot .b").last.inner_text()
+    assert CJK.search(answer), answer
+    expect(page.locator(f"{W} .m.me .meta").last).to_contain_text("已发送")
+
+
+def test_data_locale_overrides_the_browser_language(
+    server: RunningServer, new_page, host_site
+) -> None:
+    """data-locale="zh" on the script tag wins over an English browser."""
+    page: Page = new_page(locale="en-US")
+    html = (
+        "<!doctype html><title>host</title><p>Host page</p>"
+        f'<script src="{server.url}/widget.js" async data-server="{server.url}"'
+        ' data-locale="zh"></script>'
+    )
+    page.goto(host_site.page("/", html))
+    expect(page.locator(f"{W} .launch")).to_have_attribute("aria-label", "打开客服聊天")
+
+
+def test_html_and_script_payloads_are_shown_as_text(server: RunningServer, new_page) -> None:
+    """Markup typed by a customer is displayed literally and never executed."""
+    page: Page = new_page()
+    open_widget(page, server.url)
+    payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>'
+    send_customer(page, payload)
+    bubble = customer_bubbles(page).last
+    expect(bubble).to_have_text(payload)
+    expect(page.locator(f"{W} .m.me .meta").last).to_contain_text("Sent")
+    expect(page.locator(f"{W} .m.bot")).to_have_count(2)
+    assert page.locator(f"{W} .m img, {W} .m script, {W} .m b").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert page.js_errors == []
+
+
+def test_masked_secret_shows_a_note(server: RunningServer, new_page) -> None:
+    """A pasted seed phrase is masked by the server and the widget says so under the message."""
+    page: Page = new_page()
+    open_widget(page, server.url)
+    phrase = "abandon ability able about above absent absorb abstract absurd abuse access accident"
+    send_customer(page, f"my seed is {phrase}")
+    note = page.locator(f"{W} .m.me .note").last
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("never ask")
+    expect(customer_bubbles(page).last).not_to_contain_text("abandon ability")
+
+
+AGGRESSIVE_CSS = """
+* { all: unset; font-size: 40px !important; display: inline !important; color: red !important;
+    line-height: 3 !important; position: static !important; }
+div { display: none !important; }
+button { width: 5px !important; height: 5px !important; background: lime !important; }
+textarea, input { font-size: 2px !important; }
+chatd-widget { display: none; opacity: 0.1 !important; }
+"""
+
+
+def _widget_geometry(page: Page) -> dict[str, object]:
+    launcher = page.locator(f"{W} .launch")
+    launcher.click()
+    expect(page.locator(f"{W} .m.bot").first).to_be_visible()
+    return {
+        "launcher": launcher.bounding_box(),
+        "panel": page.locator(f"{W} .panel").bounding_box(),
+        "bubble_font": page.locator(f"{W} .m.bot .b").first.evaluate(
+            "e => getComputedStyle(e).fontSize"
+        ),
+        "input": page.locator(f"{W} .comp textarea").bounding_box(),
+        "chips_display": page.locator(f"{W} .chips").first.evaluate(
+            "e => getComputedStyle(e).display"
+        ),
+    }
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 860}])
+def test_aggressive_host_css_does_not_change_the_widget(
+    server: RunningServer, new_page, host_site, viewport
+) -> None:
+    """A host page whose CSS resets and hides everything leaves the widget as on a plain page."""
+
+    def host(css: str) -> str:
+        return (
+            f"<!doctype html><html><head><style>{css}</style></head><body><div>Host content</div>"
+            f'<script src="{server.url}/widget.js" async data-server="{server.url}"></script>'
+            "</body></html>"
+        )
+
+    plain = new_page(viewport=viewport)
+    plain.goto(host_site.page("/plain", host("")))
+    expected = _widget_geometry(plain)
+
+    hostile = new_page(viewport=viewport)
+    hostile.goto(host_site.page("/hostile", host(AGGRESSIVE_CSS)))
+    got = _widget_geometry(hostile)
+    assert got == expected
+    # and it still works there
+    send_customer(hostile, "withdrawal fees")
+    expect(hostile.locator(f"{W} .m.bot")).to_have_count(2)
+
+
+def test_failed_message_is_retried_with_the_same_cid(server: RunningServer, new_page) -> None:
+    """A message the server refused shows 'Not sent' + Retry; Retry re-sends the same cid once."""
+    page: Page = new_page()
+    sent: list[dict[str, object]] = []
+
+    def relay(ws) -> None:
+        upstream = ws.connect_to_server()
+        refused: set[str] = set()
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            sent.append(frame)
+            if frame.get("text") == "please fail once" and not refused:
+                refused.add(str(frame["cid"]))
+                ws.send(
+                    json.dumps(
+                        {
+                            "type": "error",
+                            "code": "unavailable",
+                            "message": "busy",
+                            "ref": frame["cid"],
+                        }
+                    )
+                )
+                return
+            upstream.send(message)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket(re.compile(r".*/ws/customer$"), relay)
+    open_widget(page, server.url)
+    send_customer(page, "please fail once")
+    meta = page.locator(f"{W} .m.me .meta").last
+    expect(meta).to_contain_text("Not sent")
+    meta.get_by_role("button", name="Retry").click()
+    expect(meta).to_contain_text("Sent")
+    expect(page.locator(f"{W} .m.bot")).to_have_count(2)
+    cids = [f["cid"] for f in sent if f.get("type") == "message"]
+    assert len(cids) == 2 and cids[0] == cids[1]
+    assert customer_bubbles(page).filter(has_text="please fail once").count() == 1

@@ -1,0 +1,290 @@
+// Shared helpers of the agent console and the operator pages (ES module, no build step).
+// User content is only ever inserted as text: h() sets attributes and appends text nodes.
+
+/** Create an element: h("div", {class: "x", onclick: fn, text: "..."}, child, "text", ...). */
+export function h(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k === "dataset") Object.assign(e.dataset, v);
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  if (tag === "button" && !e.getAttribute("type")) e.type = "button";
+  for (const c of kids.flat()) if (c != null && c !== false) e.append(c);
+  return e;
+}
+
+/** SVG element with attributes (presentation attributes, no style: the staff pages' CSP forbids inline styles). */
+export function s(tag, attrs, ...kids) {
+  const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v != null) e.setAttribute(k, String(v));
+  for (const c of kids.flat()) if (c != null) e.append(c);
+  return e;
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+
+/** Replace an element's children; null/false entries are skipped (replaceChildren would print "null"). */
+export function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat().filter((k) => k != null && k !== false));
+  return el;
+}
+export const uid = () =>
+  crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2);
+
+/** Seconds -> "45 s", "3 min", "1 h 05 min". */
+export function dur(sec) {
+  if (sec == null || !Number.isFinite(Number(sec))) return "—";
+  sec = Math.max(0, Math.round(Number(sec)));
+  if (sec < 60) return `${sec} s`;
+  const m = Math.floor(sec / 60);
+  if (m < 60) return `${m} min`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+const asDate = (ts) => new Date(typeof ts === "number" ? (ts > 1e12 ? ts : ts * 1000) : ts);
+export const epoch = (ts) => (ts == null ? null : asDate(ts).getTime() / 1000);
+export function clock(ts) {
+  if (ts == null) return "";
+  const d = asDate(ts);
+  return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+export function stamp(ts) {
+  if (ts == null) return "";
+  const d = asDate(ts);
+  return isNaN(d) ? "" : d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
+export const pct = (x) => (x == null ? "—" : `${Math.round(Number(x) * 1000) / 10}%`);
+
+/** Token kept for this browser tab only. */
+export const tokenStore = {
+  get: (k) => sessionStorage.getItem(k) || "",
+  set: (k, v) => sessionStorage.setItem(k, v),
+  clear: (k) => sessionStorage.removeItem(k),
+};
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** JSON API call with the bearer token; throws ApiError with the server's error code. */
+export async function api(token, path, { method = "GET", body } = {}) {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = (data && data.error) || {};
+    throw new ApiError(res.status, err.code, err.message);
+  }
+  return data;
+}
+
+/** Fetch a file with the Authorization header and hand it to the browser as a download. */
+export async function downloadAuthed(token, path, fallbackName) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) {
+    let err = {};
+    try {
+      err = (await res.json()).error || {};
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, err.code, err.message);
+  }
+  const cd = res.headers.get("Content-Disposition") || "";
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
+  const name = m ? decodeURIComponent(m[1]) : fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = h("a", { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30000);
+  return name;
+}
+
+/**
+ * A WebSocket to /ws/agent that says hello with the token, and reconnects with exponential
+ * backoff + jitter when the server goes away (1001/1012/4008/network). Close 1008 = bad token.
+ */
+export class AgentSocket {
+  constructor({ token, status = "online", onFrame, onState }) {
+    Object.assign(this, { token, status, onFrame, onState });
+    this.ws = null;
+    this.ready = false;
+    this.attempt = 0;
+    this.stopped = false;
+    this.timer = 0;
+  }
+  get url() {
+    return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/agent`;
+  }
+  connect() {
+    clearTimeout(this.timer);
+    if (this.ws || this.stopped) return;
+    const ws = new WebSocket(this.url, ["chatd.v1"]);
+    this.ws = ws;
+    this.onState?.("connecting");
+    ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: this.token, status: this.status }));
+    ws.onmessage = (m) => {
+      let f;
+      try {
+        f = JSON.parse(m.data);
+      } catch {
+        return;
+      }
+      if (f.type === "welcome") {
+        this.ready = true;
+        this.attempt = 0;
+        this.onState?.("online");
+      }
+      this.onFrame(f);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.ready = false;
+      clearInterval(this.ping);
+      if (this.stopped) return;
+      if (e.code === 1008) {
+        this.onState?.("refused", e.reason);
+        return;
+      }
+      const base = Math.min(30000, 500 * 2 ** this.attempt++);
+      const delay = base / 2 + (Math.random() * base) / 2;
+      this.onState?.("reconnecting", delay);
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+    clearInterval(this.ping);
+    this.ping = setInterval(() => this.send({ type: "ping" }), 25000);
+  }
+  send(frame) {
+    if (!this.ready || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+  close() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.ping);
+    this.ws?.close(1000);
+    this.ws = null;
+  }
+}
+
+/** Login gate shared by /console and /ops: a token form, checked with GET /api/me. */
+export function loginForm({ storageKey, title, hint, onLogin, role }) {
+  const input = h("input", { type: "password", id: "token", autocomplete: "current-password", required: true, spellcheck: "false" });
+  const err = h("p", { class: "login-err", role: "alert" });
+  const form = h(
+    "form",
+    { class: "login", "aria-labelledby": "login-title" },
+    h("h1", { id: "login-title", text: title }),
+    h("p", { class: "muted", text: hint }),
+    h("label", { for: "token", text: "Access token" }),
+    input,
+    err,
+    h("button", { type: "submit", class: "btn primary", text: "Sign in" }),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.textContent = "";
+    const token = input.value.trim();
+    if (!token) return;
+    try {
+      const me = await api(token, "/api/me");
+      const agent = me.agent || me;
+      if (role && agent.role !== role && agent.role !== "admin") {
+        err.textContent = `This page needs a ${role} token (this one is ${agent.role}).`;
+        return;
+      }
+      tokenStore.set(storageKey, token);
+      onLogin(token, agent);
+    } catch (ex) {
+      err.textContent = ex.status === 401 || ex.status === 403 ? "That token was not accepted." : `Sign-in failed: ${ex.message}`;
+    }
+  });
+  setTimeout(() => input.focus(), 0);
+  return form;
+}
+
+/** A short beep through WebAudio (no audio file needed). */
+let audioCtx = null;
+export function beep() {
+  try {
+    audioCtx ??= new AudioContext();
+    const o = audioCtx.createOscillator();
+    const g = audioCtx.createGain();
+    o.type = "sine";
+    o.frequency.value = 880;
+    g.gain.setValueAtTime(0.0001, audioCtx.currentTime);
+    g.gain.exponentialRampToValueAtTime(0.2, audioCtx.currentTime + 0.02);
+    g.gain.exponentialRampToValueAtTime(0.0001, audioCtx.currentTime + 0.35);
+    o.connect(g).connect(audioCtx.destination);
+    o.start();
+    o.stop(audioCtx.currentTime + 0.4);
+  } catch {
+    /* audio unavailable (autoplay policy): the title flash still shows */
+  }
+}
+
+/** Flash the document title until the window gets focus. */
+let flashTimer = 0;
+export function flashTitle(text) {
+  const base = document.title.replace(/^\(\S+\) /, "").replace(/^• .*? — /, "");
+  clearInterval(flashTimer);
+  let on = false;
+  flashTimer = setInterval(() => {
+    on = !on;
+    document.title = on ? `• ${text} — ${base}` : base;
+    if (document.hasFocus()) {
+      clearInterval(flashTimer);
+      document.title = base;
+    }
+  }, 900);
+}
+
+/** Human labels for event kinds, used by the console and the transcript view. */
+export function eventLabel(ev) {
+  const d = ev.data || {};
+  switch (ev.type) {
+    case "queued":
+      return `Entered the queue (${d.priority || "normal"} priority)`;
+    case "assigned": {
+      const why = d.reason ? ` · reason: ${d.reason}` : "";
+      const waited = d.waited_s != null ? ` · waited ${dur(d.waited_s)}` : "";
+      return `${d.agent_name || ev.author_name || "Agent"} joined${why}${waited}`;
+    }
+    case "requeued":
+      return `Back in the queue (${d.reason || "requeued"})`;
+    case "transferred":
+      return `Transferred to ${d.agent_name || "another agent"}`;
+    case "left_queue":
+      return "Customer left the queue";
+    case "ticket_offered":
+      return `Ticket offered (${d.reason || ""})`;
+    case "ticket_created":
+      return `Ticket #${d.ticket_id} created`;
+    case "closed":
+      return `Closed by ${d.by || "?"}`;
+    case "csat":
+      return `CSAT ${"★".repeat(d.score || 0)}${"☆".repeat(5 - (d.score || 0))}${d.comment ? ` “${d.comment}”` : ""}`;
+    case "tags":
+      return `Tags: ${(d.tags || []).join(", ") || "(none)"}`;
+    default:
+      return ev.type;
+  }
+}

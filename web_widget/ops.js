@@ -1,0 +1,379 @@
+// chatd operator pages (/ops): dashboard from /api/stats with inline SVG charts, conversation
+// search + full transcript (every event with its data), and JSONL/CSV export with the same filters.
+import { $, api, fill, clock, downloadAuthed, dur, epoch, eventLabel, h, loginForm, pct, s, stamp, tokenStore } from "./common.js";
+
+const TOKEN_KEY = "chatd.ops.token";
+const PAGE = 50;
+const state = { token: "", filters: {}, offset: 0, rows: [] };
+
+function showLogin() {
+  fill($("#login-screen"),
+    loginForm({ storageKey: TOKEN_KEY, title: "Operations", hint: "Sign in with an operator token (`chatd agents add NAME --role operator`).", onLogin: start, role: "operator" }),
+  );
+  $("#login-screen").hidden = false;
+  $("#app").hidden = true;
+}
+
+async function boot() {
+  const token = tokenStore.get(TOKEN_KEY);
+  if (!token) return showLogin();
+  try {
+    const me = await api(token, "/api/me");
+    start(token, me.agent || me);
+  } catch {
+    tokenStore.clear(TOKEN_KEY);
+    showLogin();
+  }
+}
+
+function start(token, me) {
+  state.token = token;
+  $("#login-screen").hidden = true;
+  $("#app").hidden = false;
+  $("#me-name").textContent = me.name || "";
+  $("#day").value = new Date().toISOString().slice(0, 10);
+  const tab = location.hash === "#conversations" ? "conversations" : "dashboard";
+  showTab(tab);
+  loadDashboard();
+  setInterval(() => !$("#view-dashboard").hidden && !document.hidden && loadLive(), 10000);
+}
+
+// ---------------------------------------------------------------- dashboard
+async function loadDashboard() {
+  await Promise.all([loadStats(), loadLive()]);
+}
+
+async function loadStats() {
+  const day = $("#day").value;
+  $("#stats-msg").textContent = "";
+  try {
+    const st = await api(state.token, `/api/stats${day ? `?day=${day}` : ""}`);
+    paintKpis(st);
+    paintVolume(st.hourly || []);
+    paintWait(st.hourly || []);
+  } catch (e) {
+    $("#stats-msg").textContent = `Could not load statistics: ${e.message}`;
+  }
+}
+
+async function loadLive() {
+  try {
+    const [q, ag] = await Promise.all([api(state.token, "/api/queue"), api(state.token, "/api/agents")]);
+    const by = q.waiting_by_class || {};
+    fill($("#queue-now"),
+      ...[
+        ["Waiting", q.waiting ?? 0],
+        ["Urgent", by.urgent ?? 0],
+        ["VIP", by.vip ?? 0],
+        ["Oldest wait", q.waiting ? dur(q.oldest_wait_s) : "—"],
+        ["Agents online", q.agents_online ?? 0],
+        ["Free slots", `${q.free_slots ?? "—"} / ${q.slots ?? "—"}`],
+      ].map(([k, v]) => h("div", { class: "qn" }, h("span", { class: "muted", text: k }), h("strong", { text: String(v) }))),
+    );
+    const agents = ag.agents || [];
+    fill($("#agents-table tbody"),
+      ...agents.map((a) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, h("strong", { text: a.name }), h("div", { class: "muted small", text: a.agent_id })),
+          h("td", {}, h("span", { class: `status ${a.status}`, text: a.status })),
+          h("td", { text: `${a.active ?? 0} / ${a.capacity ?? "—"}` }),
+          h("td", { text: (a.languages || []).join(", ") }),
+          h("td", { text: (a.skills || []).join(", ") || "—" }),
+        ),
+      ),
+    );
+    if (!agents.length) $("#agents-table tbody").append(h("tr", {}, h("td", { colspan: 5, class: "muted", text: "No agents yet." })));
+    fill($("#ops-agent-ids"), ...agents.map((a) => h("option", { value: a.agent_id, text: a.name })));
+  } catch (e) {
+    fill($("#queue-now"), h("p", { class: "muted", text: `Live data unavailable: ${e.message}` }));
+  }
+}
+
+function paintKpis(st) {
+  const csat = st.csat_avg == null ? "—" : `${Number(st.csat_avg).toFixed(2)} ★`;
+  const items = [
+    ["Conversations", st.conversations ?? 0, `on ${st.day || "today"}`],
+    ["Bot deflection", pct(st.deflection_rate), "answered without a person"],
+    ["Handed off", st.handed_off ?? 0, "went to the human queue"],
+    ["Tickets", st.tickets ?? 0, "left instead of waiting"],
+    ["Median wait", dur(st.wait_p50_s), "queue to agent"],
+    ["P90 wait", dur(st.wait_p90_s), "9 in 10 waited less"],
+    ["First response", dur(st.first_response_p50_s), "median, from joining the queue"],
+    ["CSAT", csat, `${st.csat_count ?? 0} rating${st.csat_count === 1 ? "" : "s"}`],
+  ];
+  fill($("#kpis"),
+    ...items.map(([label, value, note]) =>
+      h("div", { class: "kpi" }, h("div", { class: "kpi-l", text: label }), h("div", { class: "kpi-v", text: String(value) }), h("div", { class: "kpi-n", text: note })),
+    ),
+  );
+}
+
+const W = 720;
+const H = 200;
+const PAD = { l: 40, r: 12, t: 12, b: 26 };
+
+function frame(max, fmt, label) {
+  const g = s("g", {});
+  const ih = H - PAD.t - PAD.b;
+  for (let i = 0; i <= 4; i++) {
+    const y = PAD.t + ih - (ih * i) / 4;
+    g.append(s("line", { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, stroke: "#e3e7ee", "stroke-width": 1 }));
+    g.append(s("text", { x: PAD.l - 6, y: y + 4, "text-anchor": "end", "font-size": 11, fill: "#5f6b7e" }, fmt((max * i) / 4)));
+  }
+  const bw = (W - PAD.l - PAD.r) / 24;
+  for (let hr = 0; hr < 24; hr += 3) {
+    g.append(s("text", { x: PAD.l + bw * hr + bw / 2, y: H - 8, "text-anchor": "middle", "font-size": 11, fill: "#5f6b7e" }, `${String(hr).padStart(2, "0")}h`));
+  }
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, preserveAspectRatio: "none" }, s("title", {}, label), g);
+  return { svg, bw, ih };
+}
+
+function byHour(hourly) {
+  const rows = Array.from({ length: 24 }, (_, hour) => ({ hour, conversations: 0, deflected: 0, handed_off: 0, wait_p50_s: null }));
+  for (const r of hourly) if (r && r.hour >= 0 && r.hour < 24) rows[r.hour] = { ...rows[r.hour], ...r };
+  return rows;
+}
+
+function niceMax(v) {
+  if (v <= 4) return 4;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return v;
+}
+
+function paintVolume(hourly) {
+  const rows = byHour(hourly);
+  const max = niceMax(Math.max(...rows.map((r) => r.conversations || 0), 1));
+  const total = rows.reduce((n, r) => n + (r.conversations || 0), 0);
+  const { svg, bw, ih } = frame(max, (v) => String(Math.round(v)), `Conversations per hour: ${total} in total`);
+  const scale = (v) => (ih * v) / max;
+  for (const r of rows) {
+    const x = PAD.l + bw * r.hour + bw * 0.15;
+    const w = bw * 0.7;
+    const base = PAD.t + ih;
+    const d = Math.min(r.deflected || 0, r.conversations || 0);
+    const ho = Math.min(r.handed_off || 0, (r.conversations || 0) - d);
+    const rest = (r.conversations || 0) - d - ho;
+    let y = base;
+    for (const [v, cls] of [[d, "#12b76a"], [ho, "#1f5fff"], [rest, "#c2c8d2"]]) {
+      if (!v) continue;
+      const hgt = scale(v);
+      y -= hgt;
+      svg.append(s("rect", { x, y, width: w, height: hgt, fill: cls, rx: 2 }, s("title", {}, `${String(r.hour).padStart(2, "0")}:00 — ${r.conversations} conversations, ${d} answered by the bot, ${ho} handed off`)));
+    }
+  }
+  fill($("#chart-volume"), svg);
+}
+
+function paintWait(hourly) {
+  const rows = byHour(hourly);
+  const vals = rows.map((r) => (r.wait_p50_s == null ? null : Number(r.wait_p50_s)));
+  const top = Math.max(...vals.filter((v) => v != null), 10);
+  const max = top > 120 ? niceMax(top / 60) * 60 : niceMax(top);
+  const { svg, bw, ih } = frame(max, (v) => dur(v).replace(" min", "m").replace(" s", "s"), "Median wait per hour");
+  let path = "";
+  let pen = false;
+  vals.forEach((v, hr) => {
+    if (v == null) {
+      pen = false;
+      return;
+    }
+    const x = PAD.l + bw * hr + bw / 2;
+    const y = PAD.t + ih - (ih * v) / max;
+    path += `${pen ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)} `;
+    pen = true;
+    svg.append(s("circle", { cx: x, cy: y, r: 3.5, fill: "#b54708" }, s("title", {}, `${String(hr).padStart(2, "0")}:00 — median wait ${dur(v)}`)));
+  });
+  if (path) svg.insertBefore(s("path", { d: path, fill: "none", stroke: "#f79009", "stroke-width": 2.5, "stroke-linejoin": "round" }), svg.querySelector("circle"));
+  else svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", "font-size": 13, fill: "#5f6b7e" }, "Nobody waited for a person on this day."));
+  fill($("#chart-wait"), svg);
+}
+
+// ---------------------------------------------------------------- conversations
+function readFilters() {
+  const f = Object.fromEntries(new FormData($("#filters")).entries());
+  const out = {};
+  for (const [k, v] of Object.entries(f)) if (String(v).trim()) out[k] = String(v).trim();
+  if (out.until) {
+    // the date input means "up to and including that day"
+    const d = new Date(`${out.until}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + 1);
+    out.until = d.toISOString().slice(0, 10);
+  }
+  return out;
+}
+const query = (obj) => new URLSearchParams(obj).toString();
+
+async function search(offset = 0) {
+  state.filters = readFilters();
+  state.offset = offset;
+  $("#conv-msg").textContent = "Searching…";
+  try {
+    const r = await api(state.token, `/api/conversations?${query({ ...state.filters, limit: PAGE, offset })}`);
+    state.rows = r.conversations || [];
+    renderRows();
+    $("#conv-msg").textContent = state.rows.length ? "" : "No conversations match these filters.";
+  } catch (e) {
+    $("#conv-msg").textContent = `Search failed: ${e.message}`;
+  }
+}
+
+function renderRows() {
+  fill($("#results tbody"),
+    ...state.rows.map((c) =>
+      h(
+        "tr",
+        { tabindex: 0, class: "clickable", dataset: { id: c.conversation_id }, onclick: () => openTranscript(c.conversation_id), onkeydown: (e) => e.key === "Enter" && openTranscript(c.conversation_id) },
+        h("td", { text: stamp(c.created_at) }),
+        h("td", {}, h("code", { text: String(c.conversation_id).slice(0, 14) }), c.verified ? h("span", { class: "badge ok", text: "verified" }) : null),
+        h("td", {}, h("span", { class: `badge ${c.status}`, text: c.status })),
+        h("td", { text: c.intent || "—" }),
+        h("td", { text: (c.locale || "").toUpperCase() }),
+        h("td", { text: c.agent_id || "—" }),
+        h("td", { text: c.handoff_reason || "—" }),
+        h("td", { class: "csat", text: c.csat_score ? `${"★".repeat(c.csat_score)}${"☆".repeat(5 - c.csat_score)}` : "—", title: c.csat_comment || "" }),
+        h("td", {}, ...(c.tags || []).map((t) => h("span", { class: "tag", text: t }))),
+      ),
+    ),
+  );
+  $("#page-info").textContent = state.rows.length ? `${state.offset + 1}–${state.offset + state.rows.length}` : "";
+  $("#prev-page").disabled = state.offset === 0;
+  $("#next-page").disabled = state.rows.length < PAGE;
+}
+
+async function openTranscript(id) {
+  try {
+    const r = await api(state.token, `/api/conversations/${encodeURIComponent(id)}`);
+    const c = r.conversation || {};
+    const box = $("#transcript");
+    box.hidden = false;
+    $("#transcript-title").textContent = `Transcript · ${c.conversation_id || id}`;
+    const waited = c.enqueued_at && c.assigned_at ? dur(epoch(c.assigned_at) - epoch(c.enqueued_at)) : "—";
+    const facts = [
+      ["Status", c.status],
+      ["Started", stamp(c.created_at)],
+      ["Language", c.locale],
+      ["Identity", c.verified ? `verified · ${c.user_id || ""}` : "anonymous"],
+      ["Priority", c.priority],
+      ["Intent", c.intent || "—"],
+      ["Agent", c.agent_id || "—"],
+      ["Handoff reason", c.handoff_reason || "—"],
+      ["Waited", waited],
+      ["First response", c.first_response_at && c.enqueued_at ? dur(epoch(c.first_response_at) - epoch(c.enqueued_at)) : "—"],
+      ["Closed", c.closed_at ? stamp(c.closed_at) : "—"],
+      ["CSAT", c.csat_score ? `${c.csat_score}/5${c.csat_comment ? ` “${c.csat_comment}”` : ""}` : "—"],
+      ["Tags", (c.tags || []).join(", ") || "—"],
+    ];
+    fill($("#transcript-facts"), ...facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v == null ? "—" : String(v) })]));
+    fill($("#transcript-events"), ...(r.events || []).map(eventRow));
+    box.scrollIntoView({ behavior: "smooth", block: "start" });
+    $("#transcript-title").focus?.();
+  } catch (e) {
+    toast(`Transcript: ${e.message}`);
+  }
+}
+
+function eventRow(ev) {
+  const d = ev.data || {};
+  const details = [];
+  if (ev.type === "message" && ev.author === "bot") {
+    details.push(`intent: ${d.intent ?? "none"}`, `confidence: ${d.confidence != null ? Number(d.confidence).toFixed(2) : "—"}`);
+    if (d.ambiguous) details.push("ambiguous");
+    if (d.suggestions && d.suggestions.length) details.push(`suggested: ${d.suggestions.map((x) => x.intent).join(", ")}`);
+  }
+  if (d.masked && d.masked.length) details.push(`masked: ${d.masked.join(", ")}`);
+  if (d.warning) details.push(`warning: ${d.warning}`);
+  if (ev.type === "assigned") {
+    details.push(`agent: ${d.agent_name || ""} (${d.agent_id || "?"})`, `reason: ${d.reason || "—"}`, `waited: ${d.waited_s != null ? dur(d.waited_s) : "—"}`);
+  } else if (ev.type !== "message") {
+    // queue entry (priority, skills), requeue/transfer reasons, ticket ids, csat ...: show all data
+    for (const [k, v] of Object.entries(d)) if (k !== "masked" && k !== "warning") details.push(`${k}: ${fmtVal(v)}`);
+  }
+  const who = ev.author === "agent" || ev.author_name ? `${ev.author}${ev.author_name ? ` · ${ev.author_name}` : ""}` : ev.author;
+  const body = ev.text != null && ev.text !== "" ? ev.text : ev.type === "message" ? "" : eventLabel(ev);
+  return h(
+    "li",
+    { class: `erow ${ev.author || ""} ${ev.internal ? "internal" : ""} k-${ev.type}` },
+    h("div", { class: "e-seq", text: `#${ev.seq}` }),
+    h("div", { class: "e-time", text: clock(ev.ts) }),
+    h("div", { class: "e-main" },
+      h("div", { class: "e-head" }, h("strong", { text: who || "" }), h("span", { class: "badge", text: ev.type }), ev.internal ? h("span", { class: "badge internal", text: "internal" }) : null),
+      body ? h("div", { class: "e-text", text: body }) : null,
+      details.length ? h("div", { class: "e-data", text: [...new Set(details)].join(" · ") }) : null,
+    ),
+  );
+}
+const fmtVal = (v) => (typeof v === "object" ? JSON.stringify(v) : String(v));
+
+async function exportAs(format) {
+  const filters = readFilters();
+  $("#conv-msg").textContent = `Preparing ${format.toUpperCase()}…`;
+  try {
+    const name = await downloadAuthed(state.token, `/api/export?${query({ format, ...filters })}`, `chatd-export.${format}`);
+    $("#conv-msg").textContent = `Downloaded ${name}.`;
+  } catch (e) {
+    $("#conv-msg").textContent = `Export failed: ${e.message}`;
+  }
+}
+
+// ---------------------------------------------------------------- shell
+let toastTimer = 0;
+function toast(text) {
+  const el = $("#toast");
+  el.textContent = text;
+  el.className = "toast error";
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), 4000);
+}
+
+function showTab(name) {
+  for (const t of ["dashboard", "conversations"]) {
+    const on = t === name;
+    $(`#tab-${t}`).setAttribute("aria-selected", String(on));
+    $(`#tab-${t}`).tabIndex = on ? 0 : -1;
+    $(`#view-${t}`).hidden = !on;
+  }
+  history.replaceState(null, "", `#${name}`);
+  if (name === "conversations" && !state.searched) {
+    state.searched = true;
+    search(0);
+  }
+  if (name === "dashboard" && state.token) loadDashboard();
+}
+
+function wire() {
+  $("#tab-dashboard").addEventListener("click", () => showTab("dashboard"));
+  $("#tab-conversations").addEventListener("click", () => showTab("conversations"));
+  $(".tabs").addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+    const next = $("#tab-dashboard").getAttribute("aria-selected") === "true" ? "conversations" : "dashboard";
+    showTab(next);
+    $(`#tab-${next}`).focus();
+  });
+  $("#logout").addEventListener("click", () => {
+    tokenStore.clear(TOKEN_KEY);
+    location.reload();
+  });
+  $("#day-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadStats();
+  });
+  $("#refresh-stats").addEventListener("click", loadDashboard);
+  $("#filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    search(0);
+  });
+  $("#filters").addEventListener("reset", () => setTimeout(() => search(0), 0));
+  $("#prev-page").addEventListener("click", () => search(Math.max(0, state.offset - PAGE)));
+  $("#next-page").addEventListener("click", () => search(state.offset + PAGE));
+  $("#export-jsonl").addEventListener("click", () => exportAs("jsonl"));
+  $("#export-csv").addEventListener("click", () => exportAs("csv"));
+  $("#close-transcript").addEventListener("click", () => ($("#transcript").hidden = true));
+  $("#transcript-title").tabIndex = -1;
+}
+
+wire();
+boot();
