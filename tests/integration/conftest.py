@@ -1,14 +1,25 @@
-"""Fixtures: a real chatd app on an ephemeral port with real SQLite (see tests/support)."""
+"""Fixtures: a real chatd app on an ephemeral port with real SQLite (see tests/support), and
+throwaway PostgreSQL and Redis servers for the cluster backends (tests/support/services.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.harness import Harness
+from tests.support.services import (
+    ServiceUnavailable,
+    create_database,
+    drop_database,
+    flush_redis,
+    postgres_server,
+    redis_server,
+    unavailable,
+)
 
 
 @pytest.fixture
@@ -25,3 +36,45 @@ async def chatd(tmp_path: Path, settings: dict[str, dict[str, Any]]) -> AsyncIte
         yield harness
     finally:
         await harness.stop()
+
+
+# -- throwaway cluster backends (tests/support/services.py) ----------------------------------------
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A throwaway PostgreSQL for the whole session (admin URL, database ``postgres``)."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_server())
+        except ServiceUnavailable as exc:
+            unavailable(exc)
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh empty database on the session's PostgreSQL, dropped after the test.
+
+    Synchronous on purpose: the store contract looks it up with ``request.getfixturevalue`` from
+    inside a running event loop, where an async fixture cannot be set up.
+    """
+    url = create_database(postgres_server_url)
+    yield url
+    drop_database(postgres_server_url, url)
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """A throwaway Redis for the whole session."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(redis_server())
+        except ServiceUnavailable as exc:
+            unavailable(exc)
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """The session's Redis, emptied (FLUSHALL) for this test."""
+    flush_redis(redis_server_url)
+    return redis_server_url

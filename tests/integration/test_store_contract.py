@@ -9,7 +9,6 @@ at the end.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
 import sqlite3
@@ -36,16 +35,20 @@ from chatd.store import (
 )
 from chatd.store.migrations import SCHEMA_VERSION
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.cluster)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 StoreFactory = Callable[[], Awaitable[Store]]
 
 
-def _new_store(backend: str, tmp_path: Path) -> Store:
+def _new_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
     """An unopened store of ``backend``; every call for one test reaches the same data."""
     if backend == "sqlite":
         return SQLiteStore(tmp_path / "chatd.db")
+    if backend == "postgresql":
+        # A fresh database per test on the session's throwaway server (conftest.py); looked up
+        # lazily so SQLite-only runs never start PostgreSQL.
+        return open_store(request.getfixturevalue("postgres_url"))
     raise AssertionError(f"unknown backend {backend!r}")
 
 
@@ -57,7 +60,7 @@ async def store_factory(
     opened: list[Store] = []
 
     async def open_new() -> Store:
-        store = _new_store(request.param, tmp_path)
+        store = _new_store(request.param, tmp_path, request)
         await store.open()
         opened.append(store)
         return store
@@ -674,12 +677,12 @@ class TestOpenStore:
         store = open_store("sqlite:///data/chatd.db")
         assert isinstance(store, SQLiteStore) and store.path == Path("data/chatd.db")
 
-    def test_postgres_not_available_yet(self) -> None:
-        """A postgresql:// url raises a clear StoreError while the backend does not exist."""
-        if importlib.util.find_spec("chatd.store.postgres") is not None:
-            pytest.skip("the PostgreSQL backend exists")
-        with pytest.raises(StoreError, match="PostgreSQL store not available yet"):
-            open_store("postgresql://chatd@localhost/chatd")
+    @pytest.mark.parametrize("url", ["postgresql://chatd@localhost/chatd", "postgres://h/db"])
+    def test_postgres_urls_give_the_postgres_store(self, url: str) -> None:
+        """A postgresql:// (or postgres://) url selects the PostgreSQL backend."""
+        from chatd.store.postgres import PostgresStore
+
+        assert isinstance(open_store(url), PostgresStore)
 
     @pytest.mark.parametrize("url", ["mysql://x/y", "sqlite:///", ""])
     def test_bad_urls_are_refused(self, url: str) -> None:
