@@ -1,4 +1,4 @@
-"""The `chatd` command line: serve, agents, transcripts.
+"""The `chatd` command line: serve, agents, transcripts, bench, simulate.
 
 Exit codes: 0 success, 1 a runtime failure (printed), 2 bad usage or configuration (the message
 names the key).
@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(exp)
     exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     exp.add_argument("--output", "-o", help="file to write (default stdout)")
+
+    from chatd.sim.cli import add_simulate_parser
+
+    add_simulate_parser(sub)
     return parser
 
 
@@ -91,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             config = _config(args, host=args.host, port=args.port)
             return serve(config)
+        if args.command == "simulate":
+            from chatd.sim.cli import run_simulate
+
+            return run_simulate(args)
         config = _config(args)
         if args.command == "agents":
             return asyncio.run(agents_command(args, config))

@@ -20,6 +20,11 @@ from chatd.domain.queue import FairQueue, QueueEntry
 from chatd.domain.routing import AgentLoad, AgentProfile, choose_agent, eligible_agents, language_of
 from chatd.domain.wait import WaitEstimator
 
+#: queue_status looks at the customers ahead (their languages) only this close to the head: that
+#: costs a pass over the queue, which for thousands of waiting customers updated every second
+#: must stay rare, and deeper in the queue the language mix ahead averages out anyway.
+_AHEAD_SCAN_MAX = 32
+
 __all__ = [
     "Assignment",
     "Dispatcher",
@@ -213,10 +218,18 @@ class Dispatcher:
                 "release it first"
             )
         self._queue.push(entry)
+        self._estimator.observe_enqueue(entry.priority, now)
 
     def leave(self, conversation_id: str, now: float) -> QueueEntry | None:
-        """Take a conversation out of the queue (customer left, chose a ticket, abandoned)."""
-        return self._queue.remove(conversation_id)
+        """Take a conversation out of the queue (customer left, chose a ticket, abandoned).
+
+        Every such exit counts as an abandonment for the estimator: either way the customer
+        stops being ahead of anyone.
+        """
+        entry = self._queue.remove(conversation_id)
+        if entry is not None:
+            self._estimator.observe_dequeue(now, abandoned=True)
+        return entry
 
     def assign_ready(self, now: float) -> list[Assignment]:
         """Assign every waiting conversation that can be assigned now, in service order.
@@ -244,6 +257,7 @@ class Dispatcher:
                 continue
             agent_id, reason = choice
             self._queue.remove(entry.conversation_id)
+            self._estimator.observe_dequeue(now, abandoned=False)
             state = self._agents[agent_id]
             state.active.add(entry.conversation_id)
             state.last_assigned_at = now
@@ -270,10 +284,13 @@ class Dispatcher:
     def queue_status(self, conversation_id: str, now: float) -> QueueStatus | None:
         """Return what the waiting customer should see, or None if the conversation is not queued.
 
-        The estimate uses the global position, the slots of online agents and the free slots
-        this customer could actually take (a Chinese speaker's free seat does not shorten an
-        English customer's wait when Chinese speakers are online and busy), so after
-        ``assign_ready`` nobody still waiting is told "about zero".
+        The estimate uses the global position, the slots of online agents, the free slots this
+        customer could actually take (a Chinese speaker's free seat does not shorten an English
+        customer's wait when Chinese speakers are online and busy), so after ``assign_ready``
+        nobody still waiting is told "about zero"; the capacity of the agents who may serve
+        this customer at all (their last step waits for one of those seats); and, for each
+        higher class, how much longer its new arrivals will still rank ahead (the queue's head
+        starts minus what this customer has already waited).
         """
         entry = self._queue.get(conversation_id)
         if entry is None:
@@ -283,14 +300,66 @@ class Dispatcher:
         loads = self._loads()
         slots = sum(load.profile.capacity for load in loads)
         free_for_entry = sum(load.free for load in eligible_agents(entry, loads))
+        language = language_of(entry.locale)
+        speakers = [load for load in loads if language in load.profile.spoken]
+        # Same rule as routing: with no speaker online anyone may take the chat.
+        pool_slots = sum(load.profile.capacity for load in speakers) if speakers else slots
+        boosts = self._queue.boosts
+        waited = max(0.0, now - entry.enqueued_at)
+        head_starts = {
+            priority: boost - boosts[entry.priority] - waited
+            for priority, boost in boosts.items()
+            if boost - boosts[entry.priority] - waited > 0.0
+        }
+        pool_ahead, passable_ahead = (
+            self._language_ahead(language, position, loads, slots)
+            if position <= _AHEAD_SCAN_MAX
+            else (0, 0)
+        )
         estimate = self._estimator.estimate(
-            position, slots=slots, free_slots=free_for_entry, now=now
+            position,
+            slots=slots,
+            free_slots=free_for_entry,
+            now=now,
+            pool_slots=pool_slots,
+            head_starts=head_starts,
+            pool_ahead=pool_ahead,
+            passable_ahead=passable_ahead,
         )
         if estimate is None:
             return QueueStatus(position, None, None, None, len(loads))
         return QueueStatus(
             position, estimate.expected_s, estimate.low_s, estimate.high_s, len(loads)
         )
+
+    def _language_ahead(
+        self, language: str, position: int, loads: list[AgentLoad], slots: int
+    ) -> tuple[int, int]:
+        """Count the customers ahead who need this customer's seats, and those it can pass.
+
+        A customer is *restricted* when some but not all online capacity speaks their language.
+        Restricted customers ahead in the same language wait for the same few seats (each takes
+        one of them first); restricted customers ahead in another language are passed by this
+        customer on seats they cannot take, so they do not delay it.
+        """
+        pool_by_language: dict[str, int] = {}
+
+        def pool_of(lang: str) -> int:
+            if lang not in pool_by_language:
+                speakers = sum(a.profile.capacity for a in loads if lang in a.profile.spoken)
+                pool_by_language[lang] = speakers if speakers else slots
+            return pool_by_language[lang]
+
+        same = passable = 0
+        for ahead in self._queue.ordered()[: position - 1]:
+            ahead_language = language_of(ahead.locale)
+            if pool_of(ahead_language) >= slots:
+                continue  # anyone may take it: an ordinary customer ahead
+            if ahead_language == language:
+                same += 1
+            else:
+                passable += 1
+        return same, passable
 
     def overview(self, now: float) -> dict[str, Any]:
         """Return the live figures operators and metrics show."""

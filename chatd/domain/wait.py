@@ -12,11 +12,14 @@ ignores abandonment ahead (a refinement for the simulator to measure, issue 7).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
 
 __all__ = [
+    "FLOW_HALF_LIFE_S",
+    "PRIOR_EXPOSURE_S",
     "WaitEstimate",
     "WaitEstimator",
     "erlang_quantile",
@@ -27,6 +30,14 @@ __all__ = [
 # within 0.01% (measured against the exact one) and costs nothing.
 _EXACT_QUANTILE_MAX_SHAPE = 30
 _STANDARD_NORMAL = NormalDist()
+
+#: Memory of the queue flows (arrivals per class, abandonment). Ten minutes: a surge doubles the
+#: learned arrival rate within minutes, yet at calm-day rates (a few urgent customers an hour)
+#: the rate does not jump with every single arrival.
+FLOW_HALF_LIFE_S = 600.0
+#: Waiting customer-seconds with no abandonment assumed before any data (one customer waiting
+#: an hour): the abandonment hazard starts at zero and a first quitter moves it only a little.
+PRIOR_EXPOSURE_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +87,61 @@ def erlang_quantile(shape: int, rate: float, p: float) -> float:
     return _unit_erlang_quantile(shape, p) / rate
 
 
-class WaitEstimator:
-    """Estimate waits from observed handling times and live capacity.
+def _decay(half_life_s: float, elapsed_s: float) -> float:
+    """Weight left after ``elapsed_s`` of a half-life decay (clock skew counts as no time)."""
+    return 0.5 ** (max(0.0, elapsed_s) / half_life_s)
 
-    If free slots exist and ``position <= free_slots`` the wait is ~0. Otherwise the k-th
-    customer waits for ``k - free`` departures from ``slots`` busy slots whose mean handling
-    time is ``h``: mean ``(k - free) * h / slots``, with the 10th-90th percentile of the
-    matching Erlang distribution as the range.
+
+def _clear_time(
+    units: float, rate: float, theta: float, phases: list[tuple[float, float]]
+) -> float:
+    """Fluid time for ``units`` customers ahead to be served or give up.
+
+    Those ahead leave at ``rate`` (slot departures) plus ``theta`` per customer still ahead
+    (abandonment), and ``phases`` -- ``(duration_s, inflow_per_s)`` in order, the last one
+    endless with no inflow -- add higher-class arrivals that still rank ahead. Per phase
+    ``dx/dt = -(rate - inflow) - theta * x`` has a closed form, so no stepping is needed.
+    """
+    t, x = 0.0, units
+    for duration, inflow in phases:
+        if x <= 0.0:
+            return t
+        net = rate - inflow
+        if net > 0.0:
+            needed = math.log1p(theta * x / net) / theta if theta > 0.0 else x / net
+        else:
+            needed = math.inf
+        if needed <= duration:
+            return t + needed
+        if theta > 0.0:
+            x = -net / theta + (x + net / theta) * math.exp(-theta * duration)
+        else:
+            x -= net * duration
+        t += duration
+    return t
+
+
+class WaitEstimator:
+    """Estimate waits from observed handling times, live capacity and the queue's own flows.
+
+    The base model (module docstring): the customer needs ``n = position - free`` slot
+    departures at rate ``slots / h``. Three refinements, each measured in ``chatd simulate``
+    (docs/simulate.md has the figures) and each neutral when its input is absent:
+
+    - *Language pool.* The last departure must come from the agents who may take this customer
+      (``pool_slots``); those ahead are served by every slot. A Chinese speaker at the head of
+      the queue waits for one of the few Chinese-speaking seats, not for any seat.
+    - *Abandonment ahead.* Each customer ahead gives up at hazard ``theta``, learned as the
+      maximum-likelihood rate of exponential patience: abandonments / customer-seconds spent
+      waiting, both time-decayed. In a surge this is most of the gap between "position x h/c"
+      and what the patient ones actually wait.
+    - *Overtaking.* Higher classes that arrive within their head start rank ahead; their
+      arrival rates are learned per class, and ``head_starts`` says for how long each still
+      overtakes this customer.
+
+    Together the people ahead shrink as a fluid (:func:`_clear_time`); the 10th-90th range maps
+    the Erlang quantiles of the departure count through the same fluid clock, so it stays
+    ordered and monotone in the position.
 
     ``h`` is a time-decayed mean of recent handling times: each observation's weight halves
     every ``half_life_s`` (measured between observations), so a shift where chats get longer
@@ -91,10 +150,16 @@ class WaitEstimator:
     """
 
     __slots__ = (
+        "_abandons",
+        "_arrivals",
+        "_exposure_s",
+        "_flow_at",
+        "_flow_half_life_s",
         "_half_life_s",
         "_last_observed_at",
         "_prior_handle_s",
         "_prior_weight",
+        "_waiting",
         "_weight",
         "_weighted_sum",
         "high_quantile",
@@ -109,6 +174,7 @@ class WaitEstimator:
         prior_weight: float = 3.0,
         low_quantile: float = 0.1,
         high_quantile: float = 0.9,
+        flow_half_life_s: float = FLOW_HALF_LIFE_S,
     ) -> None:
         """Create an estimator.
 
@@ -116,11 +182,14 @@ class WaitEstimator:
         is typical of crypto-exchange support chats). ``half_life_s``: 30 minutes remembers
         enough closed chats for a stable mean while following a surge. ``prior_weight``: the
         prior counts as 3 observations, so it fades after a handful of real ones.
+        ``flow_half_life_s``: memory of the arrival and abandonment rates (see
+        :data:`FLOW_HALF_LIFE_S`).
         """
         if not (math.isfinite(prior_handle_s) and prior_handle_s > 0):
             raise ValueError(f"prior_handle_s must be > 0, got {prior_handle_s!r}")
-        if not (math.isfinite(half_life_s) and half_life_s > 0):
-            raise ValueError(f"half_life_s must be > 0, got {half_life_s!r}")
+        for name, value in (("half_life_s", half_life_s), ("flow_half_life_s", flow_half_life_s)):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be > 0, got {value!r}")
         if not (math.isfinite(prior_weight) and prior_weight > 0):
             raise ValueError(f"prior_weight must be > 0, got {prior_weight!r}")
         if not 0.0 < low_quantile < high_quantile < 1.0:
@@ -133,6 +202,16 @@ class WaitEstimator:
         self._weight = 0.0
         self._weighted_sum = 0.0
         self._last_observed_at: float | None = None
+        # Queue flows: decayed arrivals per class, decayed abandonments and decayed
+        # customer-seconds of waiting (the exposure the abandonment rate is measured against).
+        self._flow_half_life_s = float(flow_half_life_s)
+        self._flow_at: float | None = None
+        self._waiting = 0
+        self._arrivals: dict[str, float] = {}
+        self._abandons = 0.0
+        self._exposure_s = 0.0
+
+    # -- observations --------------------------------------------------------------------------
 
     def observe_handling(self, duration_s: float, now: float) -> None:
         """Record that a chat took ``duration_s`` seconds from assignment to close."""
@@ -141,8 +220,7 @@ class WaitEstimator:
         if self._last_observed_at is not None:
             # Out-of-order reports (several nodes, clock skew) count as simultaneous, not as
             # a negative elapsed time that would inflate the old weights.
-            elapsed = max(0.0, now - self._last_observed_at)
-            decay = 0.5 ** (elapsed / self._half_life_s)
+            decay = _decay(self._half_life_s, now - self._last_observed_at)
             self._weight *= decay
             self._weighted_sum *= decay
             now = max(now, self._last_observed_at)
@@ -150,24 +228,94 @@ class WaitEstimator:
         self._weight += 1.0
         self._weighted_sum += duration_s
 
+    def observe_enqueue(self, priority: str, now: float) -> None:
+        """Record that a customer of class ``priority`` joined the queue."""
+        self._advance_flows(now)
+        self._waiting += 1
+        self._arrivals[priority] = self._arrivals.get(priority, 0.0) + 1.0
+
+    def observe_dequeue(self, now: float, *, abandoned: bool) -> None:
+        """Record that a customer left the queue: taken by an agent, or gave up (``abandoned``).
+
+        A customer who closes the chat or takes a ticket while waiting counts as abandoned:
+        either way they stop being ahead of anyone.
+        """
+        self._advance_flows(now)
+        self._waiting = max(0, self._waiting - 1)
+        if abandoned:
+            self._abandons += 1.0
+
+    def _advance_flows(self, now: float) -> None:
+        """Decay the flow counters to ``now`` and add the waiting customer-seconds since."""
+        if self._flow_at is None:
+            self._flow_at = now
+            return
+        elapsed = max(0.0, now - self._flow_at)
+        if elapsed == 0.0:
+            return
+        decay = _decay(self._flow_half_life_s, elapsed)
+        for priority in self._arrivals:
+            self._arrivals[priority] *= decay
+        self._abandons *= decay
+        # Exact integral of waiting x decay weight over the interval (waiting was constant).
+        k = math.log(2.0) / self._flow_half_life_s
+        self._exposure_s = self._exposure_s * decay + self._waiting * (1.0 - decay) / k
+        self._flow_at = now
+
+    # -- learned figures -----------------------------------------------------------------------
+
     def mean_handle_s(self) -> float:
         """Return the current mean handling time in seconds (the prior blended with data)."""
         prior = self._prior_weight
         return (prior * self._prior_handle_s + self._weighted_sum) / (prior + self._weight)
 
+    def arrival_rate(self, priority: str, now: float) -> float:
+        """Return the recent arrival rate of class ``priority`` (per second)."""
+        self._advance_flows(now)
+        k = math.log(2.0) / self._flow_half_life_s
+        # A decayed count of a Poisson stream of rate r settles at r / k.
+        return self._arrivals.get(priority, 0.0) * k
+
+    def abandon_rate(self, now: float) -> float:
+        """Return the learned hazard of giving up, per waiting customer per second.
+
+        Abandonments over waiting customer-seconds; :data:`PRIOR_EXPOSURE_S` of waiting with
+        no abandonment keeps a couple of early quitters from inventing a stampede.
+        """
+        self._advance_flows(now)
+        return self._abandons / (self._exposure_s + PRIOR_EXPOSURE_S)
+
+    # -- the estimate --------------------------------------------------------------------------
+
     def estimate(
-        self, position: int, *, slots: int, free_slots: int, now: float
+        self,
+        position: int,
+        *,
+        slots: int,
+        free_slots: int,
+        now: float,
+        pool_slots: int | None = None,
+        head_starts: Mapping[str, float] | None = None,
+        pool_ahead: int = 0,
+        passable_ahead: int = 0,
     ) -> WaitEstimate | None:
         """Estimate the wait at 1-based ``position``; None when ``slots == 0`` (unknown).
 
         ``slots`` is the total chat capacity of online agents, ``free_slots`` the part of it
-        that is not in use *and could serve this customer*. ``now`` is reserved for
-        time-aware refinements (e.g. abandonment), so callers need not change.
+        that is not in use *and could serve this customer*. ``pool_slots`` is the capacity of
+        the online agents who may serve this customer (default: all ``slots``).
+        ``head_starts`` maps each higher class to how many more seconds its new arrivals will
+        still rank ahead of this customer (default: nobody overtakes). ``pool_ahead`` counts
+        the customers ahead who can only take this customer's pool too (each needs one of those
+        seats first); ``passable_ahead`` those ahead whom this customer will pass because they
+        wait for seats it does not need.
         """
         if position < 1:
             raise ValueError(f"position must be >= 1, got {position!r}")
         if slots < 0 or free_slots < 0:
             raise ValueError("slots and free_slots must be >= 0")
+        if pool_ahead < 0 or passable_ahead < 0 or pool_ahead + passable_ahead >= position:
+            raise ValueError("pool_ahead and passable_ahead must be >= 0 and count people ahead")
         if slots == 0:
             return None
         if position <= free_slots:
@@ -175,9 +323,39 @@ class WaitEstimator:
         departures = position - min(free_slots, slots)
         handle_s = self.mean_handle_s()
         rate = slots / handle_s
-        expected = departures / rate
-        low = erlang_quantile(departures, rate, self.low_quantile)
-        high = erlang_quantile(departures, rate, self.high_quantile)
+        pool = slots if pool_slots is None else max(1, min(pool_slots, slots))
+        theta = self.abandon_rate(now) if self._flow_at is not None else 0.0
+        phases = self._phases(head_starts or {}, now)
+
+        def wait_for(units: float) -> float:
+            # Everyone ahead but the passable is cleared by any slot (and by giving up); those
+            # ahead in this customer's own pool each take one of its seats; then the last
+            # departure must come from the pool. ``units`` may be a quantile of the departure
+            # count, hence the scaling of the pool queue.
+            cleared = _clear_time(max(0.0, units - 1.0 - passable_ahead), rate, theta, phases)
+            pool_queue = pool_ahead * handle_s / pool * units / departures
+            return max(cleared, pool_queue) + min(1.0, units) * handle_s / pool
+
+        expected = wait_for(departures)
+        low = wait_for(erlang_quantile(departures, 1.0, self.low_quantile))
+        high = wait_for(erlang_quantile(departures, 1.0, self.high_quantile))
         # Whole seconds: customers see minutes at best, and a range that opens below what it
         # says (floor) and closes above it (ceil) never looks more certain than it is.
         return WaitEstimate(float(round(expected)), float(math.floor(low)), float(math.ceil(high)))
+
+    def _phases(self, head_starts: Mapping[str, float], now: float) -> list[tuple[float, float]]:
+        """Turn head starts into ``(duration, inflow)`` phases ending in an endless calm one."""
+        windows = sorted(
+            (seconds, self.arrival_rate(priority, now))
+            for priority, seconds in head_starts.items()
+            if seconds > 0.0
+        )
+        phases: list[tuple[float, float]] = []
+        start = 0.0
+        for index, (end, _) in enumerate(windows):
+            inflow = sum(rate for _, rate in windows[index:])
+            if end > start:
+                phases.append((end - start, inflow))
+                start = end
+        phases.append((math.inf, 0.0))
+        return phases

@@ -509,3 +509,21 @@ DispatcherMachine.TestCase.settings = settings(
 )
 test_dispatcher_state_machine = DispatcherMachine.TestCase
 test_dispatcher_state_machine.__doc__ = "Random event sequences keep every dispatcher invariant."
+
+
+def test_estimate_counts_the_language_pool_and_who_is_ahead() -> None:
+    """A zh customer behind another zh waits for two zh seats; an en customer passes them."""
+    dispatcher = Dispatcher(estimator=WaitEstimator(prior_handle_s=300.0))
+    dispatcher.agent_online(profile("zoe", capacity=1, languages=("en", "zh")), now=0.0)
+    dispatcher.agent_online(profile("ann", capacity=2), now=0.0)
+    for cid in ("busy-1", "busy-2"):
+        dispatcher.attach("ann", cid)
+    dispatcher.attach("zoe", "busy-3")
+    dispatcher.enqueue(waiting("zh-1", 0.0, locale="zh"), now=0.0)
+    dispatcher.enqueue(waiting("zh-2", 1.0, locale="zh"), now=1.0)
+    dispatcher.enqueue(waiting("en-1", 2.0), now=2.0)
+    zh_second = dispatcher.queue_status("zh-2", 2.0)
+    en_third = dispatcher.queue_status("en-1", 2.0)
+    assert zh_second is not None and zh_second.estimated_wait_s == 600.0  # 2 x h / 1 zh seat
+    # en-1 passes both zh customers on ann's seats: one departure from 3 slots.
+    assert en_third is not None and en_third.estimated_wait_s == 100.0

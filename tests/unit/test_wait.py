@@ -121,3 +121,80 @@ def test_estimate_is_ordered_and_monotone(
     assert 0.0 <= here.low_s <= here.expected_s <= here.high_s
     assert behind.expected_s >= here.expected_s
     assert behind.high_s >= here.high_s
+
+
+def test_small_language_pool_makes_the_last_step_slower() -> None:
+    """At the head, a customer only 3 of 30 slots can serve waits h/3, not h/30."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    general = estimator.estimate(1, slots=30, free_slots=0, now=0.0)
+    pooled = estimator.estimate(1, slots=30, free_slots=0, now=0.0, pool_slots=3)
+    assert general is not None and general.expected_s == 10.0
+    assert pooled is not None and pooled.expected_s == 100.0
+
+
+def test_customers_ahead_in_the_same_pool_or_passable() -> None:
+    """Same-pool customers ahead each need a pool seat; passable ones do not delay."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    queued = estimator.estimate(3, slots=30, free_slots=0, now=0.0, pool_slots=3, pool_ahead=2)
+    assert queued is not None and queued.expected_s == 300.0  # two pool seats, then our own
+    passing = estimator.estimate(5, slots=30, free_slots=0, now=0.0, passable_ahead=4)
+    assert passing is not None and passing.expected_s == 10.0
+    with pytest.raises(ValueError):
+        estimator.estimate(2, slots=30, free_slots=0, now=0.0, pool_ahead=1, passable_ahead=1)
+
+
+def test_learned_abandonment_shortens_a_deep_wait() -> None:
+    """When customers ahead give up, a deep position moves up faster than departures alone."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    calm = estimator.estimate(300, slots=30, free_slots=0, now=0.0)
+    for _ in range(300):
+        estimator.observe_enqueue("normal", now=0.0)
+    for i in range(100):  # a third give up within ten minutes
+        estimator.observe_dequeue(now=6.0 * (i + 1), abandoned=True)
+    assert estimator.abandon_rate(600.0) > 0.0
+    impatient = estimator.estimate(300, slots=30, free_slots=0, now=600.0)
+    assert calm is not None and impatient is not None
+    assert impatient.expected_s < 0.8 * calm.expected_s
+
+
+def test_higher_class_arrivals_overtake_and_lengthen_the_wait() -> None:
+    """Urgent arrivals within their head start rank ahead, so a normal customer waits longer."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for i in range(60):
+        estimator.observe_enqueue("urgent", now=float(i * 10))
+    plain = estimator.estimate(20, slots=30, free_slots=0, now=600.0)
+    overtaken = estimator.estimate(
+        20, slots=30, free_slots=0, now=600.0, head_starts={"urgent": 600.0}
+    )
+    assert plain is not None and overtaken is not None
+    assert overtaken.expected_s > plain.expected_s
+    # Overtakers stop once the head start has run out: the wait stays finite.
+    assert math.isfinite(overtaken.high_s)
+
+
+@given(
+    position=st.integers(1, 400),
+    slots=st.integers(1, 60),
+    pool=st.integers(1, 60),
+    abandons=st.integers(0, 50),
+    urgent=st.integers(0, 50),
+    head_start=st.floats(0.0, 900.0),
+)
+def test_refined_estimate_is_ordered_and_monotone(
+    position: int, slots: int, pool: int, abandons: int, urgent: int, head_start: float
+) -> None:
+    """With abandonment, overtaking and a pool, low <= expected <= high and later is longer."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for _ in range(abandons + 5):
+        estimator.observe_enqueue("normal", now=0.0)
+    for _ in range(urgent):
+        estimator.observe_enqueue("urgent", now=0.0)
+    for i in range(abandons):
+        estimator.observe_dequeue(now=float(i), abandoned=True)
+    kwargs = {"pool_slots": pool, "head_starts": {"urgent": head_start}}
+    here = estimator.estimate(position, slots=slots, free_slots=0, now=100.0, **kwargs)
+    behind = estimator.estimate(position + 1, slots=slots, free_slots=0, now=100.0, **kwargs)
+    assert here is not None and behind is not None
+    assert 0.0 <= here.low_s <= here.expected_s <= here.high_s
+    assert behind.expected_s >= here.expected_s
+    assert behind.high_s >= here.high_s
