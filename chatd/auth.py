@@ -56,7 +56,7 @@ def verify_agent_token(token: str, stored: str) -> bool:
     salt, sep, _digest = stored.partition("$")
     if not sep:
         return False
-    return hmac.compare_digest(hash_token(token, salt=salt), stored)
+    return hmac.compare_digest(hash_token(token, salt=salt).encode(), stored.encode())
 
 
 def _mac(secret: str, message: str) -> str:
@@ -75,7 +75,8 @@ def verify_resume_token(secret: str, token: str, *, now: float) -> str | None:
     if len(parts) != 3:
         return None
     conversation_id, expiry, mac = parts
-    if not hmac.compare_digest(_mac(secret, f"resume:{conversation_id}.{expiry}"), mac):
+    expected = _mac(secret, f"resume:{conversation_id}.{expiry}")
+    if not hmac.compare_digest(expected.encode(), mac.encode()):
         return None
     if not expiry.isdigit() or int(expiry) < now:
         return None
@@ -87,4 +88,4 @@ def verify_identity(secret: str, user_id: str, user_hash: str) -> bool:
     if not secret:
         return False
     expected = hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, user_hash.strip().lower())
+    return hmac.compare_digest(expected.encode(), user_hash.strip().lower().encode())

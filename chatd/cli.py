@@ -11,6 +11,7 @@ import asyncio
 import csv
 import datetime as dt
 import json
+import os
 import sys
 import time
 import uuid
@@ -37,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N server processes sharing the port (needs [cluster] configuration)",
+    )
 
     agents = sub.add_parser("agents", help="manage agent and operator accounts")
     agents_sub = agents.add_subparsers(dest="agents_command", required=True)
@@ -67,8 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     exp.add_argument("--output", "-o", help="file to write (default stdout)")
 
+    from chatd.bench.cli import add_bench_parser
     from chatd.sim.cli import add_simulate_parser
 
+    add_bench_parser(sub)
     add_simulate_parser(sub)
     return parser
 
@@ -94,7 +104,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             config = _config(args, host=args.host, port=args.port)
-            return serve(config)
+            if args.workers < 1:
+                print("chatd: --workers must be at least 1", file=sys.stderr)
+                return 2
+            if args.workers > 1:
+                if not config.clustered:
+                    print(
+                        "chatd: --workers > 1 needs cluster mode: the workers share state "
+                        "through [cluster] redis_url and a postgresql:// [storage] url "
+                        "(see README, Cluster mode)",
+                        file=sys.stderr,
+                    )
+                    return 2
+                return serve_workers(args.workers, argv)
+            return serve(config, reuse_port=bool(os.environ.get("CHATD_WORKER")))
+        if args.command == "bench":
+            from chatd.bench.cli import run_bench
+
+            return run_bench(args)
         if args.command == "simulate":
             from chatd.sim.cli import run_simulate
 
@@ -110,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def serve(config: Config) -> int:
+def serve(config: Config, *, reuse_port: bool = False) -> int:
     """Run until SIGTERM/SIGINT; then close sockets with 1001, flush the store, exit 0."""
     from aiohttp import web
 
@@ -132,8 +159,61 @@ def serve(config: Config) -> int:
         shutdown_timeout=config.server.shutdown_timeout_s,
         print=None,
         access_log=None,
+        reuse_port=reuse_port or None,
     )
     return 0
+
+
+def serve_workers(workers: int, argv: Sequence[str] | None) -> int:
+    """Start ``workers`` copies of this command sharing the port (SO_REUSEPORT); supervise them.
+
+    SIGTERM/SIGINT are forwarded to every worker; the parent exits 0 once all exited 0. A worker
+    that dies on its own stops the others and the parent exits 1, so the service manager
+    restarts the whole set (a half-sized cluster node is worse than a restart).
+    """
+    import signal
+    import subprocess
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    child_args = _without_workers(args)
+    procs = []
+    for index in range(workers):
+        env = {**os.environ, "CHATD_WORKER": str(index)}
+        procs.append(subprocess.Popen([sys.executable, "-m", "chatd", *child_args], env=env))
+    stopping = False
+
+    def forward(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    failed = False
+    while any(proc.poll() is None for proc in procs):
+        time.sleep(0.2)
+        if not stopping and any(proc.returncode not in (None, 0) for proc in procs):
+            failed = True
+            print("chatd: a worker died; stopping the others", file=sys.stderr)
+            forward(signal.SIGTERM, None)
+    codes = [proc.returncode for proc in procs]
+    return 0 if not failed and all(code == 0 for code in codes) else 1
+
+
+def _without_workers(args: list[str]) -> list[str]:
+    """The command line minus ``--workers N`` / ``--workers=N`` (for the worker processes)."""
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            out.append(arg)
+    return out
 
 
 async def _store(config: Config) -> Any:

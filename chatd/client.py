@@ -206,9 +206,7 @@ class AgentClient(ChatClient):
     ) -> Self:
         client = await cls.open(base_url, origin=origin)
         await client.send({"type": "hello", "token": token, "status": status})
-        client.welcome = await client.wait_for(
-            where=lambda f: f["type"] in ("welcome", "error")
-        )
+        client.welcome = await client.wait_for(where=lambda f: f["type"] in ("welcome", "error"))
         if client.welcome["type"] == "error":
             raise PermissionError(client.welcome["message"])
         return client

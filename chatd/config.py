@@ -9,6 +9,7 @@ CHATD_IDENTITY_SECRET) so they stay out of files.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "load_config"]
+__all__ = ["ClusterConfig", "Config", "ConfigError", "load_config"]
 
 
 class ConfigError(Exception):
@@ -100,6 +101,25 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """Cluster mode (docs/cluster.md): several nodes sharing PostgreSQL and Redis.
+
+    Off while ``redis_url`` is empty: one process, embedded storage, nothing else to run.
+    """
+
+    #: "redis://host:6379/0" turns cluster mode on (then [storage] url must be postgresql://).
+    redis_url: str = ""
+    #: This node's name, unique in the cluster. Empty: "<hostname>-<pid>".
+    node_id: str = ""
+    #: The dispatcher leader's lease (seconds). A dead leader is replaced after at most this long;
+    #: it is renewed every third of it, so one slow renewal never loses it.
+    lease_ttl_s: float = 5.0
+    #: An agent whose node stops heartbeating is offline after this long (seconds); then the
+    #: agent grace period ([queue] agent_grace_s) starts.
+    presence_ttl_s: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = "info"
     #: "auto": console renderer on a TTY, JSON otherwise.
@@ -120,6 +140,7 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     log: LogConfig = field(default_factory=LogConfig)
     canned: tuple[CannedReply, ...] = (
         CannedReply("hello", "Hi, thanks for waiting. I'm looking at your question now."),
@@ -138,6 +159,11 @@ class Config:
 
     def storage_url(self) -> str:
         return self.storage.url or str(self.data_path / "chatd.db")
+
+    @property
+    def clustered(self) -> bool:
+        """True in cluster mode ([cluster] redis_url set)."""
+        return bool(self.cluster.redis_url)
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -159,7 +185,19 @@ _POSITIVE = {
     "queue.update_interval_s",
     "queue.prior_handle_s",
     "security.resume_token_ttl_s",
+    "cluster.lease_ttl_s",
+    "cluster.presence_ttl_s",
+    "queue.max_wait_s",
+    "queue.agent_grace_s",
+    "bot.idle_close_s",
+    "limits.hello_timeout_s",
+    "limits.violations_before_close",
+    "server.shutdown_timeout_s",
 }
+#: Ageing head starts may be zero (no boost) but not negative.
+_NON_NEGATIVE = {"queue.urgent_boost_s", "queue.vip_boost_s"}
+#: A resume-token key shorter than this could be guessed offline from one token.
+MIN_SECRET_CHARS = 16
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
@@ -186,10 +224,14 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
     elif hint is str and not isinstance(value, str):
         raise ConfigError(f"{key}: expected a string, got {value!r}")
     if key in _CHOICES and value not in _CHOICES[key]:
         raise ConfigError(f"{key}: must be one of {', '.join(_CHOICES[key])}, got {value!r}")
+    if key in _NON_NEGATIVE and value < 0:
+        raise ConfigError(f"{key}: must be 0 or more, got {value!r}")
     if key in _POSITIVE and value <= 0:
         raise ConfigError(f"{key}: must be greater than 0, got {value!r}")
     if key == "server.port" and value > 65535:
@@ -233,6 +275,32 @@ def load_config(
         table[section].update({k: v for k, v in values.items() if v is not None})
     config: Config = _build(Config, table, "")
     secret = config.security.secret or env.get("CHATD_SECRET", "")
+    if secret and len(secret) < MIN_SECRET_CHARS:
+        source = "security.secret" if config.security.secret else "CHATD_SECRET"
+        raise ConfigError(f"{source}: must be at least {MIN_SECRET_CHARS} characters")
     identity = config.security.identity_secret or env.get("CHATD_IDENTITY_SECRET", "")
     security = dataclasses.replace(config.security, secret=secret, identity_secret=identity)
-    return dataclasses.replace(config, security=security)
+    config = dataclasses.replace(config, security=security)
+    _check_cluster(config)
+    return config
+
+
+def _check_cluster(config: Config) -> None:
+    """Cluster mode shares state through Redis and PostgreSQL: a node-local store cannot work."""
+    redis_url = config.cluster.redis_url
+    if not redis_url:
+        return
+    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"cluster.redis_url: expected redis://..., got {redis_url!r}")
+    if not config.storage.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "storage.url: cluster mode ([cluster] redis_url is set) needs a shared "
+            f"postgresql://... store, got {config.storage.url or '(embedded SQLite)'!r}"
+        )
+    if not config.security.secret:
+        # A per-node generated secret would make a resume token from one node useless on the
+        # next: a customer whose node died could not come back.
+        raise ConfigError(
+            "security.secret: cluster mode needs the same secret on every node "
+            "(set it, or the CHATD_SECRET environment variable)"
+        )

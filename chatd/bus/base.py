@@ -28,3 +28,6 @@ class Bus(Protocol):
         """Deliver to every subscriber of ``topic`` (on this node and, in cluster mode, others)."""
 
     def subscribe(self, topic: str, handler: Handler) -> Subscription: ...
+
+    async def subscriptions_ready(self) -> None:
+        """Wait until every subscription is live (Redis confirmed it); then read backlogs."""

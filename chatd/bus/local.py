@@ -42,6 +42,10 @@ class LocalBus:
     async def publish(self, topic: str, message: Mapping[str, Any]) -> None:
         self.deliver(topic, message)
 
+    async def subscriptions_ready(self) -> None:
+        """In-process subscriptions are live at once."""
+        return None
+
     def deliver(self, topic: str, message: Mapping[str, Any]) -> None:
         """Call every local handler of ``topic``; one failing handler does not stop the others."""
         for handler in tuple(self._topics.get(topic, ())):

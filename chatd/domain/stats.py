@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-__all__ = ["day_stats", "percentile"]
+__all__ = ["day_stats", "outcome", "percentile"]
 
 
 class ConversationLike(Protocol):
@@ -18,6 +18,22 @@ class ConversationLike(Protocol):
     first_response_at: float | None
     csat_score: int | None
     handoff_reason: str | None
+    closed_at: float | None
+
+
+def outcome(conv: ConversationLike) -> str:
+    """How a conversation ended (or stands): the one definition metrics and dashboards share.
+
+    "ticket": it became a ticket; "agent": a person handled it; "abandoned": it was handed off
+    but left before an agent came; "bot": the bot handled it alone (deflected).
+    """
+    if conv.status == "ticket":
+        return "ticket"
+    if conv.agent_id or conv.first_response_at:
+        return "agent"
+    if conv.enqueued_at is not None:
+        return "abandoned"
+    return "bot"
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -37,7 +53,7 @@ def _round(value: float | None) -> float | None:
 def day_stats(conversations: Iterable[ConversationLike], day_start: float) -> dict[str, Any]:
     """Figures for the 24 hours from ``day_start``: volume, deflection, waits, first response, CSAT.
 
-    Deflected: closed without an agent and without a ticket (the bot did the job).
+    Deflected: closed with :func:`outcome` "bot" (no agent, no ticket, never handed off).
     """
     convs = list(conversations)
     waits = [c.assigned_at - c.enqueued_at for c in convs if c.assigned_at and c.enqueued_at]
@@ -45,7 +61,8 @@ def day_stats(conversations: Iterable[ConversationLike], day_start: float) -> di
         c.first_response_at - c.enqueued_at for c in convs if c.first_response_at and c.enqueued_at
     ]
     scores = [c.csat_score for c in convs if c.csat_score is not None]
-    deflected = [c for c in convs if c.status == "closed" and not c.agent_id and not c.enqueued_at]
+    closed = [c for c in convs if c.closed_at is not None]
+    deflected = [c for c in closed if outcome(c) == "bot"]
     deflected_ids = {id(c) for c in deflected}
     handed_off = [c for c in convs if c.enqueued_at is not None]
     tickets = [c for c in convs if c.status == "ticket"]
@@ -65,7 +82,6 @@ def day_stats(conversations: Iterable[ConversationLike], day_start: float) -> di
                 "wait_p50_s": _round(percentile(hour_waits, 0.5)),
             }
         )
-    closed = [c for c in convs if c.status == "closed"]
     return {
         "conversations": len(convs),
         "deflection_rate": round(len(deflected) / len(closed), 3) if closed else None,

@@ -14,12 +14,15 @@ updates, grace timers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
+import inspect
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from bot_intents import Bot, Reply
 from chatd.auth import (
@@ -36,9 +39,11 @@ from chatd.domain.handoff import HandoffDecision, decide_handoff
 from chatd.domain.queue import FairQueue, QueueEntry
 from chatd.domain.redact import asks_for_code, redact, warning
 from chatd.domain.routing import AgentProfile
+from chatd.domain.stats import outcome
 from chatd.domain.wait import WaitEstimator
 from chatd.logs import get_logger
 from chatd.protocol import ProtocolError, event_frame
+from chatd.service.cluster import Coordinator, LocalCoordinator
 from chatd.service.metrics import Metrics
 from chatd.store.base import (
     AgentRecord,
@@ -48,6 +53,8 @@ from chatd.store.base import (
     Store,
     TicketRecord,
 )
+
+_Method = TypeVar("_Method", bound=Callable[..., Awaitable[Any]])
 
 __all__ = ["ChatService", "conversation_summary", "normalize_locale", "ticket_dict"]
 
@@ -102,6 +109,22 @@ def event_dict(event: Event) -> dict:
     return event_frame(event, for_customer=False)
 
 
+def serialized(method: _Method) -> _Method:
+    """Run a ChatService method inside its conversation's critical section.
+
+    The conversation is the method's ``conversation_id`` argument.
+    """
+    position = list(inspect.signature(method).parameters).index("conversation_id")
+
+    @functools.wraps(method)
+    async def wrapper(self: ChatService, *args: Any, **kwargs: Any) -> Any:
+        conversation_id = kwargs.get("conversation_id") or args[position - 1]
+        async with self._conversation(conversation_id):
+            return await method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class ChatService:
     """Conversations, agents, queue and tickets of one chatd node."""
 
@@ -123,11 +146,10 @@ class ChatService:
         self.secret = secret
         self.metrics = metrics or Metrics()
         self.clock = clock
-        q = config.queue
-        self.dispatcher = Dispatcher(
-            queue=FairQueue({"urgent": q.urgent_boost_s, "vip": q.vip_boost_s, "normal": 0.0}),
-            estimator=WaitEstimator(q.prior_handle_s),
-        )
+        self.reset_dispatcher()
+        #: Who applies queue/agent changes: this process (default) or the cluster's leader
+        #: (chatd.service.cluster; the app swaps in a ClusterCoordinator in cluster mode).
+        self.coordinator: Coordinator = LocalCoordinator(self)
         #: Open conversations (bot, queued, assigned), kept in memory; the store is the truth.
         self.open: dict[str, ConversationRecord] = {}
         self.agents: dict[str, AgentRecord] = {}
@@ -137,11 +159,35 @@ class ChatService:
         self.customer_connections: dict[str, int] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._assign_wanted = asyncio.Event()
+        self._lock_owners: dict[str, asyncio.Task[Any] | None] = {}
         #: Conversations whose last staff message mentioned a 2FA/verification code.
         self._code_requested: set[str] = set()
         self.accepting = True
         #: Set by the queueing loops (chatd.service.queueing) on start.
         self.on_queue_changed: Callable[[], None] = lambda: None
+
+    def reset_dispatcher(self) -> None:
+        """An empty Dispatcher (start; in cluster mode also on winning or losing leadership)."""
+        q = self.config.queue
+        self.dispatcher = Dispatcher(
+            queue=FairQueue({"urgent": q.urgent_boost_s, "vip": q.vip_boost_s, "normal": 0.0}),
+            estimator=WaitEstimator(q.prior_handle_s),
+        )
+        self.restored_agents: set[str] = set()
+
+    @property
+    def shared(self) -> bool:
+        """Cluster mode: other nodes change conversations too, so the open cache may be stale."""
+        return not self.coordinator.inline
+
+    async def refresh(self, conversation_id: str) -> ConversationRecord | None:
+        """Cluster mode: reload a conversation into the open cache from the store (the truth)."""
+        conv = await self.store.get_conversation(conversation_id)
+        if conv is not None and conv.status in ("bot", "queued", "assigned"):
+            self.open[conversation_id] = conv
+        else:
+            self.open.pop(conversation_id, None)
+        return conv
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -183,6 +229,25 @@ class ChatService:
             self._locks[conversation_id] = lock
         return lock
 
+    @contextlib.asynccontextmanager
+    async def _conversation(self, conversation_id: str) -> AsyncIterator[None]:
+        """Hold the conversation's lock; re-entrant within one task.
+
+        Every change of a conversation runs inside it from its first read of the state to its
+        last write, so a close cannot slip between an assignment's check and its write, and two
+        tabs cannot hand off one chat twice. Nested calls in the same task pass straight through.
+        """
+        task = asyncio.current_task()
+        if self._lock_owners.get(conversation_id) is task:
+            yield
+            return
+        async with self._lock(conversation_id):
+            self._lock_owners[conversation_id] = task
+            try:
+                yield
+            finally:
+                del self._lock_owners[conversation_id]
+
     @staticmethod
     def _profile(agent: AgentRecord) -> AgentProfile:
         return AgentProfile(
@@ -205,6 +270,8 @@ class ChatService:
 
     async def conversation(self, conversation_id: str) -> ConversationRecord | None:
         """The conversation, from memory when open, else from the store."""
+        if self.shared:
+            return await self.refresh(conversation_id)
         conv = self.open.get(conversation_id)
         if conv is None:
             conv = await self.store.get_conversation(conversation_id)
@@ -230,9 +297,13 @@ class ChatService:
         The assigned agent receives it too (``agent_id`` names them when the conversation has
         just left the open set, e.g. on close).
         """
-        async with self._lock(conversation_id):
+        async with self._conversation(conversation_id):
             event, created = await self.store.append_event(conversation_id, new)
             if created:
+                if self.shared and agent_id is None:
+                    # Read after the append: an assignment committed before it is seen here,
+                    # one committed after it includes this event in its chat_assigned history.
+                    await self.refresh(conversation_id)
                 conv = self.open.get(conversation_id)
                 if conv is not None:
                     self.open[conversation_id] = dataclasses.replace(
@@ -338,6 +409,7 @@ class ChatService:
         )
         return [event_frame(e, for_customer=True) for e in events]
 
+    @serialized
     async def customer_message(
         self,
         conversation_id: str,
@@ -443,6 +515,7 @@ class ChatService:
         if decision.handoff:
             await self._handoff(conv.conversation_id, decision, reply)
 
+    @serialized
     async def request_human(self, conversation_id: str, cid: str) -> None:
         """The customer asked for a person."""
         conv = await self.conversation(conversation_id)
@@ -482,7 +555,7 @@ class ChatService:
                 data={"priority": decision.priority, "reason": decision.reason, "intent": intent},
             ),
         )
-        self.dispatcher.enqueue(self._entry(conv), now)
+        self.coordinator.enqueue(conv, now, offer_ticket=True)
         log.info(
             "handoff",
             conversation_id=conversation_id,
@@ -490,7 +563,8 @@ class ChatService:
             priority=decision.priority,
             intent=intent,
         )
-        await self._offer_ticket_if_needed(conversation_id)
+        if self.coordinator.inline:  # else the leader offers it once it queued the chat
+            await self._offer_ticket_if_needed(conversation_id)
         self.wake_assigner()
 
     async def _offer_ticket_if_needed(self, conversation_id: str) -> None:
@@ -513,18 +587,20 @@ class ChatService:
             ),
         )
 
+    @serialized
     async def leave_queue(self, conversation_id: str, cid: str) -> None:
         """The customer stops waiting; the bot takes the conversation back."""
         conv = await self.conversation(conversation_id)
         if conv is None or conv.status != "queued":
             raise ProtocolError("invalid_state", "you are not waiting in the queue", cid)
-        self.dispatcher.leave(conversation_id, self.clock())
+        self.coordinator.leave(conversation_id, self.clock())
         await self._update(conversation_id, status="bot", enqueued_at=None)
         await self._append(
             conversation_id, NewEvent(kind="left_queue", ts=self.clock(), author="customer")
         )
         self.on_queue_changed()
 
+    @serialized
     async def create_ticket(self, conversation_id: str, cid: str, contact: str, text: str) -> int:
         """Turn the conversation into a ticket answered in writing later."""
         conv = await self.conversation(conversation_id)
@@ -537,7 +613,7 @@ class ChatService:
             raise ProtocolError("invalid_state", f"the conversation is {conv.status}", cid)
         now = self.clock()
         if conv.status == "queued":
-            self.dispatcher.leave(conversation_id, now)
+            self.coordinator.leave(conversation_id, now)
             self.on_queue_changed()
         masked = redact(text)
         contact_masked = redact(contact).text
@@ -561,6 +637,7 @@ class ChatService:
         await self._to_all_agents({"type": "ticket", "ticket": ticket_dict(ticket)})
         return ticket.ticket_id
 
+    @serialized
     async def submit_csat(
         self, conversation_id: str, cid: str, score: int, comment: str | None
     ) -> None:
@@ -588,32 +665,35 @@ class ChatService:
             ),
         )
 
+    @serialized
     async def close(self, conversation_id: str, *, by: str, ref: str | None) -> None:
         """End the conversation (customer, agent or system); agents get their slot back."""
         conv = await self.conversation(conversation_id)
         if conv is None:
             raise ProtocolError("not_found", "no such conversation", ref)
-        if conv.status == "closed":
+        if conv.status == "closed" or conv.closed_at is not None:
             return
         now = self.clock()
         agent_id = conv.agent_id if conv.status == "assigned" else None
         if conv.status == "queued":
-            self.dispatcher.leave(conversation_id, now)
+            self.coordinator.leave(conversation_id, now)
             self.on_queue_changed()
         if agent_id is not None:
             handled = now - conv.assigned_at if conv.assigned_at else None
-            self.dispatcher.release(agent_id, conversation_id, now, handled_s=handled)
-        outcome = "agent" if conv.agent_id else ("ticket" if conv.status == "ticket" else "bot")
+            self.coordinator.release(agent_id, conversation_id, now, handled_s=handled)
+        ended = outcome(conv)
+        self._code_requested.discard(conversation_id)
         # The state changes first, so a client that rates the chat the moment it sees "closed"
-        # finds it closed.
-        await self._update(conversation_id, status="closed", closed_at=now, closed_by=by)
+        # finds it closed. A ticket stays a ticket (its answer may still come): only closed_at.
+        status = "ticket" if conv.status == "ticket" else "closed"
+        await self._update(conversation_id, status=status, closed_at=now, closed_by=by)
         await self._append(
             conversation_id,
             NewEvent(kind="closed", ts=now, author=by, data={"by": by}),
             agent_id=agent_id,
         )
-        self.metrics.conversations_closed.labels(outcome).inc()
-        log.info("closed", conversation_id=conversation_id, by=by, outcome=outcome)
+        self.metrics.conversations_closed.labels(ended).inc()
+        log.info("closed", conversation_id=conversation_id, by=by, outcome=ended)
         if agent_id is not None:
             await self._to_agent(
                 agent_id,
@@ -641,27 +721,20 @@ class ChatService:
         return agent
 
     def agent_status(self, agent_id: str) -> str:
-        load = self.dispatcher.agent(agent_id)
-        return load.status if load is not None else "offline"
+        return self.coordinator.agent_status(agent_id)
 
     async def agent_connected(self, agent: AgentRecord, status: str) -> None:
         """An agent (not an operator) connection opened: they take chats when online."""
         self.agent_connections[agent.agent_id] = self.agent_connections.get(agent.agent_id, 0) + 1
-        now = self.clock()
-        self.dispatcher.agent_online(self._profile(agent), now)
-        if status == "away":
-            self.dispatcher.agent_away(agent.agent_id, now)
+        self.coordinator.agent_status_changed(agent, status, connected=True)
         log.info("agent_online", agent_id=agent.agent_id, status=status)
         self.on_queue_changed()
         self.wake_assigner()
 
     async def set_agent_status(self, agent: AgentRecord, status: str) -> None:
-        now = self.clock()
+        self.coordinator.agent_status_changed(agent, status, connected=False)
         if status == "online":
-            self.dispatcher.agent_online(self._profile(agent), now)
             self.wake_assigner()
-        else:
-            self.dispatcher.agent_away(agent.agent_id, now)
         self.on_queue_changed()
 
     def agent_disconnected(self, agent: AgentRecord) -> bool:
@@ -671,13 +744,13 @@ class ChatService:
             self.agent_connections[agent.agent_id] = left
             return False
         self.agent_connections.pop(agent.agent_id, None)
-        self.dispatcher.agent_offline(agent.agent_id, self.clock())
+        self.coordinator.agent_offline(agent.agent_id, self.clock())
         log.info("agent_offline", agent_id=agent.agent_id)
         self.on_queue_changed()
         return True
 
     async def agent_conversations(self, agent_id: str) -> list[ConversationRecord]:
-        return [c for cid in self.dispatcher.active(agent_id) if (c := self.open.get(cid))]
+        return await self.coordinator.conversations_of(agent_id)
 
     async def assigned_frame(self, conv: ConversationRecord) -> dict:
         """Everything an agent needs to take over: summary, full history, earlier chats."""
@@ -707,18 +780,21 @@ class ChatService:
             "earlier": earlier,
         }
 
-    def _owned(
+    async def _owned(
         self, agent: AgentRecord, conversation_id: str, ref: str | None
     ) -> ConversationRecord:
+        if self.shared:
+            await self.refresh(conversation_id)
         conv = self.open.get(conversation_id)
         if conv is None or conv.status != "assigned" or conv.agent_id != agent.agent_id:
             raise ProtocolError("forbidden", "this conversation is not assigned to you", ref)
         return conv
 
+    @serialized
     async def agent_message(
         self, agent: AgentRecord, conversation_id: str, cid: str, text: str
     ) -> Event:
-        conv = self._owned(agent, conversation_id, cid)
+        conv = await self._owned(agent, conversation_id, cid)
         self._check_size(conv, cid)
         now = self.clock()
         event, created = await self._append(
@@ -744,13 +820,14 @@ class ChatService:
         return event
 
     async def agent_typing(self, agent: AgentRecord, conversation_id: str, active: bool) -> None:
-        self._owned(agent, conversation_id, None)
+        await self._owned(agent, conversation_id, None)
         await self._to_customer(
             conversation_id, {"type": "typing", "active": active, "author_name": agent.name}
         )
 
+    @serialized
     async def note(self, agent: AgentRecord, conversation_id: str, cid: str, text: str) -> Event:
-        conv = self._owned(agent, conversation_id, cid)
+        conv = await self._owned(agent, conversation_id, cid)
         self._check_size(conv, cid)
         event, _ = await self._append(
             conversation_id,
@@ -767,10 +844,11 @@ class ChatService:
         )
         return event
 
+    @serialized
     async def set_tags(
         self, agent: AgentRecord, conversation_id: str, cid: str, tags: tuple[str, ...]
     ) -> Event:
-        self._owned(agent, conversation_id, cid)
+        await self._owned(agent, conversation_id, cid)
         clean = tuple(sorted({t.strip().lower() for t in tags if t.strip()}))
         await self._update(conversation_id, tags=clean)
         event, _ = await self._append(
@@ -788,23 +866,19 @@ class ChatService:
         )
         return event
 
+    @serialized
     async def transfer(
         self, agent: AgentRecord, conversation_id: str, cid: str, to_agent_id: str | None
     ) -> None:
         """Hand a chat to another online agent, or back to the queue at its original place."""
-        self._owned(agent, conversation_id, cid)
+        await self._owned(agent, conversation_id, cid)
         now = self.clock()
         if to_agent_id is None:
             await self.requeue(conversation_id, reason="transfer")
             return
-        target = self.dispatcher.agent(to_agent_id)
-        if target is None or target.status != "online" or to_agent_id == agent.agent_id:
-            raise ProtocolError("invalid_state", "that agent is not online", cid)
-        if target.free <= 0:
-            raise ProtocolError("invalid_state", "that agent has no free capacity", cid)
-        target_record = self.agents[to_agent_id]
-        self.dispatcher.release(agent.agent_id, conversation_id, now)
-        self.dispatcher.attach(to_agent_id, conversation_id, now=now)
+        await self.coordinator.transfer(agent.agent_id, to_agent_id, conversation_id, now, cid)
+        target_record = self.agents.get(to_agent_id) or await self.store.get_agent(to_agent_id)
+        assert target_record is not None
         await self._update(conversation_id, agent_id=to_agent_id, assigned_at=now)
         await self._to_agent(
             agent.agent_id,
@@ -829,16 +903,19 @@ class ChatService:
         await self._to_agent(to_agent_id, await self.assigned_frame(self.open[conversation_id]))
         log.info("transferred", conversation_id=conversation_id, to_agent_id=to_agent_id)
 
+    @serialized
     async def requeue(self, conversation_id: str, *, reason: str) -> None:
         """Return an assigned chat to the queue at its original place (transfer, agent gone)."""
-        conv = self.open.get(conversation_id)
+        conv = (
+            await self.refresh(conversation_id) if self.shared else self.open.get(conversation_id)
+        )
         if conv is None or conv.status != "assigned" or conv.agent_id is None:
             return
         now = self.clock()
         old_agent = conv.agent_id
-        self.dispatcher.release(old_agent, conversation_id, now)
+        self.coordinator.release(old_agent, conversation_id, now)
         conv = await self._update(conversation_id, status="queued", agent_id=None, assigned_at=None)
-        self.dispatcher.enqueue(self._entry(conv), now)
+        self.coordinator.enqueue(conv, now)
         await self._to_agent(
             old_agent,
             {"type": "unassigned", "conversation_id": conversation_id, "reason": "requeued"},
@@ -856,12 +933,12 @@ class ChatService:
         self.wake_assigner()
 
     async def agent_close(self, agent: AgentRecord, conversation_id: str, cid: str) -> None:
-        self._owned(agent, conversation_id, cid)
+        await self._owned(agent, conversation_id, cid)
         await self.close(conversation_id, by="agent", ref=cid)
 
     async def sync(self, agent: AgentRecord, conversation_id: str, last_seq: int) -> list[dict]:
         if agent.role != "operator":
-            self._owned(agent, conversation_id, None)
+            await self._owned(agent, conversation_id, None)
         events = await self.store.events(conversation_id, after_seq=last_seq)
         return [event_dict(e) for e in events]
 
@@ -920,10 +997,13 @@ class ChatService:
         return len(assignments)
 
     async def _apply_assignment(self, a: Assignment, now: float) -> None:
+        async with self._conversation(a.conversation_id):
+            await self._apply_assignment_locked(a, now)
+
+    async def _apply_assignment_locked(self, a: Assignment, now: float) -> None:
         agent = self.agents[a.agent_id]
-        await self._update(
-            a.conversation_id, status="assigned", agent_id=a.agent_id, assigned_at=now
-        )
+        if not await self.coordinator.claim(a, now):
+            return
         self.metrics.wait.labels(a.priority).observe(a.waited_s)
         log.info(
             "assigned",

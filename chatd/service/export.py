@@ -28,16 +28,21 @@ def jsonl_line(event: Event) -> str:
     return json.dumps(event_frame(event, for_customer=False), ensure_ascii=False) + "\n"
 
 
+def _cell(value: str) -> str:
+    """Neutralise spreadsheet formulas: customers write these cells, operators open them."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def csv_row(event: Event) -> list[str]:
-    """One event as a CSV row in CSV_COLUMNS order."""
+    """One event as a CSV row in CSV_COLUMNS order (text cells safe to open in a spreadsheet)."""
     return [
         event.conversation_id,
         str(event.seq),
         dt.datetime.fromtimestamp(event.ts, dt.UTC).isoformat(),
         event.kind,
         event.author,
-        event.author_name or "",
+        _cell(event.author_name or ""),
         "1" if event.internal else "0",
-        event.text or "",
+        _cell(event.text or ""),
         json.dumps(dict(event.data), ensure_ascii=False) if event.data else "",
     ]

@@ -83,6 +83,9 @@ class QueueLoops:
         tick = 0
         while True:
             await asyncio.sleep(interval / SLICES)
+            if not self.service.coordinator.is_dispatching:
+                tick += 1
+                continue  # cluster follower: the leader sends every queue frame
             try:
                 await self._send_updates(tick % SLICES, interval)
                 if tick % SLICES == 0:
@@ -95,7 +98,7 @@ class QueueLoops:
         service = self.service
         now = service.clock()
         queue = service.dispatcher.queue
-        for conversation_id in list(service.customer_connections):
+        for conversation_id in list(service.coordinator.status_targets()):
             if _slice_of(conversation_id) != current:
                 continue
             if conversation_id not in queue:
@@ -153,14 +156,32 @@ class QueueLoops:
         if task is not None:
             task.cancel()
 
+    def cancel_all_grace(self) -> None:
+        """Cluster mode: this node stopped leading; the next leader times the grace periods."""
+        for agent_id in list(self._grace):
+            self.cancel_grace(agent_id)
+
+    def forget_sent(self, conversation_id: str | None) -> None:
+        """Send the next queue frame (of one conversation, or every frame and the overview) even
+        if unchanged: a customer connected to another node, or a new leader took over."""
+        if conversation_id is None:
+            self._sent.clear()
+            self._overview_sent = None
+        else:
+            self._sent.pop(conversation_id, None)
+
     async def _grace_expiry(self, agent_id: str) -> None:
         await asyncio.sleep(self.service.config.queue.agent_grace_s)
         self._grace.pop(agent_id, None)
-        if self.service.agent_connections.get(agent_id):
+        if self.service.coordinator.agent_present(agent_id):
             return
         chats = sorted(self.service.dispatcher.active(agent_id))
         log.info("agent_grace_expired", agent_id=agent_id, chats=len(chats))
         for conversation_id in chats:
+            # The agent may come back while earlier chats are being requeued: keep the rest.
+            if self.service.coordinator.agent_present(agent_id):
+                log.info("agent_back_during_requeue", agent_id=agent_id)
+                return
             try:
                 await self.service.requeue(conversation_id, reason="agent_disconnected")
             except Exception:

@@ -145,7 +145,15 @@ CREATE INDEX tickets_status_created ON tickets (status, created_at);
 #: Ordered upgrade scripts; index i takes the schema from version i to i + 1. Never edit a script
 #: that has shipped: append a new one. Each runs as one simple-protocol script (several
 #: statements, no parameters) inside the migration transaction.
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL,)
+_V2_DISPATCH_FENCE = """
+CREATE TABLE dispatch_fence (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    epoch  BIGINT NOT NULL
+);
+INSERT INTO dispatch_fence (id, epoch) VALUES (1, 0);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_DISPATCH_FENCE)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -394,6 +402,61 @@ class PostgresStore:
         status = await self._execute("update_conversation", sql, conversation_id, *values.values())
         if _row_count(status) == 0:
             raise StoreError(f"unknown conversation {conversation_id!r}")
+
+    # -- cluster dispatch fencing (chatd.service.cluster) ------------------------------------------
+    async def raise_fence(self, epoch: int) -> int:
+        """Record that the dispatcher leader of ``epoch`` took over; returns the fence after it.
+
+        The fence only moves up. From the moment this commits, :meth:`fenced_update_conversation`
+        refuses every write of an older leader.
+        """
+        rows = await self._fetch(
+            "raise_fence",
+            "UPDATE dispatch_fence SET epoch = GREATEST(epoch, $1) WHERE id = 1 RETURNING epoch",
+            epoch,
+        )
+        return int(rows[0][0])
+
+    async def fenced_update_conversation(
+        self,
+        conversation_id: str,
+        epoch: int,
+        expect: Mapping[str, Any],
+        **fields: Any,
+    ) -> bool:
+        """Update only if ``epoch`` is still the current fence and the row matches ``expect``.
+
+        One transaction: the fence row is read ``FOR SHARE``, so a new leader's
+        :meth:`raise_fence` waits for this write to commit (and its rebuild then sees it), or this
+        write sees the raised fence and does nothing. False when nothing was written.
+        """
+        names = list(fields) + list(expect)
+        bad = unknown_fields(names)
+        if bad:
+            raise ValueError(f"fenced_update_conversation: unknown field(s) {', '.join(bad)}")
+        values = {name: _to_db(name, value) for name, value in fields.items()}
+        values.setdefault("updated_at", time.time())
+        args: list[Any] = [conversation_id, *values.values()]
+        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
+        conditions = []
+        for name, value in expect.items():
+            if value is None:
+                conditions.append(f"{name} IS NULL")
+            else:
+                args.append(_to_db(name, value))
+                conditions.append(f"{name} = ${len(args)}")
+        # Column names come from the CONVERSATION_FIELDS whitelist, never from user input.
+        sql = f"UPDATE conversations SET {sets} WHERE conversation_id = $1" + "".join(
+            f" AND {c}" for c in conditions
+        )
+        async with self._connection("fenced_update_conversation") as conn:
+            async with conn.transaction():
+                fence = await conn.fetchval(
+                    "SELECT epoch FROM dispatch_fence WHERE id = 1 FOR SHARE"
+                )
+                if fence is None or int(fence) > epoch:
+                    return False
+                return _row_count(str(await conn.execute(sql, *args))) > 0
 
     async def append_event(self, conversation_id: str, event: NewEvent) -> tuple[Event, bool]:
         """Store an event with the next seq. Returns (event, created).

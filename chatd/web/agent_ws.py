@@ -19,10 +19,12 @@ from aiohttp import WSMsgType, web
 
 from chatd import protocol as p
 from chatd.bus.base import Subscription
+from chatd.domain.ratelimit import TokenBucket
 from chatd.logs import get_logger
 from chatd.service.chat import ChatService, conversation_summary
 from chatd.service.outbox import Outbox
 from chatd.store.base import AgentRecord
+from chatd.web.customer_ws import TYPING_PER_S
 from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
 from chatd.web.security import client_ip, refuse, websocket_refusal
 
@@ -41,6 +43,7 @@ class AgentConnection:
         self.agent: AgentRecord | None = None
         self.subscriptions: list[Subscription] = []
         self.bucket = self.app[LIMITS].message_bucket()
+        self.typing_bucket = TokenBucket(TYPING_PER_S, TYPING_PER_S)
 
     def send(self, frame: Mapping[str, Any]) -> None:
         self.outbox.send(frame)
@@ -57,6 +60,7 @@ class AgentConnection:
             service.bus.subscribe(f"agent:{agent.agent_id}", self._deliver),
             service.bus.subscribe("agents", self._deliver),
         ]
+        await service.bus.subscriptions_ready()  # before reading chats from the store
         status = msg.status or "online"
         if agent.role == "agent":
             self.app[LOOPS].cancel_grace(agent.agent_id)
@@ -86,7 +90,7 @@ class AgentConnection:
         )
         for conv in conversations:
             self.send(await service.assigned_frame(conv))
-        self.send({"type": "queue_overview", **service.dispatcher.overview(service.clock())})
+        self.send({"type": "queue_overview", **service.coordinator.overview()})
         log.info("agent_connected", role=agent.role, status=status)
 
     def _rate_check(self, ref: str | None) -> None:
@@ -111,7 +115,8 @@ class AgentConnection:
                 event = await service.agent_message(agent, conversation_id, cid, text)
                 self.send(p.frame_ack(cid, seq=event.seq))
             case p.AgentTyping(conversation_id=conversation_id, active=active):
-                await service.agent_typing(agent, conversation_id, active)
+                if self.typing_bucket.try_take(service.clock()):
+                    await service.agent_typing(agent, conversation_id, active)
             case p.Note(cid=cid, conversation_id=conversation_id, text=text):
                 event = await service.note(agent, conversation_id, cid, text)
                 self.send(p.frame_ack(cid, seq=event.seq))
@@ -132,6 +137,7 @@ class AgentConnection:
                 await service.ticket_reply(agent, ticket_id, cid, text)
                 self.send(p.frame_ack(cid))
             case p.KbSearch(cid=cid, query=query, locale=locale):
+                self._rate_check(cid)  # matching runs on the event loop
                 hits = service.bot.search(query, locale=locale, limit=5)
                 self.send(
                     {

@@ -153,7 +153,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     service = _service(request)
     m = request.app[METRICS]
-    overview = service.dispatcher.overview(service.clock())
+    overview = service.coordinator.overview()
     for priority, count in overview["waiting_by_class"].items():
         m.queue_length.labels(priority).set(count)
     m.agents_online.set(overview["agents_online"])
@@ -186,7 +186,7 @@ async def me(request: web.Request, agent: AgentRecord) -> web.Response:
 @requires("agent", "operator")
 async def queue(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
-    return web.json_response(service.dispatcher.overview(service.clock()))
+    return web.json_response(service.coordinator.overview())
 
 
 @routes.get("/api/canned")

@@ -14,9 +14,11 @@ from aiohttp import WSCloseCode, web
 
 from bot_intents import Bot, load_bot
 from chatd.bus import LocalBus
+from chatd.bus.base import Bus
 from chatd.config import Config
 from chatd.logs import get_logger
 from chatd.service.chat import ChatService
+from chatd.service.cluster import ClusterCoordinator, default_node_id
 from chatd.service.metrics import Metrics, probe_event_loop_lag
 from chatd.service.queueing import QueueLoops
 from chatd.store import open_store
@@ -28,9 +30,18 @@ from chatd.web.limits import ConnectionLimits
 from chatd.web.security import error_middleware, security_headers_middleware
 from chatd.web.static import static_routes
 
-__all__ = ["load_secret", "make_app"]
+__all__ = ["cluster_node_id", "load_secret", "make_app"]
 
 log = get_logger(__name__)
+
+
+def cluster_node_id(config: Config) -> str | None:
+    """This node's id in cluster mode (None when embedded); ``--workers`` children add -wN."""
+    if not config.clustered:
+        return None
+    base = config.cluster.node_id or default_node_id()
+    worker = os.environ.get("CHATD_WORKER")
+    return f"{base}-w{worker}" if worker and config.cluster.node_id else base
 
 
 def load_secret(config: Config) -> str:
@@ -39,12 +50,20 @@ def load_secret(config: Config) -> str:
         return config.security.secret
     path = Path(config.server.data_dir) / "secret.key"
     if path.exists():
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        if len(value) >= 32:
+            return value
+        # Empty or truncated (a crash mid-write in an older version): replace it.
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Write then rename: a crash leaves either no key file or a whole one, never an empty key.
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
     return value
 
 
@@ -52,7 +71,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = open_store(config.storage_url())
     await store.open()
-    bus = LocalBus()
+    node_id = cluster_node_id(config)
+    bus: Bus = LocalBus()
+    if node_id is not None:
+        from chatd.bus.redis import RedisBus  # the embedded default does not need redis
+
+        bus = RedisBus(config.cluster.redis_url, node_id)
     await bus.start()
     bot = app[BOT] if BOT in app else load_bot(list(config.bot.kb) or None)
     service = ChatService(
@@ -63,8 +87,18 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         secret=load_secret(config),
         metrics=app[METRICS],
     )
-    await service.recover()
+    if node_id is not None:
+        service.coordinator = ClusterCoordinator(
+            service,
+            redis_url=config.cluster.redis_url,
+            node_id=node_id,
+            lease_ttl_s=config.cluster.lease_ttl_s,
+            presence_ttl_s=config.cluster.presence_ttl_s,
+        )
     loops = QueueLoops(service)
+    service.coordinator.attach_loops(loops)
+    # Embedded: recover() from the store. Cluster: join; the lease winner rebuilds the queue.
+    await service.coordinator.start()
     app[SERVICE] = service
     app[LOOPS] = loops
     loops.start()
@@ -74,12 +108,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             hint="create one: chatd agents add NAME --role operator "
             f"--data-dir {config.server.data_dir}",
         )
-    log.info("ready", storage=type(store).__name__, intents=len(bot.intent_ids))
+    log.info("ready", storage=type(store).__name__, intents=len(bot.intent_ids), node_id=node_id)
     try:
         yield
     finally:
         service.accepting = False
         await loops.stop()
+        await service.coordinator.stop()
         await bus.stop()
         await store.close()
         log.info("stopped")

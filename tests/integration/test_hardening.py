@@ -20,6 +20,7 @@ import websockets
 from mnemonic import Mnemonic
 
 from chatd.client import AgentClient, CustomerClient
+from chatd.store.base import ConversationFilter
 from tests.support.harness import Harness
 from tests.support.server import add_agent, start_server
 
@@ -546,4 +547,60 @@ async def test_code_given_after_staff_mention_is_masked(chatd: Harness) -> None:
     masked = await customer.wait_for("message", author="customer")
     assert "493021" not in masked["text"] and masked["data"]["masked"] == ["otp_code"]
     for c in (agent, customer):
+        await c.close()
+
+
+# -- races ----------------------------------------------------------------------------------------
+
+
+async def test_close_racing_assignment_gives_the_slot_back(chatd: Harness) -> None:
+    """A customer who closes while being assigned never leaves the agent's slot taken."""
+    agent = await chatd.agent(await chatd.add_agent("Nia", capacity=1))
+    agent_id = agent.welcome["agent"]["agent_id"]
+    for _ in range(8):
+        customer = await chatd.customer()
+        await customer.action("request_human")
+        await customer.action("close")
+        await customer.wait_for("closed")
+        await customer.close()
+    await asyncio.sleep(0.2)
+    assert chatd.service.dispatcher.active(agent_id) == frozenset()
+    late = await chatd.customer()
+    await late.action("request_human")
+    got = await agent.wait_for(
+        "chat_assigned",
+        where=lambda f: f["conversation"]["conversation_id"] == late.conversation_id,
+    )
+    assert got["conversation"]["status"] == "assigned"
+    stored = await chatd.service.store.list_conversations(ConversationFilter(status="closed"))
+    assert all(c.agent_id is None or c.closed_at for c in stored)
+    for c in (agent, late):
+        await c.close()
+
+
+async def test_two_tabs_hand_off_once(chatd: Harness) -> None:
+    """Two tabs of one chat asking for a person at the same moment queue it once."""
+    first = await chatd.customer()
+    second = await chatd.customer(resume_token=first.resume_token)
+    await asyncio.gather(first.say("I want to talk to a human"), second.action("request_human"))
+    await first.wait_for("queued")
+    await asyncio.sleep(0.3)
+    events = await chatd.service.store.events(first.conversation_id)
+    assert [e.kind for e in events].count("queued") == 1
+    assert not [f for f in first.inbox + second.inbox if f.get("code") == "internal_error"]
+    for c in (first, second):
+        await c.close()
+
+
+async def test_resume_while_queued_gets_position_at_once(chatd: Harness) -> None:
+    """A waiting customer who reloads is told their position immediately, unchanged or not."""
+    first, second = await chatd.customer(), await chatd.customer()
+    for c in (first, second):
+        await c.action("request_human")
+    await second.wait_for("queue", where=lambda f: f["position"] == 2)
+    second.abort()
+    back = await chatd.customer(resume_token=second.resume_token, last_seq=second.last_seq)
+    status = await back.wait_for("queue", timeout=2)
+    assert status["position"] == 2
+    for c in (first, back):
         await c.close()

@@ -39,6 +39,10 @@ def test_example_file_mentions_every_setting() -> None:
         ("[log]\nlevel = 'loud'\n", "log.level: must be one of"),
         ("[bot]\nkb = 'faq.toml'\n", "bot.kb: expected a list"),
         ("[bot]\nalways_handoff = 1\n", "bot.always_handoff: expected true or false"),
+        ("[bot]\nidle_close_s = -5\n", "bot.idle_close_s: must be greater than 0"),
+        ("[queue]\nmax_wait_s = nan\n", "queue.max_wait_s: must be a finite number"),
+        ("[queue]\nurgent_boost_s = -1\n", "queue.urgent_boost_s: must be 0 or more"),
+        ("[security]\nsecret = 'abc'\n", "security.secret: must be at least 16"),
         ("[server\n", "not valid TOML"),
     ],
 )
@@ -52,8 +56,15 @@ def test_errors_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
 
 def test_secrets_from_environment() -> None:
     """Secrets may come from the environment instead of the file."""
-    config = load_config(environ={"CHATD_SECRET": "s1", "CHATD_IDENTITY_SECRET": "s2"})
-    assert config.security.secret == "s1" and config.security.identity_secret == "s2"
+    secret = "s1-0123456789abcdef"
+    config = load_config(environ={"CHATD_SECRET": secret, "CHATD_IDENTITY_SECRET": "s2"})
+    assert config.security.secret == secret and config.security.identity_secret == "s2"
+
+
+def test_short_secret_refused() -> None:
+    """A guessable resume-token key is a configuration error naming where it came from."""
+    with pytest.raises(ConfigError, match="CHATD_SECRET: must be at least 16"):
+        load_config(environ={"CHATD_SECRET": "short"})
 
 
 def test_command_line_overrides_win() -> None:
@@ -61,3 +72,40 @@ def test_command_line_overrides_win() -> None:
     config = load_config(overrides={"server": {"port": 9999, "data_dir": "/tmp/x", "host": None}})
     assert config.server.port == 9999 and config.server.data_dir == "/tmp/x"
     assert config.server.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[cluster]\nredis_url = 'redis://r:6379/0'\n", "storage.url: cluster mode"),
+        (
+            "[cluster]\nredis_url = 'redis://r:6379/0'\n[storage]\nurl = 'sqlite:///x.db'\n",
+            "storage.url: cluster mode",
+        ),
+        (
+            "[cluster]\nredis_url = 'redis://r/0'\n[storage]\nurl = 'postgresql://p/db'\n",
+            "security.secret: cluster mode needs the same secret",
+        ),
+        ("[cluster]\nredis_url = 'http://r'\n", "cluster.redis_url: expected redis://"),
+        ("[cluster]\nlease_ttl_s = 0\n", "cluster.lease_ttl_s: must be greater than 0"),
+    ],
+)
+def test_cluster_mode_errors_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    """Cluster mode needs a PostgreSQL store and a secret shared by every node."""
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, environ={})
+
+
+def test_cluster_mode_accepted() -> None:
+    """redis_url + a postgresql:// store + a secret: cluster mode; the default stays embedded."""
+    assert not load_config(environ={}).clustered
+    config = load_config(
+        overrides={
+            "cluster": {"redis_url": "redis://127.0.0.1:6379/0"},
+            "storage": {"url": "postgresql://chatd@127.0.0.1/chatd"},
+        },
+        environ={"CHATD_SECRET": "0123456789abcdef0123"},
+    )
+    assert config.clustered and config.cluster.lease_ttl_s == 5.0

@@ -1,0 +1,125 @@
+"""``chatd bench SCENARIO``: the parser and runner (the main ``chatd`` CLI mounts them).
+
+    chatd bench relay --quick --json
+    chatd bench idle --connections 10000
+
+``--json`` prints ONE JSON object (the scenario's figures, the baseline's, the ratios and the
+machine); without it a short human summary. Exit status 0 when the run completed (whatever the
+figures), 1 when it failed (a server did not start, a worker died).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from chatd.bench.procs import default_loop, raise_nofile
+from chatd.bench.scenarios import BenchOptions, machine, run_bot, run_idle, run_relay
+
+__all__ = ["SCENARIOS", "add_bench_parser", "main", "run_bench"]
+
+
+def _surge(opts: BenchOptions) -> dict[str, Any]:
+    from chatd.bench.surge import run_surge
+
+    return run_surge(opts)
+
+
+SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
+    "idle": run_idle,
+    "relay": run_relay,
+    "surge": _surge,
+    "bot": run_bot,
+}
+
+#: Keys of each scenario's human summary, in order.
+_SUMMARY = {
+    "idle": ("held", "open_rate", "kb_per_connection", "baseline_kb_per_connection"),
+    "relay": (
+        "msgs_per_s",
+        "baseline_msgs_per_s",
+        "throughput_ratio",
+        "p99_ms",
+        "baseline_p99_ms",
+        "half_rate_p99_ms",
+    ),
+    "surge": ("bot_reply_p50_ms", "bot_reply_p99_ms", "loop_lag_p99_ms", "errors"),
+    "bot": ("p50_ms", "p99_ms", "baseline_p99_ms"),
+}
+
+
+def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``bench`` sub-command to an argparse subparsers object."""
+    bench = subparsers.add_parser(
+        "bench",
+        help="measure chatd under load beside a raw WebSocket baseline",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    _arguments(bench)
+    return bench
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--quick", action="store_true", help="a short run (under 45 s)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        help="idle: customers (10000); relay: pairs (50); surge: customers (5000)",
+    )
+    parser.add_argument("--duration", type=float, help="seconds of each measured phase")
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        help="event loop of the servers and load processes (default: uvloop when installed)",
+    )
+    parser.add_argument("--work-dir", help="keep data and server logs here (default: a temp dir)")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Run the scenario named in ``args``; print JSON or a summary; return the exit status."""
+    raise_nofile()
+    loop = args.loop or default_loop()
+    with tempfile.TemporaryDirectory(prefix="chatd-bench-") as tmp:
+        work_dir = Path(args.work_dir) if args.work_dir else Path(tmp)
+        opts = BenchOptions(
+            work_dir=work_dir,
+            loop=loop,
+            quick=args.quick,
+            connections=args.connections,
+            duration=args.duration,
+        )
+        started = time.monotonic()
+        try:
+            result = SCENARIOS[args.scenario](opts)
+        except (RuntimeError, OSError, KeyError) as exc:
+            print(f"chatd bench {args.scenario}: failed: {exc}", file=sys.stderr)
+            return 1
+    result["elapsed_s"] = round(time.monotonic() - started, 1)
+    result["quick"] = args.quick
+    result["machine"] = machine(loop)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"chatd bench {args.scenario} ({result['elapsed_s']} s)")
+        for key in _SUMMARY[args.scenario]:
+            print(f"  {key:28s} {result.get(key)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry: ``python -m chatd.bench.cli SCENARIO ...``."""
+    parser = argparse.ArgumentParser(prog="chatd bench", description=__doc__.splitlines()[0])
+    _arguments(parser)
+    return run_bench(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

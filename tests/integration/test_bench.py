@@ -1,0 +1,52 @@
+"""`chatd bench` as a user runs it: real server and load processes, one JSON object out.
+
+These check that the tool works and reports sane figures, never how fast chatd is: the machine
+running the tests may be busy, so there is no timing threshold here (BENCHMARKS.md has figures).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+BENCH = "import sys; from chatd.bench.cli import main; sys.exit(main())"
+
+
+def bench(*args: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", BENCH, *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout[-3000:]  # exactly one JSON object
+    return dict(json.loads(lines[0]))
+
+
+def test_relay_quick_reports_chatd_beside_the_baseline() -> None:
+    """relay --quick: throughput, latency and their ratio to the raw relay, without errors."""
+    out = bench("relay", "--quick")
+    for key in ("msgs_per_s", "baseline_msgs_per_s", "throughput_ratio", "p99_ms"):
+        assert isinstance(out[key], int | float) and out[key] > 0, key
+    assert out["baseline_p99_ms"] > 0
+    assert out["p50_ms"] <= out["p99_ms"]
+    assert out["throughput_ratio"] == round(out["msgs_per_s"] / out["baseline_msgs_per_s"], 3)
+    assert out["half_rate_p99_ms"] > 0 and out["baseline_half_rate_p99_ms"] > 0
+    assert out["errors"] == 0
+    assert out["chatd"]["half"]["lost"] == 0
+    assert out["machine"]["cores"] >= 1 and out["machine"]["python"]
+
+
+def test_idle_quick_holds_every_connection() -> None:
+    """idle --connections 200: every customer opened and held; memory per connection measured."""
+    out = bench("idle", "--quick", "--connections", "200")
+    assert out["connections"] == 200
+    assert out["held"] == 200 and out["baseline_held"] == 200
+    assert out["chatd"]["failed"] == 0
+    assert out["open_rate"] > 0 and out["baseline_open_rate"] > 0
+    # RSS deltas of a few hundred sockets are noisy, but a connection cannot cost nothing or 1 MB.
+    assert 0 < out["kb_per_connection"] < 1024
