@@ -160,6 +160,9 @@ def serve(config: Config, *, reuse_port: bool = False) -> int:
         print=None,
         access_log=None,
         reuse_port=reuse_port or None,
+        # A market-move surge opens thousands of sockets within seconds; the default backlog
+        # of 128 overflowed in `chatd bench surge` and connects timed out.
+        backlog=2048,
     )
     return 0
 

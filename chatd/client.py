@@ -37,6 +37,8 @@ class ChatClient:
         self.ws = ws
         self.inbox: list[Frame] = []
         self.events: dict[int, Frame] = {}
+        #: (conversation_id, seq) of every event in arrival order: duplicates and disorder show.
+        self.arrivals: list[tuple[str, int]] = []
         self._arrived = asyncio.Condition()
         self._reader = asyncio.create_task(self._read())
         self.closed: asyncio.Future[tuple[int | None, str]] = (
@@ -62,6 +64,7 @@ class ChatClient:
                 async with self._arrived:
                     if "seq" in frame and "conversation_id" in frame:
                         self.events[frame["seq"]] = frame
+                        self.arrivals.append((frame["conversation_id"], frame["seq"]))
                     self.inbox.append(frame)
                     self._arrived.notify_all()
         except websockets.ConnectionClosed:

@@ -50,6 +50,8 @@ class CustomerConnection:
         self.subscription: Subscription | None = None
         self.bucket = app[LIMITS].message_bucket()
         self.violations = 0
+        #: Highest event seq sent on this connection (live frames at or below it are repeats).
+        self.delivered_seq = 0
         self.last_typing = 0.0
         self.last_typing_state = False
         self.typing_bucket = TokenBucket(TYPING_PER_S, TYPING_PER_S)
@@ -60,10 +62,18 @@ class CustomerConnection:
         self.outbox.send(frame)
 
     def _deliver(self, _topic: str, message: Mapping[str, Any]) -> None:
+        frame = message["frame"]
         if self.gate is not None:
-            self.gate.offer(message["frame"])
-        else:
-            self.outbox.send(message["frame"])
+            self.gate.offer(frame)
+            return
+        seq = frame.get("seq")
+        if isinstance(seq, int):
+            # An event committed before this connection read its backlog may be published
+            # just after: it was in the backlog already. Live events come in seq order.
+            if seq <= self.delivered_seq:
+                return
+            self.delivered_seq = seq
+        self.outbox.send(frame)
 
     async def hello(self, msg: p.CustomerHello) -> None:
         service = self.service
@@ -125,6 +135,7 @@ class CustomerConnection:
         for frame in pending:
             if "seq" not in frame or frame["seq"] > last_seq:
                 self.send(frame)
+        self.delivered_seq = max([last_seq, *(f["seq"] for f in pending if "seq" in f)])
         self.subscription.cancel()
         self.subscription = service.bus.subscribe(f"conv:{conv.conversation_id}", self._deliver)
         if service.shared:

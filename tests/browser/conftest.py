@@ -31,7 +31,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 CONFIG = '[server]\nallowed_origins = ["*"]\nshutdown_timeout_s = 1.0\n'
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, which would break every asyncio test collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[playwright_sync.Browser]:
     if not Path(CHROMIUM).exists():
         reason = "chromium is not installed (apt-get install chromium; scripts/test does it)"

@@ -32,8 +32,11 @@ async def _before_crash(server: RunningServer, token: str) -> dict:
         waiting.append(c)
     positions = {}
     for c in waiting:
-        status = await c.wait_for("queue")
-        positions[c.conversation_id] = status["position"]
+        positions[c.conversation_id] = (await c.wait_for("queue"))["position"]
+    await asyncio.sleep(1.0)  # let the urgent customer's arrival reach everyone's queue card
+    for c in waiting:
+        for frame in c.drain("queue"):
+            positions[c.conversation_id] = frame["position"]
     conv = talker.conversation_id
     acked_customer: list[str] = []
     acked_agent: list[str] = []

@@ -41,8 +41,8 @@ async def test_gap_is_filled_from_the_store_in_order() -> None:
     gate.offer(_frame(7))
     gate.offer(_frame(8))  # arrives while the gap is being filled: held, then delivered
     assert sent == []
-    while gate._filling is not None:
-        await asyncio.sleep(0)
+    assert gate._filling is not None
+    await gate._filling
     gate.offer(_frame(6))
     gate.offer(_frame(9))
     assert [f["seq"] for f in sent] == [6, 7, 8, 9]
