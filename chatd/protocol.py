@@ -285,6 +285,16 @@ class CustomerClose(ClientMessage):
 
 
 @dataclass(frozen=True, slots=True)
+class History(ClientMessage):
+    """A verified customer reads one of their earlier conversations (listed in welcome)."""
+
+    type: ClassVar[str] = "history"
+    fields: ClassVar[tuple[Field, ...]] = (OPTIONAL_CID, CONVERSATION)
+    cid: str | None = None
+    conversation_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Ping(ClientMessage):
     """Application-level keepalive; answered with pong."""
 
@@ -303,6 +313,7 @@ CUSTOMER_MESSAGES: dict[str, type[ClientMessage]] = {
         CreateTicket,
         Csat,
         CustomerClose,
+        History,
         Ping,
     )
 }

@@ -47,6 +47,7 @@ from chatd.service.cluster import Coordinator, LocalCoordinator
 from chatd.service.metrics import Metrics
 from chatd.store.base import (
     AgentRecord,
+    ConversationFilter,
     ConversationRecord,
     Event,
     NewEvent,
@@ -402,6 +403,44 @@ class ChatService:
             raise ProtocolError("identity_invalid", "user_hash does not match user_id")
         return True
 
+    async def earlier_conversations(self, conv: ConversationRecord) -> list[dict]:
+        """A verified customer's other conversations, newest first (empty when unverified)."""
+        if not (conv.verified and conv.user_id):
+            return []
+        found = await self.store.list_conversations(
+            ConversationFilter(user_id=conv.user_id, limit=21)
+        )
+        return [
+            {
+                "conversation_id": other.conversation_id,
+                "created_at": other.created_at,
+                "status": other.status,
+                "intent": other.intent,
+            }
+            for other in found
+            if other.conversation_id != conv.conversation_id and other.verified
+        ][:20]
+
+    async def customer_history(
+        self, conversation_id: str, other_id: str, ref: str | None
+    ) -> list[dict]:
+        """The public events of ``other_id`` if it belongs to the same verified customer.
+
+        Identity comes only from a verified user_hash at hello; an unverified customer (or one
+        asking for someone else's conversation) gets ``forbidden`` and learns nothing.
+        """
+        conv = await self.conversation(conversation_id)
+        other = await self.conversation(other_id)
+        if (
+            conv is None
+            or other is None
+            or not (conv.verified and conv.user_id)
+            or not other.verified
+            or other.user_id != conv.user_id
+        ):
+            raise ProtocolError("forbidden", "that conversation is not yours", ref)
+        return await self.customer_events(other_id, 0)
+
     async def customer_events(self, conversation_id: str, after_seq: int) -> list[dict]:
         """Public events after ``after_seq``, as customer frames (for resume)."""
         events = await self.store.events(
@@ -755,22 +794,7 @@ class ChatService:
     async def assigned_frame(self, conv: ConversationRecord) -> dict:
         """Everything an agent needs to take over: summary, full history, earlier chats."""
         events = await self.store.events(conv.conversation_id)
-        earlier: list[dict] = []
-        if conv.verified and conv.user_id:
-            from chatd.store.base import ConversationFilter
-
-            for other in await self.store.list_conversations(
-                ConversationFilter(user_id=conv.user_id, limit=20)
-            ):
-                if other.conversation_id != conv.conversation_id:
-                    earlier.append(
-                        {
-                            "conversation_id": other.conversation_id,
-                            "created_at": other.created_at,
-                            "status": other.status,
-                            "intent": other.intent,
-                        }
-                    )
+        earlier = await self.earlier_conversations(conv)
         return {
             "type": "chat_assigned",
             "conversation": conversation_summary(

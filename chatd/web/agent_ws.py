@@ -32,6 +32,10 @@ __all__ = ["agent_ws"]
 
 log = get_logger(__name__)
 
+#: How often (seconds) a live agent connection re-reads its account; a removed agent's socket
+#: is closed (1008) at its next action after at most this long.
+ACCOUNT_RECHECK_S = 10.0
+
 
 class AgentConnection:
     """State of one agent or operator WebSocket."""
@@ -44,6 +48,7 @@ class AgentConnection:
         self.subscriptions: list[Subscription] = []
         self.bucket = self.app[LIMITS].message_bucket()
         self.typing_bucket = TokenBucket(TYPING_PER_S, TYPING_PER_S)
+        self.checked_at = 0.0
 
     def send(self, frame: Mapping[str, Any]) -> None:
         self.outbox.send(frame)
@@ -55,6 +60,7 @@ class AgentConnection:
         service = self.service
         agent = await service.authenticate(msg.token)
         self.agent = agent
+        self.checked_at = service.clock()
         structlog.contextvars.bind_contextvars(agent_id=agent.agent_id)
         self.subscriptions = [
             service.bus.subscribe(f"agent:{agent.agent_id}", self._deliver),
@@ -97,10 +103,25 @@ class AgentConnection:
         if not self.bucket.try_take(self.service.clock()):
             raise p.ProtocolError("rate_limited", "slow down", ref)
 
+    async def _still_valid(self) -> bool:
+        """Re-check the account now and then: `chatd agents remove` must end live sessions too."""
+        assert self.agent is not None
+        now = self.service.clock()
+        if now - self.checked_at < ACCOUNT_RECHECK_S:
+            return True
+        self.checked_at = now
+        record = await self.service.store.get_agent(self.agent.agent_id)
+        return record is not None and record.token_hash == self.agent.token_hash
+
     async def handle(self, msg: p.ClientMessage) -> None:
         service = self.service
         agent = self.agent
         assert agent is not None
+        if not await self._still_valid():
+            error = p.ProtocolError("not_authenticated", "this account no longer exists", msg.ref)
+            self.send(p.frame_error(error))
+            self.outbox.close(1008, "account removed")
+            return
         match msg:
             case p.Ping():
                 self.send({"type": "pong"})

@@ -120,6 +120,8 @@ class CustomerConnection:
             "verified": conv.verified,
             "resumed": resumed,
         }
+        if conv.verified:
+            welcome["earlier"] = await service.earlier_conversations(conv)
         if conv.status == "assigned" and conv.agent_id in service.agents:
             welcome["agent_name"] = service.agents[conv.agent_id].name
         if conv.status == "ticket":
@@ -204,6 +206,11 @@ class CustomerConnection:
             case p.CustomerClose(cid=cid):
                 await service.close(conversation_id, by="customer", ref=cid)
                 self.send(p.frame_ack(cid))
+            case p.History(cid=cid, conversation_id=other_id):
+                events = await service.customer_history(conversation_id, other_id, cid)
+                self.send(
+                    {"type": "history", "ref": cid, "conversation_id": other_id, "events": events}
+                )
             case p.CustomerHello():
                 raise p.ProtocolError("already_started", "hello was already sent")
             case _:  # pragma: no cover - every decoded type is matched above

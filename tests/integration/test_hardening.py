@@ -619,3 +619,43 @@ async def test_resume_while_queued_gets_position_at_once(chatd: Harness) -> None
     assert status["position"] == 2
     for c in (first, back):
         await c.close()
+
+
+async def test_verified_customer_reads_earlier_conversations(chatd: Harness) -> None:
+    """A verified customer sees their earlier chats and can read them; an unverified one (or
+    someone else's) gets forbidden and no events."""
+    first = await chatd.customer(user_id="u-7", user_hash=_user_hash("u-7"))
+    await first.say("how do I reset my password")
+    await first.wait_for("message", author="bot", where=lambda f: f["seq"] > 1)
+    await first.close()
+    again = await chatd.customer(user_id="u-7", user_hash=_user_hash("u-7"))
+    assert [e["conversation_id"] for e in again.welcome["earlier"]] == [first.conversation_id]
+    await again.send({"type": "history", "cid": "h1", "conversation_id": first.conversation_id})
+    history = await again.wait_for("history")
+    texts = [e.get("text") for e in history["events"]]
+    assert "how do I reset my password" in texts
+    assert all(e["type"] != "audit" for e in history["events"])
+    stranger = await chatd.customer()
+    assert "earlier" not in stranger.welcome
+    other = await chatd.customer(user_id="u-8", user_hash=_user_hash("u-8"))
+    for c in (stranger, other):
+        await c.send({"type": "history", "cid": "h2", "conversation_id": first.conversation_id})
+        assert (await c.wait_for("error", ref="h2"))["code"] == "forbidden"
+        assert not c.drain("history")
+    for c in (again, stranger, other):
+        await c.close()
+
+
+async def test_removed_agent_loses_live_session(
+    chatd: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `agents remove`, the agent's open socket is refused at its next action (1008)."""
+    from chatd.web import agent_ws
+
+    monkeypatch.setattr(agent_ws, "ACCOUNT_RECHECK_S", 0.0)
+    agent = await chatd.agent(await chatd.add_agent("Olga"))
+    assert await chatd.service.store.remove_agent(agent.welcome["agent"]["agent_id"])
+    await agent.send({"type": "ping"})
+    assert (await agent.wait_for("error"))["code"] == "not_authenticated"
+    code, _ = await asyncio.wait_for(agent.closed, 5)
+    assert code == 1008
