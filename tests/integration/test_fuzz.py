@@ -240,3 +240,19 @@ def test_hello_is_required_first(server: RunningServer) -> None:
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
     asyncio.run(run())
+
+
+def test_invalid_utf8_text_frame_closes_1007(server: RunningServer) -> None:
+    """A text frame that is not UTF-8 closes that connection with 1007; others carry on."""
+
+    async def run() -> int | None:
+        bystander = await CustomerClient.connect(server.ws_url)
+        client = await CustomerClient.connect(server.ws_url)
+        await client.ws.send(b"\xff\xfe{not utf-8}", text=True)
+        code, _ = await asyncio.wait_for(client.closed, 10)
+        await bystander.say("still here")
+        assert (await bystander.wait_for("ack"))["seq"] > 0
+        await bystander.close()
+        return code
+
+    assert asyncio.run(run()) == 1007
