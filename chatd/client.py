@@ -112,7 +112,10 @@ class ChatClient:
             return await asyncio.wait_for(take(), timeout)
         except TimeoutError:
             seen = [f.get("type") for f in self.inbox]
-            raise TimeoutError(f"no {type_} {fields} within {timeout}s; inbox: {seen}") from None
+            last = self.inbox[-1] if self.inbox else None
+            raise TimeoutError(
+                f"no {type_} {fields} within {timeout}s; inbox: {seen}; last: {last}"
+            ) from None
 
     def drain(self, type_: str | None = None) -> list[Frame]:
         """Remove and return every inbox frame (of a type)."""
@@ -158,8 +161,10 @@ class CustomerClient(ChatClient):
         user_id: str | None = None,
         user_hash: str | None = None,
         origin: str | None = None,
+        **open_kwargs: Any,
     ) -> Self:
-        client = await cls.open(base_url, origin=origin)
+        """Open the socket and say hello; ``open_kwargs`` go to ``websockets.connect``."""
+        client = await cls.open(base_url, origin=origin, **open_kwargs)
         hello: Frame = {"type": "hello"}
         for key, value in (
             ("locale", locale),

@@ -35,6 +35,10 @@ class ServerConfig:
     #: pass).
     #: "*" allows every origin.
     allowed_origins: tuple[str, ...] = ()
+    #: Addresses of reverse proxies / load balancers in front of chatd. A request from one of
+    #: them is attributed to the client address it appends to X-Forwarded-For, so per-IP limits
+    #: count customers, not the proxy. Empty: X-Forwarded-For is ignored (it can be forged).
+    trusted_proxies: tuple[str, ...] = ()
     #: Seconds a shutdown waits for pending writes before exiting.
     shutdown_timeout_s: float = 10.0
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from chatd import protocol as p
 from chatd.config import Config
 from chatd.logs import get_logger
+from chatd.web.keys import CONFIG
 
 __all__ = [
     "client_ip",
@@ -36,8 +37,21 @@ def refuse(status: int, code: str, message: str) -> web.Response:
 
 
 def client_ip(request: web.Request) -> str:
-    """The peer address (behind a proxy, configure it to connect per client, see README)."""
-    return request.remote or "unknown"
+    """The client's address: the peer, or behind a trusted proxy the address it forwarded.
+
+    X-Forwarded-For is read right to left, skipping trusted proxies: the first other address is
+    the one the outermost trusted proxy saw connect (anything left of it the client could forge).
+    """
+    peer = request.remote or "unknown"
+    trusted = request.app[CONFIG].server.trusted_proxies
+    if not trusted or peer not in trusted:
+        return peer
+    forwarded = request.headers.getall("X-Forwarded-For", [])
+    hops = [hop.strip() for header in forwarded for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 def origin_allowed(request: web.Request, config: Config) -> bool:

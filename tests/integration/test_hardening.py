@@ -659,3 +659,31 @@ async def test_removed_agent_loses_live_session(
     assert (await agent.wait_for("error"))["code"] == "not_authenticated"
     code, _ = await asyncio.wait_for(agent.closed, 5)
     assert code == 1008
+
+
+class TestTrustedProxy:
+    @pytest.fixture
+    def settings(self) -> dict[str, dict[str, Any]]:
+        return {
+            "server": {"trusted_proxies": ["127.0.0.1"]},
+            "limits": {"connections_per_ip": 2},
+        }
+
+    async def test_limits_count_forwarded_clients_behind_a_trusted_proxy(
+        self, chatd: Harness
+    ) -> None:
+        """Behind a trusted proxy each X-Forwarded-For client has its own per-IP limit."""
+        clients = []
+        for ip in ("203.0.113.5", "203.0.113.5", "198.51.100.7", "198.51.100.7"):
+            clients.append(
+                await CustomerClient.connect(
+                    chatd.ws_url, additional_headers={"X-Forwarded-For": ip}
+                )
+            )
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await CustomerClient.connect(
+                chatd.ws_url, additional_headers={"X-Forwarded-For": "203.0.113.5"}
+            )
+        assert refused.value.response.status_code == 429
+        for c in clients:
+            await c.close()
