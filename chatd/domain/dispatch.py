@@ -77,7 +77,15 @@ class _AgentState:
 class Dispatcher:
     """Queue, agents and wait estimator in one synchronous state machine."""
 
-    __slots__ = ("_agents", "_assigned", "_estimator", "_online_loads", "_queue")
+    __slots__ = (
+        "_agents",
+        "_assigned",
+        "_estimator",
+        "_head",
+        "_online_loads",
+        "_pools",
+        "_queue",
+    )
 
     def __init__(
         self, *, queue: FairQueue | None = None, estimator: WaitEstimator | None = None
@@ -90,6 +98,11 @@ class Dispatcher:
         # Snapshot of online agents for routing and estimates; rebuilt after any agent change,
         # so that queue_status for thousands of waiting customers does not rebuild it each time.
         self._online_loads: list[AgentLoad] | None = None
+        # Also derived once per state for queue_status, which runs for every waiting customer
+        # about once a second: per language (slots, free seats it may take, its pool's slots),
+        # and the head of the queue that the language scan reads.
+        self._pools: dict[str, tuple[int, int, int]] = {}
+        self._head: list[QueueEntry] | None = None
 
     # -- read access -------------------------------------------------------------------------
 
@@ -144,7 +157,7 @@ class Dispatcher:
         else:
             state.profile = profile
             state.status = "online"
-        self._online_loads = None
+        self._changed()
 
     def agent_away(self, agent_id: str, now: float) -> None:
         """Mark an agent away: connected, keeps current chats, takes no new ones.
@@ -152,7 +165,7 @@ class Dispatcher:
         KeyError for an agent never seen online (its profile is unknown).
         """
         self._require_agent(agent_id).status = "away"
-        self._online_loads = None
+        self._changed()
 
     def agent_offline(self, agent_id: str, now: float) -> None:
         """Mark an agent offline; it keeps its chats (the service decides when they requeue).
@@ -162,7 +175,7 @@ class Dispatcher:
         state = self._agents.get(agent_id)
         if state is not None:
             state.status = "offline"
-            self._online_loads = None
+            self._changed()
 
     def attach(self, agent_id: str, conversation_id: str, *, now: float | None = None) -> None:
         """Record that ``agent_id`` holds ``conversation_id`` without going through the queue.
@@ -185,7 +198,7 @@ class Dispatcher:
         self._assigned[conversation_id] = agent_id
         if now is not None:
             state.last_assigned_at = now
-        self._online_loads = None
+        self._changed()
 
     def release(
         self, agent_id: str, conversation_id: str, now: float, *, handled_s: float | None = None
@@ -200,7 +213,7 @@ class Dispatcher:
             return
         state.active.discard(conversation_id)
         del self._assigned[conversation_id]
-        self._online_loads = None
+        self._changed()
         if handled_s is not None:
             self._estimator.observe_handling(handled_s, now)
 
@@ -218,6 +231,7 @@ class Dispatcher:
                 "release it first"
             )
         self._queue.push(entry)
+        self._head = None
         self._estimator.observe_enqueue(entry.priority, now)
 
     def leave(self, conversation_id: str, now: float) -> QueueEntry | None:
@@ -228,6 +242,7 @@ class Dispatcher:
         """
         entry = self._queue.remove(conversation_id)
         if entry is not None:
+            self._head = None
             self._estimator.observe_dequeue(now, abandoned=True)
         return entry
 
@@ -278,7 +293,7 @@ class Dispatcher:
             if free == 0:
                 break
         if assignments:
-            self._online_loads = None
+            self._changed()
         return assignments
 
     def queue_status(self, conversation_id: str, now: float) -> QueueStatus | None:
@@ -298,12 +313,8 @@ class Dispatcher:
         position = self._queue.position(conversation_id)
         assert position is not None  # the entry is queued
         loads = self._loads()
-        slots = sum(load.profile.capacity for load in loads)
-        free_for_entry = sum(load.free for load in eligible_agents(entry, loads))
         language = language_of(entry.locale)
-        speakers = [load for load in loads if language in load.profile.spoken]
-        # Same rule as routing: with no speaker online anyone may take the chat.
-        pool_slots = sum(load.profile.capacity for load in speakers) if speakers else slots
+        slots, free_for_entry, pool_slots = self._pool_figures(entry, language, loads)
         boosts = self._queue.boosts
         waited = max(0.0, now - entry.enqueued_at)
         head_starts = {
@@ -350,8 +361,10 @@ class Dispatcher:
                 pool_by_language[lang] = speakers if speakers else slots
             return pool_by_language[lang]
 
+        if self._head is None:
+            self._head = self._queue.ordered()[: _AHEAD_SCAN_MAX - 1]
         same = passable = 0
-        for ahead in self._queue.ordered()[: position - 1]:
+        for ahead in self._head[: position - 1]:
             ahead_language = language_of(ahead.locale)
             if pool_of(ahead_language) >= slots:
                 continue  # anyone may take it: an ordinary customer ahead
@@ -381,6 +394,27 @@ class Dispatcher:
         if state is None:
             raise KeyError(f"unknown agent {agent_id!r}")
         return state
+
+    def _changed(self) -> None:
+        """Forget what was derived from the agents, their chats and the queue."""
+        self._online_loads = None
+        self._pools.clear()
+        self._head = None
+
+    def _pool_figures(
+        self, entry: QueueEntry, language: str, loads: list[AgentLoad]
+    ) -> tuple[int, int, int]:
+        """Return (online slots, free seats ``entry`` may take, its language pool's slots)."""
+        figures = self._pools.get(language)
+        if figures is None:
+            slots = sum(load.profile.capacity for load in loads)
+            # Which seats an entry may take depends on its language only (routing's rule).
+            free_for_entry = sum(load.free for load in eligible_agents(entry, loads))
+            speakers = [load for load in loads if language in load.profile.spoken]
+            # Same rule as routing: with no speaker online anyone may take the chat.
+            pool_slots = sum(load.profile.capacity for load in speakers) if speakers else slots
+            figures = self._pools[language] = (slots, free_for_entry, pool_slots)
+        return figures
 
     def _loads(self) -> list[AgentLoad]:
         if self._online_loads is None:

@@ -137,7 +137,9 @@ class WaitEstimator:
       and what the patient ones actually wait.
     - *Overtaking.* Higher classes that arrive within their head start rank ahead; their
       arrival rates are learned per class, and ``head_starts`` says for how long each still
-      overtakes this customer.
+      overtakes this customer. A customer any seat can serve is overtaken during its own last
+      step too (at the head of the queue it waits ``h / slots / (1 - inflow * h / slots)``);
+      one waiting for a few language seats is not, since the overtakers mostly take others.
 
     Together the people ahead shrink as a fluid (:func:`_clear_time`); the 10th-90th range maps
     the Erlang quantiles of the departure count through the same fluid clock, so it stays
@@ -332,9 +334,17 @@ class WaitEstimator:
             # ahead in this customer's own pool each take one of its seats; then the last
             # departure must come from the pool. ``units`` may be a quantile of the departure
             # count, hence the scaling of the pool queue.
-            cleared = _clear_time(max(0.0, units - 1.0 - passable_ahead), rate, theta, phases)
-            pool_queue = pool_ahead * handle_s / pool * units / departures
-            return max(cleared, pool_queue) + min(1.0, units) * handle_s / pool
+            last = min(1.0, units) * handle_s / pool
+            ahead = max(0.0, units - 1.0 - passable_ahead)
+            pool_queue = pool_ahead * handle_s / pool * units / departures + last
+            if pool >= slots:
+                # Any seat will do: overtakers arriving during the last step take departures
+                # first too, so that step runs through the same fluid (as one more unit; its
+                # share of the abandonment term is negligible beside the overtaking).
+                return max(_clear_time(ahead + last * rate, rate, theta, phases), pool_queue)
+            # A few language seats: general overtakers are mostly served by the other seats
+            # (measured: a zh customer at the head waits h/pool, overtaken or not).
+            return max(_clear_time(ahead, rate, theta, phases) + last, pool_queue)
 
         expected = wait_for(departures)
         low = wait_for(erlang_quantile(departures, 1.0, self.low_quantile))

@@ -527,3 +527,32 @@ def test_estimate_counts_the_language_pool_and_who_is_ahead() -> None:
     assert zh_second is not None and zh_second.estimated_wait_s == 600.0  # 2 x h / 1 zh seat
     # en-1 passes both zh customers on ann's seats: one departure from 3 slots.
     assert en_third is not None and en_third.estimated_wait_s == 100.0
+
+
+def test_estimate_follows_every_change_at_the_same_instant() -> None:
+    """The per-state figures queue_status reuses are dropped on each change, even at one now."""
+    dispatcher = Dispatcher(estimator=WaitEstimator(prior_handle_s=300.0))
+    dispatcher.agent_online(profile("zoe", capacity=1, languages=("en", "zh")), now=0.0)
+    dispatcher.attach("zoe", "busy-1")
+    for i, (cid, locale) in enumerate((("zh-1", "zh"), ("zh-2", "zh"), ("en-1", "en"))):
+        dispatcher.enqueue(waiting(cid, float(i), locale=locale), now=float(i))
+    first = dispatcher.queue_status("zh-2", 5.0)
+    assert first is not None and first.estimated_wait_s == 600.0  # two departures, one seat
+    dispatcher.agent_online(profile("ann", capacity=2), now=5.0)
+    dispatcher.attach("ann", "busy-2")
+    dispatcher.attach("ann", "busy-3")
+    second = dispatcher.queue_status("zh-2", 5.0)
+    en_third = dispatcher.queue_status("en-1", 5.0)
+    # Still two zh seats to wait for; en-1 now passes both on ann's seats (one of 3 slots).
+    assert second is not None and second.estimated_wait_s == 600.0
+    assert en_third is not None and en_third.estimated_wait_s == 100.0
+    dispatcher.leave("zh-1", now=5.0)
+    after_leave = dispatcher.queue_status("en-1", 5.0)
+    assert after_leave is not None and after_leave.position == 2
+    assert after_leave.estimated_wait_s == 100.0
+    dispatcher.release("ann", "busy-2", now=5.0)
+    assert [a.conversation_id for a in dispatcher.assign_ready(5.0)] == ["en-1"]
+    dispatcher.release("zoe", "busy-1", now=5.0)
+    freed = dispatcher.assign_ready(5.0)
+    assert [a.conversation_id for a in freed] == ["zh-2"]
+    assert dispatcher.queue_status("zh-2", 5.0) is None

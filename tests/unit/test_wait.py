@@ -172,6 +172,29 @@ def test_higher_class_arrivals_overtake_and_lengthen_the_wait() -> None:
     assert math.isfinite(overtaken.high_s)
 
 
+def test_overtakers_also_delay_the_last_step_of_an_unrestricted_customer() -> None:
+    """At the head, a customer any seat can serve is still passed by higher-class arrivals.
+
+    Urgent customers arriving at a sixth of the departure rate within the head start each take
+    a departure first: the head waits h/slots / (1 - 1/6), not h/slots. A customer who waits for
+    a few language seats is not slowed that way (general overtakers are mostly served by the
+    other seats), so its last step stays h/pool.
+    """
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for i in range(61):  # one urgent arrival every 60 s: a decayed count settling at 1/60 s
+        estimator.observe_enqueue("urgent", now=60.0 * i)
+    rate = estimator.arrival_rate("urgent", 3600.0)
+    head = {"urgent": 600.0}
+    plain = estimator.estimate(1, slots=30, free_slots=0, now=3600.0)
+    overtaken = estimator.estimate(1, slots=30, free_slots=0, now=3600.0, head_starts=head)
+    assert plain is not None and overtaken is not None and plain.expected_s == 10.0
+    assert overtaken.expected_s == round(10.0 / (1.0 - rate * 10.0))
+    pooled = estimator.estimate(
+        1, slots=30, free_slots=0, now=3600.0, pool_slots=3, head_starts=head
+    )
+    assert pooled is not None and pooled.expected_s == 100.0
+
+
 @given(
     position=st.integers(1, 400),
     slots=st.integers(1, 60),
