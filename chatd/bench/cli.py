@@ -2,6 +2,7 @@
 
     chatd bench relay --quick --json
     chatd bench idle --connections 10000
+    chatd bench relay --cluster --workers 2   # on throwaway PostgreSQL + Redis, 2 processes
 
 ``--json`` prints ONE JSON object (the scenario's figures, the baseline's, the ratios and the
 machine); without it a short human summary. Exit status 0 when the run completed (whatever the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -81,11 +83,40 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         help="event loop of the servers and load processes (default: uvloop when installed)",
     )
     parser.add_argument("--work-dir", help="keep data and server logs here (default: a temp dir)")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="relay, idle: run chatd on PostgreSQL + Redis (throwaway servers the run starts)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --cluster: N chatd processes sharing the port (SO_REUSEPORT), default 1",
+    )
+
+
+#: Scenarios that can run on the cluster backends.
+_CLUSTER_SCENARIOS = ("idle", "relay")
+
+
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    """SIGTERM unwinds like Ctrl-C, so the ``finally`` blocks stop every server by PID."""
+    raise KeyboardInterrupt
 
 
 def run_bench(args: argparse.Namespace) -> int:
     """Run the scenario named in ``args``; print JSON or a summary; return the exit status."""
+    if args.workers < 1 or (args.workers > 1 and not args.cluster):
+        # As `chatd serve --workers`: several processes on one SQLite file would split the queue.
+        print("chatd bench: --workers N (N >= 1); N > 1 needs --cluster", file=sys.stderr)
+        return 2
+    if args.cluster and args.scenario not in _CLUSTER_SCENARIOS:
+        print(f"chatd bench: --cluster applies to {', '.join(_CLUSTER_SCENARIOS)}", file=sys.stderr)
+        return 2
     raise_nofile()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     loop = args.loop or default_loop()
     with tempfile.TemporaryDirectory(prefix="chatd-bench-") as tmp:
         work_dir = Path(args.work_dir) if args.work_dir else Path(tmp)
@@ -95,6 +126,8 @@ def run_bench(args: argparse.Namespace) -> int:
             quick=args.quick,
             connections=args.connections,
             duration=args.duration,
+            cluster=args.cluster,
+            workers=args.workers,
         )
         started = time.monotonic()
         try:
@@ -108,7 +141,10 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"chatd bench {args.scenario} ({result['elapsed_s']} s)")
+        print(
+            f"chatd bench {args.scenario} ({result['elapsed_s']} s, {opts.backend}, "
+            f"{opts.workers} worker{'s' if opts.workers > 1 else ''})"
+        )
         for key in _SUMMARY[args.scenario]:
             print(f"  {key:28s} {result.get(key)}")
     return 0

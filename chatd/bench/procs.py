@@ -26,7 +26,9 @@ from typing import Any
 
 __all__ = [
     "BENCH_CONFIG",
+    "BENCH_SECRET",
     "CHATD_DATA",
+    "ServerGroup",
     "ServerProc",
     "WorkerProc",
     "add_agents",
@@ -37,7 +39,9 @@ __all__ = [
     "rss_kb",
     "start_baseline",
     "start_chatd",
+    "start_chatd_workers",
     "start_worker",
+    "tree_cpu_seconds",
 ]
 
 #: Limits that let one load process on 127.0.0.1 act as thousands of customers: the defaults
@@ -53,7 +57,7 @@ new_conversations_per_ip = 1000000
 outbox_frames = 4096
 """
 #: A fixed secret: the bench never issues tokens that outlive the run.
-_BENCH_SECRET = "bench-secret-0123456789abcdef0123456789"
+BENCH_SECRET = "bench-secret-0123456789abcdef0123456789"
 #: The data directory of chatd under a scenario's work directory.
 CHATD_DATA = "chatd-data"
 #: Seconds between two event-loop lag samples in the server under test (see chatd.web.app).
@@ -108,11 +112,39 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _env() -> dict[str, str]:
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of ``root`` and every live descendant (PostgreSQL runs a process per connection).
+
+    Descendants are found by scanning /proc for parent PIDs each call: backends come and go (a
+    pool grows under load), and /proc/PID/task/*/children needs a kernel option.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            continue
+        stack += children.get(pid, [])
+    return total
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("CHATD_SECRET", _BENCH_SECRET)
+    env.setdefault("CHATD_SECRET", BENCH_SECRET)
     env["CHATD_LOOP_LAG_PROBE_S"] = str(LAG_PROBE_S)
+    env.update(extra or {})
     return env
 
 
@@ -140,6 +172,11 @@ class ServerProc:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process serving the port (one here; see :class:`ServerGroup`)."""
+        return [self.proc.pid]
 
     @property
     def url(self) -> str:
@@ -204,6 +241,113 @@ def start_chatd(
     return server
 
 
+class ServerGroup:
+    """Several chatd processes sharing one port (SO_REUSEPORT), used like one :class:`ServerProc`.
+
+    CPU and RSS are the sums over the workers; :meth:`stop` stops every one by its PID.
+    """
+
+    def __init__(self, workers: list[ServerProc]) -> None:
+        self.workers = workers
+        self.kind = "chatd"
+        self.port = workers[0].port
+        self.data_dir = workers[0].data_dir
+
+    @property
+    def pid(self) -> int:
+        return self.workers[0].pid
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.pid for w in self.workers]
+
+    @property
+    def url(self) -> str:
+        return self.workers[0].url
+
+    @property
+    def ws_url(self) -> str:
+        return self.workers[0].ws_url
+
+    def rss_kb(self) -> int:
+        return sum(w.rss_kb() for w in self.workers)
+
+    def cpu_seconds(self) -> float:
+        return sum(w.cpu_seconds() for w in self.workers)
+
+    def worker_cpu_seconds(self) -> list[float]:
+        """Per worker: shows how evenly the kernel spread the connections."""
+        return [w.cpu_seconds() for w in self.workers]
+
+    def get(self, path: str, timeout: float = 5.0) -> str:
+        """GET a path from whichever worker the kernel picks."""
+        return self.workers[0].get(path, timeout)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM all workers at once (they drain in parallel), then wait for each."""
+        for worker in self.workers:
+            if worker.proc.poll() is None:
+                os.kill(worker.pid, signal.SIGTERM)
+        return max(w.stop(timeout) for w in self.workers)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(f"[worker {i}]\n{w.log_tail(lines)}" for i, w in enumerate(self.workers))
+
+
+def start_chatd_workers(
+    work_dir: Path, *, loop: str, workers: int, extra_config: str, timeout: float = 60.0
+) -> ServerGroup:
+    """``workers`` chatd processes on one port, as ``chatd serve --workers N`` runs them.
+
+    ``chatd serve --workers N`` starts N copies of itself with ``CHATD_WORKER=i``, which makes
+    each bind with SO_REUSEPORT and take node id ``<node_id>-wi``. We start the same N copies
+    ourselves (through ``chatd.bench.serve``, so they get uvloop like every other server of the
+    bench and we know each PID for CPU and RSS) instead of through the supervisor.
+    ``extra_config`` must configure cluster mode: N processes on SQLite would split the queue.
+    """
+    data_dir = work_dir / CHATD_DATA
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cfg = work_dir / "chatd-bench.toml"
+    cfg.write_text(BENCH_CONFIG + extra_config)
+    port = free_port()
+    args = ["chatd.bench.serve", "--config", str(cfg), "--data-dir", str(data_dir)]
+    args += ["--port", str(port), "--loop", loop]
+    procs: list[ServerProc] = []
+    try:
+        for index in range(workers):
+            log_path = work_dir / f"chatd-{port}-w{index}.log"
+            with log_path.open("ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", *args],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=_env({"CHATD_WORKER": str(index)}),
+                )
+            procs.append(ServerProc("chatd", port, proc, log_path, data_dir))
+        group = ServerGroup(procs)
+        deadline = time.monotonic() + timeout
+        # /healthz answers from whichever worker the kernel picks, so readiness is each
+        # worker's own "ready" log line (logged once its store, bus and coordinator are up).
+        while time.monotonic() < deadline:
+            for worker in procs:
+                if worker.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"chatd worker exited with {worker.proc.returncode}:\n{worker.log_tail()}"
+                    )
+            if all('"ready"' in w.log_tail(200) for w in procs):
+                try:
+                    group.get("/healthz", timeout=1)
+                    return group
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError(f"chatd workers not ready in {timeout}s:\n{group.log_tail()}")
+    except BaseException:
+        for worker in procs:  # also on Ctrl-C while waiting: nothing may outlive the run
+            worker.stop()
+        raise
+
+
 def start_baseline(
     work_dir: Path, *, loop: str, agent_capacity: int = 3, timeout: float = 30.0
 ) -> ServerProc:
@@ -215,17 +359,21 @@ def start_baseline(
     return _spawn("baseline", args, work_dir, port, timeout)
 
 
-def add_agents(data_dir: Path, count: int, *, capacity: int) -> list[str]:
+def add_agents(
+    data_dir: Path, count: int, *, capacity: int, storage_url: str | None = None
+) -> list[str]:
     """Create ``count`` agent accounts in chatd's store (before it starts); returns their tokens.
 
     In-process instead of ``chatd agents add``: twenty CLI runs would cost ~20 s of startups.
+    ``storage_url`` (a ``postgresql://`` URL in cluster mode) replaces the SQLite file under
+    ``data_dir``; opening the store applies its migrations.
     """
     from chatd.auth import hash_token, new_agent_token
+    from chatd.store import open_store
     from chatd.store.base import AgentRecord
-    from chatd.store.sqlite import SQLiteStore
 
     async def create() -> list[str]:
-        store = SQLiteStore(data_dir / "chatd.db")
+        store = open_store(storage_url or str(data_dir / "chatd.db"))
         await store.open()
         tokens = []
         try:

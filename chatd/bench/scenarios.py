@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from chatd.bench.clients import Stopwatch
 from chatd.bench.procs import (
     CHATD_DATA,
+    ServerGroup,
     ServerProc,
     add_agents,
     start_baseline,
@@ -23,7 +26,16 @@ from chatd.bench.procs import (
     start_worker,
 )
 
-__all__ = ["BenchOptions", "machine", "ratio", "run_bot", "run_idle", "run_relay"]
+__all__ = [
+    "BenchOptions",
+    "UnderTest",
+    "chatd_under_test",
+    "machine",
+    "ratio",
+    "run_bot",
+    "run_idle",
+    "run_relay",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,61 @@ class BenchOptions:
     quick: bool = False
     connections: int | None = None
     duration: float | None = None
+    #: Run chatd on throwaway PostgreSQL + Redis (started by the run) instead of SQLite.
+    cluster: bool = False
+    #: chatd processes sharing the port (SO_REUSEPORT); more than one needs ``cluster``.
+    workers: int = 1
+
+    @property
+    def backend(self) -> str:
+        """What chatd stores and relays through in this run (reported in the JSON)."""
+        return "postgresql+redis" if self.cluster else "sqlite"
+
+
+@dataclass
+class UnderTest:
+    """The chatd of one scenario: the server(s), its agents' tokens, and its backends if any."""
+
+    server: ServerProc | ServerGroup
+    tokens: list[str]
+    #: PostgreSQL's and Redis's PIDs (CPU accounting); empty on SQLite.
+    backend_pids: list[int]
+    #: ``postgres_url`` (the run's database) and ``redis_url``; empty on SQLite.
+    backend_urls: dict[str, str]
+
+
+@contextmanager
+def chatd_under_test(
+    opts: BenchOptions, work_dir: Path, *, agents: int = 0, capacity: int = 3
+) -> Iterator[UnderTest]:
+    """chatd as ``opts`` asks, with ``agents`` accounts; everything stopped on exit.
+
+    Embedded: one process on a fresh SQLite file. Cluster: PostgreSQL and Redis, then
+    ``opts.workers`` chatd processes; on exit (also on error or Ctrl-C) chatd stops first, then
+    the backends, each by its PID, so the baseline that follows has the machine to itself.
+    """
+    with ExitStack() as stack:
+        if opts.cluster:
+            from chatd.bench.cluster import cluster_backends, start_cluster
+
+            backends = stack.enter_context(cluster_backends())
+            group, tokens, database = start_cluster(
+                work_dir,
+                backends,
+                loop=opts.loop,
+                workers=opts.workers,
+                agents=agents,
+                capacity=capacity,
+            )
+            stack.callback(group.stop)
+            urls = {"postgres_url": database, "redis_url": backends.redis.url}
+            yield UnderTest(group, tokens, backends.pids, urls)
+        else:
+            # Agents are added while no server runs (one writing process per database file).
+            tokens = add_agents(work_dir / CHATD_DATA, agents, capacity=capacity) if agents else []
+            server = start_chatd(work_dir, loop=opts.loop)
+            stack.callback(server.stop)
+            yield UnderTest(server, tokens, [], {})
 
 
 def machine(loop: str) -> dict[str, Any]:
@@ -70,7 +137,7 @@ def ratio(numerator: float | None, denominator: float | None, digits: int = 3) -
 # -- idle -----------------------------------------------------------------------------------------
 
 
-def _idle_on(server: ServerProc, count: int, deadline: float) -> dict[str, Any]:
+def _idle_on(server: ServerProc | ServerGroup, count: int, deadline: float) -> dict[str, Any]:
     """Hold ``count`` customers on ``server``; memory is measured while they are held."""
     warm = start_worker("idle", url=server.ws_url, count=20, deadline_s=30)
     try:  # first connections pay one-time costs (lazy imports, caches): not per connection
@@ -114,11 +181,8 @@ def run_idle(opts: BenchOptions) -> dict[str, Any]:
     """N customers connected with open conversations (bot state), held; then the bare baseline."""
     count = opts.connections or (1000 if opts.quick else 10_000)
     deadline = 30.0 if opts.quick else 180.0
-    chatd = start_chatd(opts.work_dir / "idle", loop=opts.loop)
-    try:
-        ours = _idle_on(chatd, count, deadline)
-    finally:
-        chatd.stop()
+    with chatd_under_test(opts, opts.work_dir / "idle") as chatd:
+        ours = _idle_on(chatd.server, count, deadline)
     base = start_baseline(opts.work_dir / "idle-baseline", loop=opts.loop)
     try:
         theirs = _idle_on(base, count, deadline)
@@ -126,6 +190,8 @@ def run_idle(opts: BenchOptions) -> dict[str, Any]:
         base.stop()
     return {
         "scenario": "idle",
+        "backend": opts.backend,
+        "workers": opts.workers,
         "connections": count,
         "held": ours["held"],
         "open_rate": ours["open_rate"],
@@ -149,15 +215,34 @@ RELAY_AGENT_CAPACITY = 5
 RELAY_WINDOW = 4
 
 
-def _relay_on(server: ServerProc, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+def _relay_on(
+    server: ServerProc | ServerGroup,
+    spec: dict[str, Any],
+    timeout: float,
+    backend_pids: list[int] | None = None,
+    backend_urls: dict[str, str] | None = None,
+) -> dict[str, Any]:
     cpu_before = server.cpu_seconds()
-    worker = start_worker("relay", url=server.ws_url, server_pid=server.pid, **spec)
+    per_worker_before = server.worker_cpu_seconds() if isinstance(server, ServerGroup) else []
+    worker = start_worker(
+        "relay",
+        url=server.ws_url,
+        server_pid=server.pid,
+        server_pids=server.pids,
+        backend_pids=backend_pids or [],
+        **(backend_urls or {}),
+        **spec,
+    )
     try:
         result = worker.read(timeout)
         load_cpu = worker.cpu_seconds()
     finally:
         worker.stop()
     result["server_cpu_s"] = round(server.cpu_seconds() - cpu_before, 2)
+    if isinstance(server, ServerGroup):
+        # Uneven figures mean the kernel's SO_REUSEPORT hash put more connections on one worker.
+        spent = zip(server.worker_cpu_seconds(), per_worker_before, strict=True)
+        result["worker_cpu_s"] = [round(after - before, 2) for after, before in spent]
     result["load_cpu_s"] = round(load_cpu, 2)
     return result
 
@@ -174,13 +259,16 @@ def run_relay(opts: BenchOptions) -> dict[str, Any]:
         "phase2_duration_s": duration,
     }
     timeout = 2 * duration + 90
-    # Agents are added while no server runs (one writing process per database file).
-    tokens = add_agents(opts.work_dir / "relay" / CHATD_DATA, agents, capacity=RELAY_AGENT_CAPACITY)
-    chatd = start_chatd(opts.work_dir / "relay", loop=opts.loop)
-    try:
-        ours = _relay_on(chatd, {**spec, "agent_tokens": tokens}, timeout)
-    finally:
-        chatd.stop()
+    with chatd_under_test(
+        opts, opts.work_dir / "relay", agents=agents, capacity=RELAY_AGENT_CAPACITY
+    ) as chatd:
+        ours = _relay_on(
+            chatd.server,
+            {**spec, "agent_tokens": chatd.tokens},
+            timeout,
+            chatd.backend_pids,
+            chatd.backend_urls,
+        )
     half = ours["max"]["msgs_per_s"] / 2
     base = start_baseline(
         opts.work_dir / "relay-baseline", loop=opts.loop, agent_capacity=RELAY_AGENT_CAPACITY
@@ -194,6 +282,8 @@ def run_relay(opts: BenchOptions) -> dict[str, Any]:
     m, bm = ours["max"], theirs["max"]
     return {
         "scenario": "relay",
+        "backend": opts.backend,
+        "workers": opts.workers,
         "pairs": pairs,
         "window": RELAY_WINDOW,
         "duration_s": duration,
@@ -212,6 +302,13 @@ def run_relay(opts: BenchOptions) -> dict[str, Any]:
         "server_cpu_us_per_msg": m["server_cpu_us_per_msg"],
         "baseline_server_cpu_us_per_msg": bm["server_cpu_us_per_msg"],
         "cpu_per_msg_ratio": ratio(m["server_cpu_us_per_msg"], bm["server_cpu_us_per_msg"]),
+        # PostgreSQL + Redis CPU per message (None on SQLite, which runs inside chatd's process).
+        "backend_cpu_us_per_msg": m.get("backend_cpu_us_per_msg"),
+        "pg_transactions_per_msg": m.get("pg_transactions_per_msg"),
+        "pg_rows_written_per_msg": m.get("pg_rows_written_per_msg"),
+        "pg_wal_flushes_per_msg": m.get("pg_wal_flushes_per_msg"),
+        "redis_commands_per_msg": m.get("redis_commands_per_msg"),
+        "redis_publishes_per_msg": m.get("redis_publishes_per_msg"),
         "errors": len(ours["errors"]) + ours["half"]["lost"],
         "chatd": ours,
         "baseline": theirs,

@@ -2,12 +2,14 @@
 
 The only differences from ``chatd serve``: the open-files soft limit is raised to the hard limit
 (10,000 customers need 10,000 descriptors) and the event loop can be uvloop. The application,
-storage and configuration are the real ones.
+storage and configuration are the real ones. As under ``chatd serve --workers N``, a process
+started with ``CHATD_WORKER`` set binds with SO_REUSEPORT, so several can share the port.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 
 from chatd.bench.procs import install_loop, raise_nofile
@@ -29,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from chatd.config import load_config
 
     overrides = {"server": {"data_dir": args.data_dir, "host": "127.0.0.1", "port": args.port}}
-    return serve(load_config(args.config, overrides=overrides))
+    config = load_config(args.config, overrides=overrides)
+    return serve(config, reuse_port=bool(os.environ.get("CHATD_WORKER")))
 
 
 if __name__ == "__main__":

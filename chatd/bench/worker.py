@@ -17,7 +17,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatd.bench.clients import Conn, Frame, Stopwatch
-from chatd.bench.procs import cpu_seconds, default_loop, install_loop, raise_nofile
+from chatd.bench.procs import (
+    cpu_seconds,
+    default_loop,
+    install_loop,
+    raise_nofile,
+    tree_cpu_seconds,
+)
 
 __all__ = ["TASKS", "emit", "main", "read_line"]
 
@@ -237,23 +243,79 @@ class RelayLoad:
                     return
                 from_customer = not from_customer
 
-        start, cpu = time.monotonic(), self.server_cpu()
+        counters = await self.backend_counters()
+        start, cpu, backend = time.monotonic(), self.server_cpu(), self.backend_cpu()
         # ``window`` ping-pong chains per pair: enough messages in flight to saturate the server
         # (one chain per pair measures the commit latency, not the capacity).
         window = int(self.spec.get("window", 1))
         await asyncio.gather(*(ping_pong(p) for p in self.pairs for _ in range(window)))
         elapsed, cpu = time.monotonic() - start, self.server_cpu() - cpu
-        return {
+        result = {
             "msgs_per_s": round(self.received / elapsed, 1),
             # CPU time is what other processes on a shared machine cannot inflate much.
             "server_cpu_us_per_msg": round(cpu * 1e6 / max(1, self.received), 1),
             "server_cpu_pct": round(100 * cpu / elapsed, 1),
             **self.latency.summary(),
         }
+        if self.spec.get("backend_pids"):
+            # PostgreSQL and Redis work for chatd on the same cores: part of a message's cost.
+            backend = self.backend_cpu() - backend
+            result["backend_cpu_us_per_msg"] = round(backend * 1e6 / max(1, self.received), 1)
+            result["backend_cpu_pct"] = round(100 * backend / elapsed, 1)
+        if counters:
+            after = await self.backend_counters()
+            for key, before in counters.items():
+                result[f"{key}_per_msg"] = round((after[key] - before) / max(1, self.received), 2)
+        return result
+
+    async def backend_counters(self) -> dict[str, int]:
+        """PostgreSQL and Redis work so far ({} on SQLite): where a message's time goes.
+
+        pg_stat_database counts the transactions and rows of the run's database (chatd's
+        only), pg_stat_wal the WAL flushes of the throwaway server, Redis INFO every command and
+        every PUBLISH. PostgreSQL flushes its counters at most once a second, so
+        over a phase of several seconds the per-message figures are good to a few percent.
+        """
+        postgres_url, redis_url = self.spec.get("postgres_url"), self.spec.get("redis_url")
+        if not postgres_url or not redis_url:
+            return {}
+        import asyncpg  # type: ignore[import-untyped]
+        import redis.asyncio as aioredis
+
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            # Our own connection's counters are not flushed yet: a fresh one each time.
+            # xact_commit counts reads too (each autocommit SELECT is a transaction); wal_sync
+            # counts the WAL flushes to disk, which concurrent commits share (group commit).
+            row = await conn.fetchrow(
+                "SELECT d.xact_commit, d.tup_inserted + d.tup_updated + d.tup_deleted AS written,"
+                " w.wal_sync FROM pg_stat_database d, pg_stat_wal w"
+                " WHERE d.datname = current_database()"
+            )
+        finally:
+            await conn.close()
+        client = aioredis.from_url(redis_url)
+        try:
+            stats = await client.info("stats")
+            commands = await client.info("commandstats")
+        finally:
+            await client.aclose()
+        return {
+            "pg_transactions": int(row["xact_commit"]),
+            "pg_rows_written": int(row["written"]),
+            "pg_wal_flushes": int(row["wal_sync"]),
+            "redis_commands": int(stats["total_commands_processed"]),
+            "redis_publishes": int(commands.get("cmdstat_publish", {}).get("calls", 0)),
+        }
 
     def server_cpu(self) -> float:
-        """CPU seconds the server under test used so far (it runs on this machine)."""
-        return cpu_seconds(int(self.spec["server_pid"]))
+        """CPU seconds the server processes under test used so far (they run on this machine)."""
+        pids = self.spec.get("server_pids") or [self.spec["server_pid"]]
+        return sum(cpu_seconds(int(pid)) for pid in pids)
+
+    def backend_cpu(self) -> float:
+        """CPU seconds of the storage and bus servers (PostgreSQL with its backends, Redis)."""
+        return sum(tree_cpu_seconds(int(pid)) for pid in self.spec.get("backend_pids", ()))
 
     async def open_loop(self, rate: float, duration: float) -> dict[str, Any]:
         """Every customer and agent sends at a fixed pace (``rate`` in total); latency counts
