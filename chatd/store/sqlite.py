@@ -1,16 +1,19 @@
-"""The embedded storage backend: one SQLite file in WAL mode, through aiosqlite, with group commit.
+"""The embedded storage backend: one SQLite file in WAL mode, with group commit.
 
 Two connections to the same file:
 
-* the **writer** connection belongs to one writer task. Every write (agents, conversations,
-  events, tickets) is queued as a :class:`_WriteOp`; the writer takes everything pending, runs it
-  as ONE function on the connection's thread inside ONE transaction, commits once, then resolves
-  each caller's future. So 200 concurrent ``append_event`` calls cost about one commit, not 200.
-  Each operation runs inside its own SAVEPOINT: a failing operation is rolled back and fails its
-  own caller only, never the rest of the batch. ``seq`` assignment and the ``cid`` dedupe happen
-  here, serialised, with a cache of the last seq per conversation.
-* the **reader** connection serves every read. WAL lets it read while the writer writes, and since
-  it never shares a transaction with the writer it only ever sees committed data.
+* the **writer** connection (a plain :mod:`sqlite3` connection) belongs to one writer task. Every
+  write (agents, conversations, events, tickets) is queued as a :class:`_WriteOp`; the writer takes
+  everything pending, runs it inside ONE transaction, commits once, then resolves each caller's
+  future. So 200 concurrent ``append_event`` calls cost about one commit, not 200. The batch's
+  statements run on the event-loop thread (a small insert takes a few microseconds); only COMMIT,
+  which writes the WAL and fsyncs it, runs on the writer's own thread. Running every statement
+  on a thread cost a GIL hand-over per statement, each up to a 5 ms switch interval on a busy
+  loop, which multiplied commit latency (see :meth:`SQLiteStore._commit_batch`). A failing
+  operation fails its own caller only, never the rest of the batch. ``seq`` assignment and the
+  ``cid`` dedupe happen here, serialised, with a cache of the last seq per conversation.
+* the **reader** connection (aiosqlite) serves every read. WAL lets it read while the writer
+  writes, and since it never shares a transaction with the writer it only sees committed data.
 
 The durability rule of :mod:`chatd.store.base` holds because a caller's future is resolved only
 after COMMIT returned. One process writes to a database file at a time (the seq cache assumes
@@ -25,8 +28,8 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -114,7 +117,7 @@ _INSERT_AGENT = (
 
 @dataclass(slots=True)
 class _WriteOp:
-    """One queued write: a function run on the writer thread inside the batch transaction."""
+    """One queued write: a function run on the writer connection inside the batch transaction."""
 
     apply: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any]
@@ -123,9 +126,9 @@ class _WriteOp:
 class _SeqTracker:
     """The last seq per conversation, transactional with the writer's batch.
 
-    Touched only on the writer thread. A seq becomes visible to later operations of the same batch
-    when its operation's savepoint is released, and is remembered across batches only once the
-    batch committed, so a rolled-back append never leaves a gap or a reused seq behind.
+    Touched only by the write loop, one batch at a time. A seq becomes visible to later operations
+    of the same batch when its operation's savepoint is released, and is remembered across batches
+    only once the batch committed, so a rolled-back append leaves no gap and no reused seq.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -202,7 +205,9 @@ class SQLiteStore:
             raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
         self._path = Path(path)
         self._synchronous = synchronous
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
+        #: The writer's thread: opening, COMMIT, closing (whatever may block on the file).
+        self._executor: ThreadPoolExecutor | None = None
         self._reader: aiosqlite.Connection | None = None
         self._queue: asyncio.Queue[_WriteOp | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
@@ -228,14 +233,11 @@ class SQLiteStore:
         """Open both connections, switch to WAL and apply pending schema migrations."""
         if self._writer is not None or self._closing:
             raise StoreError(f"{self!r} was already opened")
-        if not callable(getattr(aiosqlite.Connection, "_execute", None)):
-            raise StoreError("this aiosqlite has no Connection._execute; see _run_on_writer")
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatd-sqlite")
         try:
-            # isolation_level=None: the sqlite3 module must not open transactions behind our back;
-            # the writer issues BEGIN/SAVEPOINT/COMMIT itself and the reader never writes.
-            self._writer = await aiosqlite.connect(self._path, isolation_level=None)
-            await self._run_on_writer(self._prepare_writer)
+            # Opening and migrating may wait on another process's lock: off the event loop.
+            self._writer = await self._in_thread(self._connect_writer)
             self._reader = await aiosqlite.connect(self._path, isolation_level=None)
             await self._reader.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             await self._reader.execute("PRAGMA query_only = ON")
@@ -260,11 +262,37 @@ class SQLiteStore:
             await self._close_connections()
 
     async def _close_connections(self) -> None:
-        """Close whichever connections are open."""
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                await conn.close()
-        self._reader = self._writer = None
+        """Close whichever connections are open, then the writer's thread."""
+        if self._reader is not None:
+            await self._reader.close()
+        writer, self._reader, self._writer = self._writer, None, None
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            if writer is not None:
+                # On the writer's thread: after any COMMIT a cancelled batch left running there.
+                await asyncio.wrap_future(executor.submit(writer.close))
+            executor.shutdown(wait=False)
+
+    async def _in_thread(self, fn: Callable[[], T]) -> T:
+        """Run ``fn()`` on the writer's thread (the only thread that blocks on the file)."""
+        executor = self._executor
+        if executor is None:
+            raise StoreError(f"{self!r} is not open")
+        return await asyncio.wrap_future(executor.submit(fn))
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        """Open the writer connection and migrate the schema (writer thread)."""
+        # isolation_level=None: the sqlite3 module must not open transactions behind our back;
+        # the writer issues BEGIN/SAVEPOINT/COMMIT itself. check_same_thread=False: statements run
+        # on the loop thread and COMMIT on the writer thread, never at the same time (the write
+        # loop awaits each step).
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            self._prepare_writer(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _prepare_writer(self, conn: sqlite3.Connection) -> None:
         """Set the connection up and migrate the schema (runs on the writer thread)."""
@@ -295,21 +323,10 @@ class SQLiteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-
-    async def _run_on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` as one call on the writer connection's thread.
-
-        aiosqlite has no public "run this callable on the connection thread"; ``_execute`` is the
-        primitive all its public methods use (checked in :meth:`open`). One thread hop per batch
-        instead of one per statement is what makes group commit pay off: 100 tasks appending
-        10,000 events on a 2-core VM ran at 10,000-29,000 appends/s this way (load-dependent)
-        and 2,000-3,000/s awaiting each statement of the same batches.
-        """
-        writer = self._writer
-        if writer is None:
-            raise StoreError(f"{self!r} is not open")
-        result: T = await writer._execute(lambda: fn(writer._conn))  # type: ignore[no-untyped-call]
-        return result
+        # From now on the event loop runs statements on this connection: it must never wait for
+        # a lock there. Only BEGIN IMMEDIATE can meet one (another process writing); it is tried
+        # without waiting and retried on the writer thread with the full timeout (see _begin).
+        conn.execute("PRAGMA busy_timeout = 0")
 
     # -- the writer -------------------------------------------------------------------------------
     async def _submit(self, apply: Callable[[sqlite3.Connection], T]) -> T:
@@ -350,7 +367,7 @@ class SQLiteStore:
     async def _commit_batch(self, batch: list[_WriteOp]) -> None:
         """Run one batch in one transaction and resolve every caller's future."""
         try:
-            outcomes = await self._run_on_writer(partial(self._run_batch, batch))
+            outcomes = await self._run_batch(batch)
         except Exception as exc:  # the transaction as a whole failed: nothing was committed
             error = _as_store_error("write transaction", exc)
             for op in batch:
@@ -365,30 +382,81 @@ class SQLiteStore:
             else:
                 op.future.set_exception(value)
 
-    def _run_batch(
-        self, batch: Sequence[_WriteOp], conn: sqlite3.Connection
-    ) -> list[tuple[bool, Any]]:
-        """Apply every operation in one transaction (writer thread).
+    async def _run_batch(self, batch: Sequence[_WriteOp]) -> list[tuple[bool, Any]]:
+        """Apply every operation in one transaction and commit it.
 
         Fast path first: the operations run back to back, with no savepoint around each. When one
         of them fails, the transaction is rolled back and the batch runs again with a savepoint
         per operation, so the failure still fails its own caller only. Operations are functions of
         the database state (and of the seq tracker, rolled back with it), so the second run is
-        what the first would have been. Savepoints cost two statements per operation and, worse,
-        two re-acquisitions of the GIL on this thread while the event loop competes for it.
+        what the first would have been.
+
+        The statements run here, on the event loop: no thread hop, no GIL hand-over per statement.
+        Only COMMIT (WAL write and fsync, milliseconds) goes to the writer thread, which holds the
+        GIL just to start and to finish it, so the loop keeps serving sockets meanwhile.
         """
-        outcomes = self._run_batch_fast(batch, conn)
+        conn = self._writer
+        if conn is None:
+            raise StoreError(f"{self!r} is not open")
+        await self._begin(conn)
+        outcomes = self._apply_fast(batch, conn)
         if outcomes is None:
-            outcomes = self._run_batch_isolated(batch, conn)
+            await self._begin(conn)
+            outcomes = self._apply_isolated(batch, conn)
+        commit = asyncio.wrap_future(self._executor_or_fail().submit(self._commit, conn))
+        try:
+            await asyncio.shield(commit)
+        except asyncio.CancelledError:
+            # The COMMIT may or may not land: forget every cached seq (a miss costs one probe).
+            self._seqs = _SeqTracker(_SEQ_CACHE_SIZE)
+            raise
+        except BaseException:
+            self._seqs.end_batch(committed=False)
+            raise
         self._seqs.end_batch(committed=True)
         self._commits += 1
         return outcomes
 
-    def _run_batch_fast(
+    def _executor_or_fail(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            raise StoreError(f"{self!r} is not open")
+        return self._executor
+
+    async def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE on the loop; when another process holds the lock, wait on the thread.
+
+        The connection's busy timeout is 0 outside this wait, so the loop never blocks on a lock.
+        """
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or conn.in_transaction:
+                raise
+
+        def begin_waiting() -> None:
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            finally:
+                conn.execute("PRAGMA busy_timeout = 0")
+
+        await self._in_thread(begin_waiting)
+
+    @staticmethod
+    def _commit(conn: sqlite3.Connection) -> None:
+        """COMMIT, or roll back when it fails (writer thread; the loop does not touch ``conn``)."""
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _apply_fast(
         self, batch: Sequence[_WriteOp], conn: sqlite3.Connection
     ) -> list[tuple[bool, Any]] | None:
-        """The whole batch in one transaction, committed; None (rolled back) if any op failed."""
-        conn.execute("BEGIN IMMEDIATE")
+        """Every op in the open transaction; None (rolled back) if any op failed."""
         try:
             outcomes: list[tuple[bool, Any]] = []
             for op in batch:
@@ -400,7 +468,6 @@ class SQLiteStore:
                     return None
                 self._seqs.end_operation(released=True)
                 outcomes.append((True, value))
-            conn.execute("COMMIT")
         except BaseException:
             self._seqs.end_batch(committed=False)
             if conn.in_transaction:
@@ -408,12 +475,11 @@ class SQLiteStore:
             raise
         return outcomes
 
-    def _run_batch_isolated(
+    def _apply_isolated(
         self, batch: Sequence[_WriteOp], conn: sqlite3.Connection
     ) -> list[tuple[bool, Any]]:
-        """Every operation in its own savepoint of one transaction, committed."""
+        """Every op in its own savepoint of the open transaction."""
         outcomes: list[tuple[bool, Any]] = []
-        conn.execute("BEGIN IMMEDIATE")
         try:
             for op in batch:
                 conn.execute("SAVEPOINT op")
@@ -428,7 +494,6 @@ class SQLiteStore:
                     conn.execute("RELEASE op")
                     self._seqs.end_operation(released=True)
                     outcomes.append((True, value))
-            conn.execute("COMMIT")
         except BaseException:
             self._seqs.end_batch(committed=False)
             if conn.in_transaction:
@@ -536,7 +601,7 @@ class SQLiteStore:
         When ``event.cid`` is set and an event with that cid exists in the conversation, nothing is
         written and (existing event, False) is returned. StoreError for an unknown conversation.
         """
-        # Serialise here, not on the writer thread: bad data fails its caller before queueing.
+        # Serialise here, not in the batch: bad data fails its caller before queueing.
         # Most events (chat messages) carry no data: skip the JSON round trip for them.
         if event.data:
             data_json = _dump_json(event.data)
