@@ -8,9 +8,6 @@ grace period (chatd.service.queueing) before returning to the queue.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +22,8 @@ from chatd.service.chat import ChatService, conversation_summary
 from chatd.service.outbox import Outbox
 from chatd.store.base import AgentRecord
 from chatd.web.customer_ws import TYPING_PER_S
-from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
-from chatd.web.security import client_ip, refuse, websocket_refusal
+from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE
+from chatd.web.sockets import serve_socket
 
 __all__ = ["agent_ws"]
 
@@ -229,37 +226,20 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
     """GET /ws/agent: the agent console's WebSocket."""
     app = request.app
     config = app[CONFIG]
-    refusal = websocket_refusal(request, config)
-    if refusal is not None:
-        return refusal
-    limits = app[LIMITS]
-    ip = client_ip(request)
-    if not limits.acquire(ip):
-        return refuse(429, "rate_limited", "too many connections from your address")
-    ws = web.WebSocketResponse(
-        protocols=(p.SUBPROTOCOL,), heartbeat=30.0, max_msg_size=config.limits.max_frame_bytes
-    )
-    metrics = app[METRICS]
-    try:
-        await ws.prepare(request)
-        app[SOCKETS].add(ws)
-        outbox = Outbox(ws, config.limits.outbox_frames * 4, request.transport)
-        writer = outbox.start()
+
+    async def session(ws: web.WebSocketResponse, outbox: Outbox) -> None:
         conn = AgentConnection(request, outbox)
-        structlog.contextvars.bind_contextvars(conn_id=uuid.uuid4().hex[:12], role="agent")
-        metrics.connections.labels("agent").inc()
         try:
             await _receive_frames(conn, ws, config)
         finally:
-            metrics.connections.labels("agent").dec()
             if conn.closed() and conn.agent is not None:
                 app[LOOPS].start_grace(conn.agent.agent_id)
-            outbox.close(1000, "bye")  # no-op when a close code is set or the socket closed
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(writer, 5)
-            if not writer.done():
-                writer.cancel()
-            structlog.contextvars.clear_contextvars()
-    finally:
-        limits.release(ip)
-    return ws
+
+    return await serve_socket(
+        request,
+        role="agent",
+        # Agents receive every event of several chats plus queue overviews: more headroom.
+        outbox_frames=config.limits.outbox_frames * 4,
+        compress=True,
+        session=session,
+    )

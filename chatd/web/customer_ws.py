@@ -6,9 +6,6 @@ ProtocolError to error frames. Bad input never closes the connection unless it i
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,8 +19,9 @@ from chatd.logs import get_logger
 from chatd.service.chat import ChatService
 from chatd.service.cluster import SeqGate
 from chatd.service.outbox import Outbox
-from chatd.web.keys import CONFIG, LIMITS, METRICS, SERVICE, SOCKETS
-from chatd.web.security import client_ip, refuse, websocket_refusal
+from chatd.web.keys import CONFIG, LIMITS, METRICS, SERVICE
+from chatd.web.security import client_ip
+from chatd.web.sockets import serve_socket
 
 __all__ = ["customer_ws"]
 
@@ -272,44 +270,22 @@ async def _receive_frames(conn: CustomerConnection, metrics: Any) -> None:
 
 async def customer_ws(request: web.Request) -> web.StreamResponse:
     """GET /ws/customer: the widget's WebSocket."""
-    app = request.app
-    config = app[CONFIG]
-    refusal = websocket_refusal(request, config)
-    if refusal is not None:
-        return refusal
-    limits = app[LIMITS]
-    ip = client_ip(request)
-    if not limits.acquire(ip):
-        return refuse(429, "rate_limited", "too many connections from your address")
-    ws = web.WebSocketResponse(
-        protocols=(p.SUBPROTOCOL,),
-        heartbeat=30.0,
-        max_msg_size=config.limits.max_frame_bytes,
+    config = request.app[CONFIG]
+
+    async def session(ws: web.WebSocketResponse, outbox: Outbox) -> None:
+        conn = CustomerConnection(request, ws, outbox)
+        try:
+            await _receive_frames(conn, request.app[METRICS])
+        finally:
+            conn.close_subscription()
+
+    return await serve_socket(
+        request,
+        role="customer",
+        outbox_frames=config.limits.outbox_frames,
         # No permessage-deflate for customers: a zlib context per socket costs ~100 KB (10,000
         # customers: 1 GB) and ~20 us of CPU per frame, to shrink frames of a few hundred bytes.
         # Agents (few, large chat_assigned histories) keep it. Measured by `chatd bench idle`.
         compress=False,
+        session=session,
     )
-    metrics = app[METRICS]
-    try:
-        await ws.prepare(request)
-        app[SOCKETS].add(ws)
-        outbox = Outbox(ws, config.limits.outbox_frames, request.transport)
-        writer = outbox.start()
-        conn = CustomerConnection(request, ws, outbox)
-        structlog.contextvars.bind_contextvars(conn_id=uuid.uuid4().hex[:12], role="customer")
-        metrics.connections.labels("customer").inc()
-        try:
-            await _receive_frames(conn, metrics)
-        finally:
-            metrics.connections.labels("customer").dec()
-            conn.close_subscription()
-            outbox.close(1000, "bye")  # no-op when a close code is set or the socket closed
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(writer, 5)
-            if not writer.done():
-                writer.cancel()
-            structlog.contextvars.clear_contextvars()
-    finally:
-        limits.release(ip)
-    return ws
