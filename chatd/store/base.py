@@ -29,6 +29,7 @@ __all__ = [
     "Store",
     "StoreError",
     "TicketRecord",
+    "check_update",
 ]
 
 #: Conversation lifecycle: bot -> queued -> assigned -> closed; bot/queued -> ticket (-> closed).
@@ -241,3 +242,12 @@ class Store(Protocol):
 def unknown_fields(fields: Sequence[str]) -> list[str]:
     """Names not allowed in update_conversation (helper for implementations)."""
     return sorted(set(fields) - CONVERSATION_FIELDS)
+
+
+def check_update(fields: Mapping[str, Any]) -> None:
+    """Validate update_conversation's fields the same way in every backend (ValueError)."""
+    bad = unknown_fields(list(fields))
+    if bad:
+        raise ValueError(f"update_conversation: unknown field(s) {', '.join(bad)}")
+    if "status" in fields and fields["status"] not in STATUSES:
+        raise ValueError(f"unknown conversation status {fields['status']!r}")

@@ -47,6 +47,7 @@ from chatd.store.base import (
     NewEvent,
     StoreError,
     TicketRecord,
+    check_update,
     unknown_fields,
 )
 
@@ -386,11 +387,7 @@ class PostgresStore:
         ``updated_at`` is the wall clock unless given. StoreError when the conversation does not
         exist.
         """
-        bad = unknown_fields(list(fields))
-        if bad:
-            raise ValueError(f"update_conversation: unknown field(s) {', '.join(bad)}")
-        if "status" in fields and fields["status"] not in STATUSES:
-            raise ValueError(f"unknown conversation status {fields['status']!r}")
+        check_update(fields)
         values = {name: _to_db(name, value) for name, value in fields.items()}
         values.setdefault("updated_at", time.time())
         # Column names come from the CONVERSATION_FIELDS whitelist above, never from user input.

@@ -46,7 +46,7 @@ from chatd.store.base import (
     NewEvent,
     StoreError,
     TicketRecord,
-    unknown_fields,
+    check_update,
 )
 from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
 
@@ -574,11 +574,7 @@ class SQLiteStore:
         ``updated_at`` is the wall clock unless given. StoreError when the conversation does not
         exist.
         """
-        bad = unknown_fields(list(fields))
-        if bad:
-            raise ValueError(f"update_conversation: unknown field(s) {', '.join(bad)}")
-        if "status" in fields and fields["status"] not in STATUSES:
-            raise ValueError(f"unknown conversation status {fields['status']!r}")
+        check_update(fields)
         values = {name: _to_db(name, value) for name, value in fields.items()}
         values.setdefault("updated_at", time.time())
         # Column names come from the CONVERSATION_FIELDS whitelist above, never from user input.
