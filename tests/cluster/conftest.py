@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +19,9 @@ import pytest
 
 from tests.support.server import RunningServer, start_server
 from tests.support.services import (
-    ServiceUnavailable,
     create_database,
     drop_database,
     flush_redis,
-    postgres_server,
-    redis_server,
-    unavailable,
 )
 
 #: Shared by every node of a test cluster: resume tokens must verify on any node.
@@ -82,38 +77,16 @@ class Cluster:
         raise RuntimeError(f"no token in output:\n{out}")
 
 
-@pytest.fixture(scope="session")
-def cluster_postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL for the session (admin URL)."""
-    with ExitStack() as stack:
-        try:
-            url = stack.enter_context(postgres_server())
-        except ServiceUnavailable as exc:
-            unavailable(exc)
-        yield url
-
-
-@pytest.fixture(scope="session")
-def cluster_redis() -> Iterator[str]:
-    """A throwaway Redis for the session."""
-    with ExitStack() as stack:
-        try:
-            url = stack.enter_context(redis_server())
-        except ServiceUnavailable as exc:
-            unavailable(exc)
-        yield url
-
-
 @pytest.fixture
-def cluster(tmp_path: Path, cluster_postgres: str, cluster_redis: str) -> Iterator[Cluster]:
+def cluster(tmp_path: Path, postgres_server_url: str, redis_server_url: str) -> Iterator[Cluster]:
     """Three chatd nodes (node1..node3) on a fresh database and an empty Redis."""
-    flush_redis(cluster_redis)
-    database = create_database(cluster_postgres)
+    flush_redis(redis_server_url)
+    database = create_database(postgres_server_url)
     configs = []
     for i in (1, 2, 3):
         path = tmp_path / f"node{i}" / "config.toml"
         path.parent.mkdir(parents=True)
-        path.write_text(node_config(database, cluster_redis, f"node{i}"))
+        path.write_text(node_config(database, redis_server_url, f"node{i}"))
         configs.append(path)
     nodes: list[RunningServer] = []
     try:
@@ -129,8 +102,8 @@ def cluster(tmp_path: Path, cluster_postgres: str, cluster_redis: str) -> Iterat
             ]
             for future in futures:
                 nodes.append(future.result())
-        yield Cluster(nodes, configs, database, cluster_redis)
+        yield Cluster(nodes, configs, database, redis_server_url)
     finally:
         for node in nodes:
             node.kill()
-        drop_database(cluster_postgres, database)
+        drop_database(postgres_server_url, database)

@@ -61,13 +61,13 @@ def _start_workers(config: Path, port: int, log: BinaryIO) -> tuple[subprocess.P
 
 
 async def test_two_workers_share_the_port_and_stop_on_sigterm(
-    tmp_path: Path, cluster_postgres: str, cluster_redis: str
+    tmp_path: Path, postgres_server_url: str, redis_server_url: str
 ) -> None:
     """Two workers answer on one port, share one queue, and the parent exits 0 on SIGTERM."""
-    flush_redis(cluster_redis)
-    database = create_database(cluster_postgres)
+    flush_redis(redis_server_url)
+    database = create_database(postgres_server_url)
     config = tmp_path / "config.toml"
-    config.write_text(node_config(database, cluster_redis, "box"))
+    config.write_text(node_config(database, redis_server_url, "box"))
     port = free_port()
     log = (tmp_path / "workers.log").open("wb")
     proc: subprocess.Popen[bytes] | None = None
@@ -93,4 +93,4 @@ async def test_two_workers_share_the_port_and_stop_on_sigterm(
             proc.kill()
             proc.wait()
         log.close()
-        drop_database(cluster_postgres, database)
+        drop_database(postgres_server_url, database)

@@ -4,22 +4,13 @@ throwaway PostgreSQL and Redis servers for the cluster backends (tests/support/s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.harness import Harness
-from tests.support.services import (
-    ServiceUnavailable,
-    create_database,
-    drop_database,
-    flush_redis,
-    postgres_server,
-    redis_server,
-    unavailable,
-)
+from tests.support.services import create_database, drop_database, flush_redis
 
 
 @pytest.fixture
@@ -39,17 +30,6 @@ async def chatd(tmp_path: Path, settings: dict[str, dict[str, Any]]) -> AsyncIte
 
 
 # -- throwaway cluster backends (tests/support/services.py) ----------------------------------------
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    """A throwaway PostgreSQL for the whole session (admin URL, database ``postgres``)."""
-    with ExitStack() as stack:
-        try:
-            url = stack.enter_context(postgres_server())
-        except ServiceUnavailable as exc:
-            unavailable(exc)
-        yield url
-
-
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh empty database on the session's PostgreSQL, dropped after the test.
@@ -60,17 +40,6 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
     url = create_database(postgres_server_url)
     yield url
     drop_database(postgres_server_url, url)
-
-
-@pytest.fixture(scope="session")
-def redis_server_url() -> Iterator[str]:
-    """A throwaway Redis for the whole session."""
-    with ExitStack() as stack:
-        try:
-            url = stack.enter_context(redis_server())
-        except ServiceUnavailable as exc:
-            unavailable(exc)
-        yield url
 
 
 @pytest.fixture
