@@ -24,6 +24,7 @@ from chatd.bench.procs import (
     raise_nofile,
     tree_cpu_seconds,
 )
+from chatd.bench.texts import line
 
 __all__ = ["TASKS", "emit", "main", "read_line"]
 
@@ -119,7 +120,8 @@ class Pair:
 
 
 class RelayLoad:
-    """Customer/agent pairs; messages carry their number ("r17") so receipt finds the sender."""
+    """Customer/agent pairs; messages start with their number ("r17 ...") so receipt finds
+    the sender, then a realistic support-chat line (chatd/bench/texts.py)."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
@@ -133,7 +135,7 @@ class RelayLoad:
         self.errors: list[str] = []
 
     def _received(self, pair: Pair, text: str) -> None:
-        number = int(text[1:])
+        number = int(text[1 : text.index(" ")])
         sent = self.sent_at.pop(number, None)
         if sent is not None:
             self.latency.add_since(sent)
@@ -218,9 +220,9 @@ class RelayLoad:
         conn = pair.customer if from_customer else pair.agent
         assert conn is not None
         if from_customer:
-            await conn.send({"type": "message", "cid": f"c{number}", "text": f"r{number}"})
+            await conn.send({"type": "message", "cid": f"c{number}", "text": line(True, number)})
         else:
-            frame = {"type": "message", "cid": f"a{number}", "text": f"r{number}"}
+            frame = {"type": "message", "cid": f"a{number}", "text": line(False, number)}
             await conn.send({**frame, "conversation_id": pair.conversation_id})
 
     async def closed_loop(self, duration: float) -> dict[str, Any]:

@@ -534,3 +534,28 @@ def test_announced_password_is_masked(password: str) -> None:
     for keyword in ("password: ", "密码："):
         result = redact(keyword + password)
         assert result == Redaction(keyword + placeholder("password"), ("password",))
+
+
+# The cheap test that spares most messages the seed-phrase scan must never skip a real run:
+# whenever the scan would mask a run, the test must have said "maybe".
+_LIST_WORDS = Mnemonic("english").wordlist
+_NOISE = st.sampled_from(["abandn", "zoo0", "hello", "wallet", "x", "please", "12", "助记", "的"])
+
+
+@st.composite
+def _run_text(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.sampled_from(_LIST_WORDS[100:400]), min_size=8, max_size=30))
+    for _ in range(draw(st.integers(0, 4))):
+        words.insert(draw(st.integers(0, len(words))), draw(_NOISE))
+    gaps = draw(st.lists(st.sampled_from([" ", ", ", "\n", " 2. ", "-"]), min_size=len(words)))
+    return "".join(w + g for w, g in zip(words, gaps, strict=False))
+
+
+@given(_run_text())
+def test_seed_pre_check_never_skips_a_phrase(text: str) -> None:
+    from chatd.domain import redact as r
+
+    tokens = r._tokens(text)
+    found = any(r._is_seed_run(run) for run in r._seed_runs(text, tokens))
+    if found:
+        assert r._may_hold_seed_run(r._LATIN_WORD_RE.findall(text), text)
