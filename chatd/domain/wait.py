@@ -143,7 +143,9 @@ class WaitEstimator:
 
     Together the people ahead shrink as a fluid (:func:`_clear_time`); the 10th-90th range maps
     the Erlang quantiles of the departure count through the same fluid clock, so it stays
-    ordered and monotone in the position.
+    ordered and monotone in the position. For a customer waiting on a language pool the slow
+    pool steps get their own quantiles (its own step and the pool queue ahead, at rate
+    ``pool / h``), apart from the general departures ahead.
 
     ``h`` is a time-decayed mean of recent handling times: each observation's weight halves
     every ``half_life_s`` (measured between observations), so a shift where chats get longer
@@ -347,8 +349,25 @@ class WaitEstimator:
             return max(_clear_time(ahead, rate, theta, phases) + last, pool_queue)
 
         expected = wait_for(departures)
-        low = wait_for(erlang_quantile(departures, 1.0, self.low_quantile))
-        high = wait_for(erlang_quantile(departures, 1.0, self.high_quantile))
+        if pool >= slots:
+            low = wait_for(erlang_quantile(departures, 1.0, self.low_quantile))
+            high = wait_for(erlang_quantile(departures, 1.0, self.high_quantile))
+        else:
+            # A restricted customer's slow steps are the pool departures (rate pool / h), not
+            # the fast general ones: each part gets its own Erlang quantile, at the same
+            # probability (which errs on the wide side when both matter). Mapping one quantile
+            # of the whole departure count instead put a Chinese speaker's 90th percentile at
+            # the head near 1.3 h/pool, where an exponential step has it at 2.3 h/pool.
+            general = max(0, departures - 1 - passable_ahead)
+
+            def restricted_quantile(p: float) -> float:
+                ahead = erlang_quantile(general, 1.0, p) if general else 0.0
+                last = erlang_quantile(1, 1.0, p) * handle_s / pool
+                pool_queue = erlang_quantile(pool_ahead + 1, 1.0, p) * handle_s / pool
+                return max(_clear_time(ahead, rate, theta, phases) + last, pool_queue)
+
+            low = min(expected, restricted_quantile(self.low_quantile))
+            high = max(expected, restricted_quantile(self.high_quantile))
         # Whole seconds: customers see minutes at best, and a range that opens below what it
         # says (floor) and closes above it (ceil) never looks more certain than it is.
         return WaitEstimate(float(round(expected)), float(math.floor(low)), float(math.ceil(high)))

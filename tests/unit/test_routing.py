@@ -1,4 +1,4 @@
-"""Tests for agent routing: capacity, language, skills, load and idle-time ranking."""
+"""Tests for agent routing: capacity, language, skills, load, other languages and idle time."""
 
 from __future__ import annotations
 
@@ -105,6 +105,24 @@ def test_fewest_active_then_longest_idle_then_id() -> None:
     assert choose_agent(ask(), agents, now)[0] == "y"  # type: ignore[index]
 
 
+def test_equal_load_prefers_the_agent_with_fewest_other_languages() -> None:
+    """At equal load the English customer leaves the bilingual seat for a Chinese speaker.
+
+    The tie-break sits after the load (a less busy bilingual agent still wins) and before the
+    idle time (a bilingual agent idle longer does not).
+    """
+    bilingual = agent("a", languages=("en", "zh"), last=10.0)
+    english = agent("b", last=900.0)
+    assert choose_agent(ask("en"), [bilingual, english], 1000.0)[0] == "b"  # type: ignore[index]
+    busier = agent("b", active=1, last=900.0)
+    assert choose_agent(ask("en"), [bilingual, busier], 1000.0)[0] == "a"  # type: ignore[index]
+    # A Chinese speaker, too, goes to the agent whose other languages are fewer.
+    trilingual = agent("c", languages=("en", "zh", "de"), last=10.0)
+    assert choose_agent(ask("zh-TW"), [trilingual, bilingual], 1000.0)[0] == "a"  # type: ignore[index]
+    # With nobody speaking the customer's language, every language counts as "other".
+    assert choose_agent(ask("fr"), [bilingual, english], 1000.0)[0] == "b"  # type: ignore[index]
+
+
 def test_language_of_normalises_locales() -> None:
     """Locales compare on their primary subtag, case-insensitively."""
     assert language_of("zh-Hant_TW") == "zh"
@@ -167,6 +185,7 @@ def test_choice_is_the_best_eligible_agent(
         skilled or pool,
         key=lambda a: (
             a.active,
+            len(set(a.profile.languages) - {locale}),
             -1.0 if a.last_assigned_at is None else a.last_assigned_at,
             a.agent_id,
         ),

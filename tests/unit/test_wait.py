@@ -143,6 +143,66 @@ def test_customers_ahead_in_the_same_pool_or_passable() -> None:
         estimator.estimate(2, slots=30, free_slots=0, now=0.0, pool_ahead=1, passable_ahead=1)
 
 
+def test_restricted_range_comes_from_the_pool_steps() -> None:
+    """A customer waiting for one of 15 of 60 seats at the head: an exponential step of h/15.
+
+    Its 10th-90th range is that exponential's (0.105 and 2.303 times h/15), not the narrow
+    one a single fast departure count would give; with a same-pool customer ahead it is the
+    Erlang(2) range of two pool steps.
+    """
+    estimator = WaitEstimator(prior_handle_s=360.0)
+    head = estimator.estimate(1, slots=60, free_slots=0, now=0.0, pool_slots=15)
+    assert head is not None and head.expected_s == 24.0
+    assert head.low_s == math.floor(-math.log(0.9) * 24.0)
+    assert head.high_s == math.ceil(-math.log(0.1) * 24.0)
+    second = estimator.estimate(2, slots=60, free_slots=0, now=0.0, pool_slots=15, pool_ahead=1)
+    assert second is not None and second.expected_s == 48.0
+    assert second.high_s == math.ceil(erlang_quantile(2, 1.0, 0.9) * 24.0)
+    assert second.low_s == math.floor(erlang_quantile(2, 1.0, 0.1) * 24.0)
+
+
+@given(
+    position=st.integers(1, 60),
+    pool_ahead=st.integers(0, 59),
+    passable=st.integers(0, 59),
+    slots=st.integers(2, 60),
+    pool=st.integers(1, 59),
+    head_start=st.floats(0.0, 900.0),
+)
+def test_restricted_range_is_ordered_and_monotone(
+    position: int, pool_ahead: int, passable: int, slots: int, pool: int, head_start: float
+) -> None:
+    """For a restricted customer: low <= expected <= high, and one more person ahead (in the
+    pool or not) never shortens the range's ends."""
+    pool_ahead = min(pool_ahead, position - 1)
+    passable = min(passable, position - 1 - pool_ahead)
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for _ in range(20):
+        estimator.observe_enqueue("urgent", now=0.0)
+
+    def at(position: int, pool_ahead: int, passable: int) -> WaitEstimate:
+        estimate = estimator.estimate(
+            position,
+            slots=slots,
+            free_slots=0,
+            now=60.0,
+            pool_slots=min(pool, slots - 1),
+            head_starts={"urgent": head_start},
+            pool_ahead=pool_ahead,
+            passable_ahead=passable,
+        )
+        assert estimate is not None
+        return estimate
+
+    here = at(position, pool_ahead, passable)
+    assert 0.0 <= here.low_s <= here.expected_s <= here.high_s
+    # The one more person ahead is in the same pool, passable, or an ordinary customer.
+    for more_pool, more_passable in ((1, 0), (0, 1), (0, 0)):
+        behind = at(position + 1, pool_ahead + more_pool, passable + more_passable)
+        assert behind.expected_s >= here.expected_s
+        assert behind.low_s >= here.low_s and behind.high_s >= here.high_s
+
+
 def test_learned_abandonment_shortens_a_deep_wait() -> None:
     """When customers ahead give up, a deep position moves up faster than departures alone."""
     estimator = WaitEstimator(prior_handle_s=300.0)
