@@ -223,7 +223,7 @@ async def _store(config: Config) -> Any:
     from chatd.store import open_store
 
     config.data_path.mkdir(parents=True, exist_ok=True)
-    store = open_store(config.storage_url())
+    store = open_store(config.storage_url(), synchronous=config.storage.synchronous)
     await store.open()
     return store
 

@@ -47,6 +47,10 @@ class ServerConfig:
 class StorageConfig:
     #: Empty: SQLite file chatd.db under data_dir. Or "sqlite:///path" / "postgresql://...".
     url: str = ""
+    #: SQLite only. "full": a message is acknowledged once its commit is fsynced (survives a
+    #: power loss). "normal": once the commit is in the OS (survives a crash or kill -9 of
+    #: chatd, not of the machine); no fsync per commit, and the commit runs on the event loop.
+    synchronous: str = "full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,7 @@ class Config:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "log.level": ("debug", "info", "warning", "error"),
     "log.format": ("auto", "json", "console"),
+    "storage.synchronous": ("full", "normal"),
 }
 _POSITIVE = {
     "server.port",

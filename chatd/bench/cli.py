@@ -95,6 +95,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="with --cluster: N chatd processes sharing the port (SO_REUSEPORT), default 1",
     )
+    parser.add_argument(
+        "--synchronous",
+        choices=("full", "normal"),
+        default="full",
+        help="SQLite's [storage] synchronous for chatd under test (default full, as chatd's)",
+    )
 
 
 #: Scenarios that can run on the cluster backends.
@@ -112,6 +118,9 @@ def run_bench(args: argparse.Namespace) -> int:
         # As `chatd serve --workers`: several processes on one SQLite file would split the queue.
         print("chatd bench: --workers N (N >= 1); N > 1 needs --cluster", file=sys.stderr)
         return 2
+    if args.cluster and args.synchronous != "full":
+        print("chatd bench: --synchronous applies to SQLite, not --cluster", file=sys.stderr)
+        return 2
     if args.cluster and args.scenario not in _CLUSTER_SCENARIOS:
         print(f"chatd bench: --cluster applies to {', '.join(_CLUSTER_SCENARIOS)}", file=sys.stderr)
         return 2
@@ -128,6 +137,7 @@ def run_bench(args: argparse.Namespace) -> int:
             duration=args.duration,
             cluster=args.cluster,
             workers=args.workers,
+            synchronous=args.synchronous,
         )
         started = time.monotonic()
         try:

@@ -51,11 +51,15 @@ class BenchOptions:
     cluster: bool = False
     #: chatd processes sharing the port (SO_REUSEPORT); more than one needs ``cluster``.
     workers: int = 1
+    #: SQLite's ``[storage] synchronous`` ("full", the default, or "normal").
+    synchronous: str = "full"
 
     @property
     def backend(self) -> str:
         """What chatd stores and relays through in this run (reported in the JSON)."""
-        return "postgresql+redis" if self.cluster else "sqlite"
+        if self.cluster:
+            return "postgresql+redis"
+        return "sqlite" if self.synchronous == "full" else f"sqlite, synchronous={self.synchronous}"
 
 
 @dataclass
@@ -99,7 +103,8 @@ def chatd_under_test(
         else:
             # Agents are added while no server runs (one writing process per database file).
             tokens = add_agents(work_dir / CHATD_DATA, agents, capacity=capacity) if agents else []
-            server = start_chatd(work_dir, loop=opts.loop)
+            storage = f'[storage]\nsynchronous = "{opts.synchronous}"\n'
+            server = start_chatd(work_dir, loop=opts.loop, extra_config=storage)
             stack.callback(server.stop)
             yield UnderTest(server, tokens, [], {})
 

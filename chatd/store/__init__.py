@@ -48,13 +48,15 @@ _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _POSTGRES_MODULE = "chatd.store.postgres"
 
 
-def open_store(url_or_path: str) -> Store:
+def open_store(url_or_path: str, *, synchronous: str = "full") -> Store:
     """Build the store a ``[storage] url`` names (not yet opened: ``await store.open()``).
 
     * ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` (SQLAlchemy's convention),
       or a plain file path: :class:`SQLiteStore`.
     * ``postgresql://...`` or ``postgres://...``: ``chatd.store.postgres.PostgresStore(url)``,
       imported only here so the embedded default never needs asyncpg.
+
+    ``synchronous`` ("full" or "normal", ``[storage] synchronous``) applies to SQLite only.
 
     StoreError for any other scheme, an empty path, or a missing PostgreSQL backend.
     """
@@ -79,4 +81,4 @@ def open_store(url_or_path: str) -> Store:
         path = url_or_path
     if not path:
         raise StoreError(f"storage url {url_or_path!r} names no file")
-    return SQLiteStore(path)
+    return SQLiteStore(path, synchronous="NORMAL" if synchronous == "normal" else "FULL")

@@ -35,6 +35,7 @@ from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
+from chatd.logs import get_logger
 from chatd.store.base import (
     OPEN_STATUSES,
     STATUSES,
@@ -57,11 +58,17 @@ T = TypeVar("T")
 #: How long a connection waits for another process's lock (e.g. ``chatd agents add`` while the
 #: server runs) before failing with "database is locked". Long enough for any sane transaction,
 #: short enough that a stuck lock surfaces as an error instead of a hung server.
+log = get_logger(__name__)
+
 _BUSY_TIMEOUT_MS = 5_000
 #: Most operations in one transaction. The first caller of a batch waits for the whole batch, so
 #: this bounds write latency under overload (about 1,000 appends take a few ms) without costing
 #: throughput: the queue behind a full batch becomes the next batch.
 _MAX_BATCH = 1_000
+#: With synchronous=NORMAL, SQLite's own checkpoint (which fsyncs) would run inside a COMMIT on
+#: the event loop; it is turned off and a PASSIVE checkpoint runs on the reader's thread after
+#: this many commits instead (a few pages each: near SQLite's default of 1,000 WAL pages).
+_CHECKPOINT_EVERY_COMMITS = 256
 #: Conversations whose last seq the writer remembers. Only active conversations append, so this
 #: covers every live chat of a busy server; a miss costs one primary-key probe.
 _SEQ_CACHE_SIZE = 10_000
@@ -194,9 +201,13 @@ class SQLiteStore:
         server (the WAL frames are in the OS page cache when COMMIT returns), which is all the
         durability rule promises; only a power loss or kernel crash can drop the last commits.
         FULL also fsyncs the WAL on every commit and survives power loss. We default to FULL
-        because group commit pays that fsync once per batch, not once per message, so under load
-        it costs little, and a support transcript that vanishes after a host reboot is a
-        support incident of its own. NORMAL stays available for disks where fsync is very slow.
+        because group commit pays that fsync once per batch, not once per message, and a support
+        transcript that vanishes after a host reboot is a support incident of its own.
+
+        NORMAL (``[storage] synchronous = "normal"``) is for throughput and for disks where
+        fsync is slow: with no fsync, COMMIT takes microseconds and runs on the event loop (no
+        thread hop per batch), and the WAL is checkpointed off the loop (see
+        :data:`_CHECKPOINT_EVERY_COMMITS`). Measured by ``chatd bench relay`` (BENCHMARKS.md).
         """
         if str(path) == ":memory:" or str(path).startswith("file:"):
             # Two connections to ":memory:" would be two unrelated databases.
@@ -214,6 +225,7 @@ class SQLiteStore:
         self._closing = False
         self._seqs = _SeqTracker(_SEQ_CACHE_SIZE)
         self._commits = 0
+        self._checkpoint_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -258,6 +270,8 @@ class SQLiteStore:
             if self._writer_task is not None:
                 self._queue.put_nowait(None)  # the writer stops after everything queued before it
                 await self._writer_task
+            if self._checkpoint_task is not None:
+                await self._checkpoint_task
         finally:
             await self._close_connections()
 
@@ -301,6 +315,8 @@ class SQLiteStore:
         if str(mode).lower() != "wal":
             raise StoreError(f"{str(self._path)!r}: cannot switch to WAL (journal_mode={mode})")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        if self._synchronous == "NORMAL":
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _CHECKPOINT_EVERY_COMMITS
         # Off by default in SQLite; must be set outside a transaction, per connection.
         conn.execute("PRAGMA foreign_keys = ON")
         # IMMEDIATE takes the write lock before reading user_version, so two processes opening a
@@ -403,6 +419,9 @@ class SQLiteStore:
         if outcomes is None:
             await self._begin(conn)
             outcomes = self._apply_isolated(batch, conn)
+        if self._synchronous == "NORMAL":
+            self._commit_here(conn)
+            return outcomes
         commit = asyncio.wrap_future(self._executor_or_fail().submit(self._commit, conn))
         try:
             await asyncio.shield(commit)
@@ -416,6 +435,30 @@ class SQLiteStore:
         self._seqs.end_batch(committed=True)
         self._commits += 1
         return outcomes
+
+    def _commit_here(self, conn: sqlite3.Connection) -> None:
+        """COMMIT on the loop (synchronous=NORMAL: no fsync), then checkpoint now and then."""
+        try:
+            self._commit(conn)
+        except BaseException:
+            self._seqs.end_batch(committed=False)
+            raise
+        self._seqs.end_batch(committed=True)
+        self._commits += 1
+        if self._commits % _CHECKPOINT_EVERY_COMMITS == 0 and (
+            self._checkpoint_task is None or self._checkpoint_task.done()
+        ):
+            self._checkpoint_task = asyncio.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the database file without blocking writers (reader's thread)."""
+        reader = self._reader
+        if reader is None:
+            return
+        try:
+            await reader.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: closed under our feet
+            log.warning("sqlite_checkpoint_failed", error=str(exc))
 
     def _executor_or_fail(self) -> ThreadPoolExecutor:
         if self._executor is None:

@@ -69,7 +69,7 @@ def load_secret(config: Config) -> str:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    store = open_store(config.storage_url())
+    store = open_store(config.storage_url(), synchronous=config.storage.synchronous)
     await store.open()
     node_id = cluster_node_id(config)
     bus: Bus = LocalBus()

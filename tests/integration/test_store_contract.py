@@ -35,7 +35,7 @@ from chatd.store import (
 )
 from chatd.store.migrations import SCHEMA_VERSION
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.cluster)]
+BACKENDS = ["sqlite", "sqlite-normal", pytest.param("postgresql", marks=pytest.mark.cluster)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 StoreFactory = Callable[[], Awaitable[Store]]
@@ -45,6 +45,8 @@ def _new_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     """An unopened store of ``backend``; every call for one test reaches the same data."""
     if backend == "sqlite":
         return SQLiteStore(tmp_path / "chatd.db")
+    if backend == "sqlite-normal":  # [storage] synchronous = "normal": COMMIT on the loop
+        return SQLiteStore(tmp_path / "chatd.db", synchronous="NORMAL")
     if backend == "postgresql":
         # A fresh database per test on the session's throwaway server (conftest.py); looked up
         # lazily so SQLite-only runs never start PostgreSQL.
@@ -574,11 +576,15 @@ class TestSQLiteSchema:
             SQLiteStore(":memory:")
 
 
+SYNCHRONOUS = pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+
+
 class TestSQLiteDurability:
-    async def test_acknowledged_append_is_committed(self, tmp_path: Path) -> None:
+    @SYNCHRONOUS
+    async def test_acknowledged_append_is_committed(self, tmp_path: Path, synchronous: str) -> None:
         """Once append_event returns, an independent connection sees the row."""
         path = tmp_path / "chatd.db"
-        store = SQLiteStore(path)
+        store = SQLiteStore(path, synchronous=synchronous)  # type: ignore[arg-type]
         await store.open()
         try:
             await store.create_conversation(conv("c1"))
@@ -591,9 +597,10 @@ class TestSQLiteDurability:
         finally:
             await store.close()
 
-    async def test_concurrent_appends_share_commits(self, tmp_path: Path) -> None:
+    @SYNCHRONOUS
+    async def test_concurrent_appends_share_commits(self, tmp_path: Path, synchronous: str) -> None:
         """200 concurrent appends are group-committed in a handful of transactions."""
-        store = SQLiteStore(tmp_path / "chatd.db")
+        store = SQLiteStore(tmp_path / "chatd.db", synchronous=synchronous)  # type: ignore[arg-type]
         await store.open()
         try:
             await store.create_conversation(conv("c1"))
@@ -603,8 +610,30 @@ class TestSQLiteDurability:
         finally:
             await store.close()
 
-    async def test_acknowledged_appends_survive_sigkill(self, tmp_path: Path) -> None:
-        """Every seq a process printed after append_event returned is present after kill -9."""
+    async def test_normal_checkpoints_off_the_loop(self, tmp_path: Path) -> None:
+        """With NORMAL, SQLite's auto-checkpoint is off; chatd's own copies the WAL over."""
+        path = tmp_path / "chatd.db"
+        store = SQLiteStore(path, synchronous="NORMAL")
+        await store.open()
+        try:
+            await store.create_conversation(conv("c1"))
+            size_before = path.stat().st_size
+            for k in range(600):  # one commit each: two checkpoints' worth
+                await store.append_event("c1", msg(f"message {k} " + "x" * 200))
+            for _ in range(100):
+                if path.stat().st_size > size_before + 100_000:
+                    break
+                await asyncio.sleep(0.05)
+            assert path.stat().st_size > size_before + 100_000  # the events reached the file
+        finally:
+            await store.close()
+
+    @SYNCHRONOUS
+    async def test_acknowledged_appends_survive_sigkill(
+        self, tmp_path: Path, synchronous: str
+    ) -> None:
+        """Every seq a process printed after append_event returned is present after kill -9
+        (with NORMAL too: the commit is in the OS, which outlives the process)."""
         path = tmp_path / "chatd.db"
         child = tmp_path / "child.py"
         child.write_text(
@@ -614,7 +643,7 @@ class TestSQLiteDurability:
                 from chatd.store import ConversationRecord, NewEvent, SQLiteStore
 
                 async def main() -> None:
-                    store = SQLiteStore(sys.argv[1])
+                    store = SQLiteStore(sys.argv[1], synchronous=sys.argv[2])
                     await store.open()
                     await store.create_conversation(ConversationRecord("crash", 0.0, 0.0))
 
@@ -635,6 +664,7 @@ class TestSQLiteDurability:
             sys.executable,
             str(child),
             str(path),
+            synchronous,
             stdout=asyncio.subprocess.PIPE,
             env=env,
         )
