@@ -5,95 +5,101 @@
  * resume_token + last seq live in localStorage so a reconnect or reload gets exactly what it missed.
  * All user content is rendered with textContent / text nodes, never as HTML. */
 (() => {
-  "use strict";
-  if (window.__chatdWidget) return;
-  window.__chatdWidget = 1;
-  const me = document.currentScript || document.querySelector("script[src*='widget.js']");
-  const ds = (me && me.dataset) || {};
-  const SERVER = (ds.server || (me && me.src ? new URL(me.src, location.href).origin : location.origin)).replace(/\/+$/, "");
-  const WS_URL = SERVER.replace(/^http/i, "ws") + "/ws/customer";
-  const LANG = /^zh/i.test(ds.locale || navigator.language || "") ? "zh" : "en";
-  const COLOR = /^[#\w(),.%\s-]{1,40}$/.test(ds.color || "") ? ds.color : "#0b5fff";
-  const KEY = "chatd:" + SERVER;
-  const MAX_CACHED = 400;
+"use strict";
+if (window.__chatdWidget) return;
+window.__chatdWidget = 1;
+const me = document.currentScript || document.querySelector("script[src*='widget.js']");
+const ds = (me && me.dataset) || {};
+const SERVER = (ds.server || (me && me.src ? new URL(me.src, location.href).origin : location.origin)).replace(/\/+$/, "");
+const WS_URL = SERVER.replace(/^http/i, "ws") + "/ws/customer";
+const LANG = /^zh/i.test(ds.locale || navigator.language || "") ? "zh" : "en";
+const COLOR = /^[#\w(),.%\s-]{1,40}$/.test(ds.color || "") ? ds.color : "#0b5fff";
+const KEY = "chatd:" + SERVER;
+const MAX_CACHED = 400;
 
-  const STR = {
-    en: {
-      title: "Support", sub: "Ask us anything, day or night", open: "Open support chat", min: "Minimize chat",
-      ph: "Write a message…", send: "Send", human: "Talk to a person", sending: "Sending…", sent: "Sent",
-      failed: "Not sent", retry: "Retry", reconnecting: "Connection lost. Reconnecting…", retryNow: "Retry now",
-      unavailable: "Chat is unavailable right now.", queued: "You're in line for a person",
-      pos: "You are number {n} in line", wait: "Estimated wait: about {a}-{b} min", wait1: "Estimated wait: about {a} min",
-      waitSoon: "Estimated wait: less than a minute", waitUnknown: "A person will be with you as soon as possible.",
-      online: "Agents online: {n}", leaveTicket: "Leave a message instead", stop: "Stop waiting",
-      joined: "{name} joined the chat", took: "{name} took over the chat",
-      reqAgent: "Your agent was disconnected. You keep your place in line.", reqTransfer: "Transferring you to another person…",
-      left: "You left the queue. The assistant can still help.", queuedSys: "You're in the queue for a person.",
-      offNo: "No one is available right now. Leave a message and we'll answer here.",
-      offLong: "The wait is long right now. You can leave a message instead.",
-      offSelf: "Leave a message and we'll answer here.",
-      contact: "Email or other contact", question: "Your question", ticketSend: "Send message", cancel: "Cancel",
-      created: "Ticket #{id} created. We'll answer here, come back any time.", tReply: "Answer to your ticket",
-      ended: "The chat has ended.", rate: "How was your chat?", comment: "Anything to add? (optional)",
-      rateSend: "Send rating", thanks: "Thanks for your feedback!", star: "{n} of 5 stars", newChat: "Start a new chat",
-      end: "End chat", transcript: "Download transcript", typing: "{name} is typing…", you: "You", bot: "Assistant",
-      agent: "Agent", masked: "We hid a secret ({what}) in your message. Our staff will never ask for it.",
-      suggest: "Suggested questions", required: "Please fill in both fields.", fast: "You're sending too fast. Please wait a moment.",
-      offline: "Not connected. We'll send it when we're back.", chatLog: "Conversation", rated: "You rated this chat {n}/5.",
-      kinds: { seed_phrase: "recovery phrase", private_key: "private key", api_secret: "API secret", api_key: "API key", password: "password" },
-    },
-    zh: {
-      title: "在线客服", sub: "全天候为您服务", open: "打开客服聊天", min: "收起聊天窗口",
-      ph: "输入消息…", send: "发送", human: "转人工客服", sending: "发送中…", sent: "已发送",
-      failed: "发送失败", retry: "重试", reconnecting: "连接已断开，正在重新连接…", retryNow: "立即重试",
-      unavailable: "聊天服务暂不可用。", queued: "正在为您转接人工客服",
-      pos: "您当前排在第 {n} 位", wait: "预计等待：约 {a}-{b} 分钟", wait1: "预计等待：约 {a} 分钟",
-      waitSoon: "预计等待：不到 1 分钟", waitUnknown: "客服将尽快为您服务。",
-      online: "在线客服：{n} 位", leaveTicket: "改为留言", stop: "取消排队",
-      joined: "{name} 已加入对话", took: "{name} 接手了对话",
-      reqAgent: "客服连接中断，您的排队位置已保留。", reqTransfer: "正在为您转接其他客服…",
-      left: "您已退出排队，智能助手可以继续为您解答。", queuedSys: "您已进入人工客服队列。",
-      offNo: "目前没有客服在线。请留言，我们会在这里回复您。",
-      offLong: "当前等待时间较长，您可以改为留言。",
-      offSelf: "请留言，我们会在这里回复您。",
-      contact: "邮箱或其他联系方式", question: "您的问题", ticketSend: "提交留言", cancel: "取消",
-      created: "工单 #{id} 已创建。我们会在这里回复，欢迎随时回来查看。", tReply: "工单回复",
-      ended: "对话已结束。", rate: "您对本次服务满意吗？", comment: "还有其他意见吗？（选填）",
-      rateSend: "提交评价", thanks: "感谢您的反馈！", star: "{n} 星（满分 5 星）", newChat: "开始新对话",
-      end: "结束对话", transcript: "下载聊天记录", typing: "{name} 正在输入…", you: "我", bot: "智能助手",
-      agent: "客服", masked: "我们隐藏了您消息中的敏感信息（{what}）。工作人员绝不会向您索要。",
-      suggest: "推荐问题", required: "请填写两个字段。", fast: "发送太频繁，请稍候。",
-      offline: "未连接，恢复连接后将自动发送。", chatLog: "对话内容", rated: "您的评分：{n}/5。",
-      kinds: { seed_phrase: "助记词", private_key: "私钥", api_secret: "API 密钥", api_key: "API 密钥", password: "密码" },
-    },
-  };
-  const L = STR[LANG];
-  const t = (k, v) => String(L[k] || STR.en[k] || k).replace(/\{(\w+)\}/g, (_, n) => (v && v[n] != null ? v[n] : ""));
+const STR = {
+  en: {
+    title: "Support", sub: "Ask us anything, day or night", open: "Open support chat", min: "Minimize chat",
+    ph: "Write a message…", send: "Send", human: "Talk to a person", sending: "Sending…", sent: "Sent",
+    failed: "Not sent", retry: "Retry", reconnecting: "Connection lost. Reconnecting…", retryNow: "Retry now",
+    unavailable: "Chat is unavailable right now.", queued: "You're in line for a person",
+    pos: "You are number {n} in line", wait: "Estimated wait: about {a}-{b} min", wait1: "Estimated wait: about {a} min",
+    waitSoon: "Estimated wait: less than a minute", waitUnknown: "A person will be with you as soon as possible.",
+    online: "Agents online: {n}", leaveTicket: "Leave a message instead", stop: "Stop waiting",
+    joined: "{name} joined the chat", took: "{name} took over the chat",
+    reqAgent: "Your agent was disconnected. You keep your place in line.", reqTransfer: "Transferring you to another person…",
+    left: "You left the queue. The assistant can still help.", queuedSys: "You're in the queue for a person.",
+    offNo: "No one is available right now. Leave a message and we'll answer here.",
+    offLong: "The wait is long right now. You can leave a message instead.",
+    offSelf: "Leave a message and we'll answer here.",
+    contact: "Email or other contact", question: "Your question", ticketSend: "Send message", cancel: "Cancel",
+    created: "Ticket #{id} created. We'll answer here, come back any time.", tReply: "Answer to your ticket",
+    ended: "The chat has ended.", rate: "How was your chat?", comment: "Anything to add? (optional)",
+    rateSend: "Send rating", thanks: "Thanks for your feedback!", star: "{n} of 5 stars", newChat: "Start a new chat",
+    end: "End chat", transcript: "Download transcript", typing: "{name} is typing…", you: "You", bot: "Assistant",
+    agent: "Agent", masked: "We hid a secret ({what}) in your message. Our staff will never ask for it.",
+    suggest: "Suggested questions", required: "Please fill in both fields.", fast: "You're sending too fast. Please wait a moment.",
+    offline: "Not connected. We'll send it when we're back.", chatLog: "Conversation", rated: "You rated this chat {n}/5.",
+    kinds: { seed_phrase: "recovery phrase", private_key: "private key", api_secret: "API secret", api_key: "API key", password: "password" },
+    earlier: "Earlier conversations", back: "Back to current chat", st: { closed: "Ended", ticket: "Message left", open: "Open" },
+  },
+  zh: {
+    title: "在线客服", sub: "全天候为您服务", open: "打开客服聊天", min: "收起聊天窗口",
+    ph: "输入消息…", send: "发送", human: "转人工客服", sending: "发送中…", sent: "已发送",
+    failed: "发送失败", retry: "重试", reconnecting: "连接已断开，正在重新连接…", retryNow: "立即重试",
+    unavailable: "聊天服务暂不可用。", queued: "正在为您转接人工客服",
+    pos: "您当前排在第 {n} 位", wait: "预计等待：约 {a}-{b} 分钟", wait1: "预计等待：约 {a} 分钟",
+    waitSoon: "预计等待：不到 1 分钟", waitUnknown: "客服将尽快为您服务。",
+    online: "在线客服：{n} 位", leaveTicket: "改为留言", stop: "取消排队",
+    joined: "{name} 已加入对话", took: "{name} 接手了对话",
+    reqAgent: "客服连接中断，您的排队位置已保留。", reqTransfer: "正在为您转接其他客服…",
+    left: "您已退出排队，智能助手可以继续为您解答。", queuedSys: "您已进入人工客服队列。",
+    offNo: "目前没有客服在线。请留言，我们会在这里回复您。",
+    offLong: "当前等待时间较长，您可以改为留言。",
+    offSelf: "请留言，我们会在这里回复您。",
+    contact: "邮箱或其他联系方式", question: "您的问题", ticketSend: "提交留言", cancel: "取消",
+    created: "工单 #{id} 已创建。我们会在这里回复，欢迎随时回来查看。", tReply: "工单回复",
+    ended: "对话已结束。", rate: "您对本次服务满意吗？", comment: "还有其他意见吗？（选填）",
+    rateSend: "提交评价", thanks: "感谢您的反馈！", star: "{n} 星（满分 5 星）", newChat: "开始新对话",
+    end: "结束对话", transcript: "下载聊天记录", typing: "{name} 正在输入…", you: "我", bot: "智能助手",
+    agent: "客服", masked: "我们隐藏了您消息中的敏感信息（{what}）。工作人员绝不会向您索要。",
+    suggest: "推荐问题", required: "请填写两个字段。", fast: "发送太频繁，请稍候。",
+    offline: "未连接，恢复连接后将自动发送。", chatLog: "对话内容", rated: "您的评分：{n}/5。",
+    kinds: { seed_phrase: "助记词", private_key: "私钥", api_secret: "API 密钥", api_key: "API 密钥", password: "密码" },
+    earlier: "历史对话", back: "返回当前对话", st: { closed: "已结束", ticket: "已留言", open: "进行中" },
+  },
+};
+const L = STR[LANG];
+const t = (k, v) => String(L[k] || STR.en[k] || k).replace(/\{(\w+)\}/g, (_, n) => (v && v[n] != null ? v[n] : ""));
 
-  const CSS = `
+const CSS = `
 :host{all:initial!important;display:block!important;position:fixed!important;right:0!important;bottom:0!important;width:0!important;height:0!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;transform:none!important;font-size:14px!important;contain:none!important}
 *,*::before,*::after{box-sizing:border-box}
 [hidden]{display:none!important}
 .w{--c:#0b5fff;font:14px/1.45 system-ui,"Segoe UI",Roboto,sans-serif;color:#1f2430;text-align:left;letter-spacing:normal}
 button,input,textarea{font:inherit;color:inherit;margin:0}
-button{cursor:pointer}
+button{cursor:pointer;border:0;background:none}
+svg{fill:currentColor}
 :focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.launch{position:fixed;right:20px;bottom:20px;width:60px;height:60px;border-radius:50%;border:0;background:var(--c);color:#fff;box-shadow:0 6px 20px #0004;display:flex;align-items:center;justify-content:center}
-.launch svg{width:28px;height:28px;fill:currentColor}
+.launch,.sendb,.ib{border-radius:50%;background:var(--c);color:#fff;display:flex;align-items:center;justify-content:center;flex:none}
+.launch{position:fixed;right:20px;bottom:20px;width:60px;height:60px;box-shadow:0 6px 20px #0004}
+.launch svg{width:28px;height:28px}
 .badge{position:absolute;top:-2px;right:-2px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#d92d20;color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center}
 .panel{position:fixed;right:20px;bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));display:flex;flex-direction:column;background:#fff;border-radius:16px;overflow:hidden;box-shadow:0 12px 48px #0003}
 .head{background:var(--c);color:#fff;padding:16px 12px 16px 20px;display:flex;align-items:center;gap:8px}
 .head .tt{flex:1;min-width:0}
 .head h2{font-size:17px;font-weight:650;margin:0;line-height:1.3}
 .head p{margin:2px 0 0;font-size:13px;opacity:.9;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.ib{width:36px;height:36px;border:0;border-radius:8px;background:transparent;color:#fff;display:flex;align-items:center;justify-content:center;flex:none}
+.ib{width:36px;height:36px;border-radius:8px;background:none}
 .ib:hover{background:#fff3}
 .ib svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
-.banner{background:#fff4e5;color:#7a4100;font-size:13px;padding:6px 16px;display:flex;gap:8px;align-items:center;border-bottom:1px solid #ffe0b2}
+.banner,.note,.sys.warn{background:#fff4e5;color:#7a4100}
+.note,.sys.warn{border-radius:8px;padding:6px 10px}
+.banner{font-size:13px;padding:6px 16px;display:flex;gap:8px;align-items:center;border-bottom:1px solid #ffe0b2}
 .banner.err{background:#fdecea;color:#8a1c12;border-color:#f9c9c3}
-.banner button{border:0;background:none;text-decoration:underline;padding:2px;color:inherit;font-size:13px}
-.log{flex:1;min-height:96px;overflow-y:auto;padding:16px 16px 8px;background:#f7f8fa}
+.banner button{text-decoration:underline;padding:2px;color:inherit;font-size:13px}
+.log,.plog{flex:1;min-height:96px;overflow-y:auto;padding:16px 16px 8px;background:#f7f8fa}
 .m{display:flex;flex-direction:column;align-items:flex-start;margin:2px 0 10px;max-width:100%}
 .me{align-items:flex-end}
 .who{font-size:12px;color:#5b6472;margin:0 0 3px 4px}
@@ -103,11 +109,10 @@ button{cursor:pointer}
 .me.fail .b{background:#fff;color:#8a1c12;box-shadow:0 0 0 1px #e5a29b}
 .b a{color:inherit;text-decoration:underline}
 .meta{font-size:11.5px;color:#5b6472;margin:3px 4px 0;display:flex;gap:6px;align-items:center}
-.meta .rt{border:0;background:none;color:#b42318;font-weight:600;text-decoration:underline;padding:0 2px;font-size:12px}
+.meta .rt{color:#b42318;font-weight:600;text-decoration:underline;padding:0 2px;font-size:12px}
 .fail .meta{color:#b42318}
-.note{font-size:12.5px;color:#7a4100;background:#fff4e5;border-radius:8px;padding:6px 10px;margin:4px 0 0;max-width:85%}
+.note{font-size:12.5px;margin:4px 0 0;max-width:85%}
 .sys{text-align:center;color:#5b6472;font-size:12.5px;margin:8px 16px 12px}
-.sys.warn{color:#7a4100;background:#fff4e5;border-radius:8px;padding:6px 10px}
 .chips{display:flex;flex-wrap:wrap;gap:6px;margin:-4px 0 12px}
 .chip{border:1px solid var(--c);color:var(--c);background:#fff;border-radius:16px;padding:5px 12px;font-size:13px;text-align:left}
 .typing{font-size:12.5px;color:#5b6472;padding:2px 20px 6px;background:#f7f8fa;display:flex;align-items:center;gap:6px}
@@ -120,7 +125,7 @@ button{cursor:pointer}
 .card p{margin:0;color:#3d4452;font-size:13.5px}
 .qpos{font-size:15px;font-weight:650}
 .row{display:flex;gap:8px;flex-wrap:wrap}
-.btn{border:0;border-radius:8px;padding:8px 14px;background:var(--c);color:#fff;font-weight:600}
+.btn{border-radius:8px;padding:8px 14px;background:var(--c);color:#fff;font-weight:600}
 .btn.sec{background:#fff;color:#1f2430;box-shadow:inset 0 0 0 1px #c9ced6}
 .btn:disabled{opacity:.55;cursor:default}
 label{display:flex;flex-direction:column;gap:4px;font-size:13px;color:#3d4452}
@@ -132,560 +137,557 @@ textarea{resize:none}
 .stars label{font-size:30px;line-height:1;color:#c9ced6;cursor:pointer;padding:0 2px;border-radius:6px}
 .stars label.on{color:#f5a524}
 .stars input:focus-visible+label{outline:3px solid #ffbf47}
-.acts{padding:8px 12px 0;background:#fff;border-top:1px solid #e6e8ec}
+.acts{padding:8px 12px 0;border-top:1px solid #e6e8ec}
 .hb{border:1px solid #c9ced6;background:#fff;border-radius:16px;padding:5px 12px;font-size:13px;color:#1f2430;display:inline-flex;align-items:center;gap:6px}
-.hb svg{width:14px;height:14px;fill:currentColor}
+.hb svg{width:14px;height:14px}
 .hb:hover{border-color:var(--c);color:var(--c)}
-.comp{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;background:#fff}
+.ec,.ph{padding:2px 12px;border-bottom:1px solid #e6e8ec}
+.eb{padding:6px 2px;font-size:13px;font-weight:600;color:var(--c)}
+.eb::after{content:" ▸"/""}.eb[aria-expanded=true]::after{content:" ▾"/""}
+.el{list-style:none;margin:0 0 6px;padding:0;max-height:150px;overflow-y:auto}
+.el button{width:100%;padding:6px 8px;border-radius:8px;text-align:left;font-size:13px}
+.el button:hover{background:#f0f2f5}
+.past{flex:1;min-height:0;display:flex;flex-direction:column}
+.past:not([hidden])~*{display:none}
+.ph{display:flex;align-items:center;gap:8px;padding:8px 12px}
+.ph .btn{white-space:nowrap}
+.ph h3{margin:0;font-size:13px;color:#5b6472}
+.comp{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px}
 .comp textarea:focus-visible{outline:2px solid var(--c);outline-offset:0}
 .comp textarea{flex:1;border-radius:12px;max-height:120px;min-height:42px;padding:10px 12px;line-height:1.4}
-.sendb{width:42px;height:42px;border-radius:50%;border:0;background:var(--c);color:#fff;display:flex;align-items:center;justify-content:center;flex:none}
-.sendb svg{width:20px;height:20px;fill:currentColor}
+.sendb{width:42px;height:42px}
+.sendb svg{width:20px;height:20px}
 .sendb:disabled{opacity:.5}
-@media (max-width:480px){.panel{right:0;bottom:0;left:0;top:0;width:auto;height:auto;border-radius:0}.launch.open{display:none}}
+@media (max-width:480px){.panel{inset:0;width:auto;height:auto;border-radius:0}.launch.open{display:none}}
 @media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}
 `;
 
-  // ---- tiny DOM helper: attributes, listeners and text children only (text is never parsed as HTML)
-  const h = (tag, attrs, ...kids) => {
-    const e = document.createElement(tag);
-    for (const k in attrs || {}) {
-      const v = attrs[k]; if (v == null || v === false) continue; if (k === "class") e.className = v;
-      else if (k === "text") e.textContent = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-      else e.setAttribute(k, v === true ? "" : v);
-    }
-    if (tag === "button" && !e.getAttribute("type")) e.type = "button";
-    for (const c of kids) if (c != null) e.append(c);
-    return e;
-  };
-  const NS = "http://www.w3.org/2000/svg";
-  const svg = (d, fill) => {
-    const s = document.createElementNS(NS, "svg");
-    const p = s.appendChild(document.createElementNS(NS, "path")); s.setAttribute("viewBox", "0 0 24 24");
-    s.setAttribute("aria-hidden", "true"); p.setAttribute("d", d); if (fill) s.style.fill = "currentColor";
-    return s;
-  };
-  const I = {
-    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
-    x: "M6 6l12 12M18 6L6 18",
-    dl: "M12 4v11M7 10l5 5 5-5M5 20h14",
-    end: "M6 6l12 12M18 6L6 18",
-    send: "M3 20.5l18-8.5L3 3.5v6.6l12.5 1.9L3 13.9z",
-    off: "M15 3h4a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2h-4M10 17l5-5-5-5M15 12H3",
-  };
-  const uid = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
-  const fmtTime = (ts) => {
-    const d = new Date(typeof ts === "number" ? (ts > 1e12 ? ts : ts * 1000) : ts || Date.now());
-    return d.toLocaleTimeString(LANG === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit" });
-  };
-  const richText = (text) => {
-    const f = document.createDocumentFragment();
-    const re = /\bhttps?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]*[^\s<>"'.,;:!?)\]\u3000-\u303f\uff00-\uffef]/g;
-    let i = 0, m;
-    while ((m = re.exec(text))) {
-      f.append(text.slice(i, m.index), h("a", { href: m[0], target: "_blank", rel: "noopener noreferrer", text: m[0] }));
-      i = m.index + m[0].length;
-    }
-    f.append(text.slice(i));
-    return f;
-  };
+// ---- tiny DOM helper: attributes, listeners and text children only (text is never parsed as HTML);
+// classes may come with the tag, hyperscript style: h("button.btn.sec", { text: "OK" })
+const h = (sel, attrs, ...kids) => {
+  const [tag, ...cls] = sel.split("."), e = document.createElement(tag); if (cls.length) e.className = cls.join(" ");
+  for (const k in attrs || {}) {
+    const v = attrs[k]; if (v == null || v === false) continue; if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  if (tag === "button" && !e.getAttribute("type")) e.type = "button";
+  for (const c of kids) if (c != null) e.append(c);
+  return e;
+};
+const NS = "http://www.w3.org/2000/svg";
+const svg = (d) => {
+  const s = document.createElementNS(NS, "svg");
+  const p = s.appendChild(document.createElementNS(NS, "path")); s.setAttribute("viewBox", "0 0 24 24");
+  s.setAttribute("aria-hidden", "true"); p.setAttribute("d", d);
+  return s;
+};
+const I = {
+  chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
+  x: "M6 6l12 12M18 6L6 18",
+  dl: "M12 4v11M7 10l5 5 5-5M5 20h14",
+  send: "M3 20.5l18-8.5L3 3.5v6.6l12.5 1.9L3 13.9z",
+  off: "M15 3h4a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2h-4M10 17l5-5-5-5M15 12H3",
+};
+const uid = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
+const fmtTime = (ts, o) => {
+  const d = new Date(typeof ts === "number" ? (ts > 1e12 ? ts : ts * 1000) : ts || Date.now());
+  return d.toLocaleString(LANG === "zh" ? "zh-CN" : "en-GB", o || { hour: "2-digit", minute: "2-digit" });
+};
+const richText = (text) => {
+  const f = document.createDocumentFragment();
+  const re = /\bhttps?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]*[^\s<>"'.,;:!?)\]\u3000-\u303f\uff00-\uffef]/g;
+  let i = 0, m;
+  while ((m = re.exec(text))) {
+    f.append(text.slice(i, m.index), h("a", { href: m[0], target: "_blank", rel: "noopener noreferrer", text: m[0] }));
+    i = m.index + m[0].length;
+  }
+  f.append(text.slice(i));
+  return f;
+};
 
-  // ---- persisted state: {token, conv, seq, events:[...], outbox:{cid:{text,intent,ts}}, dismissed}
-  let S = {};
-  try { S = JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) {}
-  S.events = Array.isArray(S.events) ? S.events : [];
-  S.outbox = S.outbox && typeof S.outbox === "object" ? S.outbox : {};
-  const save = () => {
-    if (S.events.length > MAX_CACHED) S.events = S.events.slice(-MAX_CACHED);
-    // storage full or blocked: fine, the server still replays from last_seq
-    try { localStorage.setItem(KEY, JSON.stringify(S)); } catch (e) {}
-  };
+// ---- persisted state: {token, conv, seq, events:[...], outbox:{cid:{text,intent,ts}}, dismissed}
+let S = {};
+try { S = JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) {}
+S.events = Array.isArray(S.events) ? S.events : [];
+S.outbox = S.outbox && typeof S.outbox === "object" ? S.outbox : {};
+const ordered = () => S.events.slice().sort((a, b) => a.seq - b.seq);
+const save = () => {
+  if (S.events.length > MAX_CACHED) S.events = S.events.slice(-MAX_CACHED);
+  // storage full or blocked: fine, the server still replays from last_seq
+  try { localStorage.setItem(KEY, JSON.stringify(S)); } catch (e) {}
+};
 
-  // ---- DOM
-  const host = document.createElement("chatd-widget");
-  const root = host.attachShadow({ mode: "open" });
-  const $ = {};
-  const w = h("div", { class: "w", lang: LANG });
-  w.style.setProperty("--c", COLOR);
-  $.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
-  $.launch = h("button", { class: "launch", "aria-label": t("open"), "aria-expanded": "false", "aria-controls": "chatd-panel", onclick: () => toggle() }, svg(I.chat, 1), $.badge);
-  $.title = h("h2", { id: "chatd-title", text: t("title") });
-  $.sub = h("p", { text: t("sub") });
-  $.dl = h("button", { class: "ib", "aria-label": t("transcript"), title: t("transcript"), onclick: () => download() }, svg(I.dl));
-  $.end = h("button", { class: "ib", "aria-label": t("end"), title: t("end"), onclick: () => act({ type: "close" }) }, svg(I.off));
-  $.min = h("button", { class: "ib", "aria-label": t("min"), title: t("min"), onclick: () => toggle(false) }, svg(I.x));
-  $.bannerText = h("span");
-  $.bannerBtn = h("button", { text: t("retryNow"), onclick: () => { attempt = 0; connect(); } });
-  $.banner = h("div", { class: "banner", role: "status", hidden: true }, $.bannerText, $.bannerBtn);
-  $.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("chatLog"), tabindex: "0" });
-  $.typing = h("div", { class: "typing", hidden: true, "aria-live": "polite" }, h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")), h("span"));
-  // queue card
-  $.qpos = h("div", { class: "qpos" });
-  $.qwait = h("p"); $.qon = h("p"); $.qpos.setAttribute("aria-live", "polite");
-  $.queue = h("div", { class: "card", hidden: true },
-    h("h3", { text: t("queued") }), $.qpos, $.qwait, $.qon,
-    h("div", { class: "row" },
-      $.qleave = h("button", { class: "btn sec", text: t("leaveTicket"), onclick: () => { selfOffer = true; refresh(); $.tContact.focus(); } }),
-      h("button", { class: "btn sec", text: t("stop"), onclick: () => act({ type: "leave_queue" }) })));
-  // ticket form
-  $.tMsg = h("p");
-  $.tContact = h("input", { type: "text", autocomplete: "email", maxlength: "200", required: true });
-  $.tText = h("textarea", { rows: "3", maxlength: "4000", required: true });
-  $.tErr = h("div", { class: "err", role: "alert" });
-  $.tBtn = h("button", { class: "btn", type: "submit", text: t("ticketSend") });
-  $.ticket = h("form", { class: "card", hidden: true, novalidate: true, onsubmit: (e) => { e.preventDefault(); submitTicket(); } },
-    $.tMsg, h("label", {}, t("contact"), $.tContact), h("label", {}, t("question"), $.tText), $.tErr,
-    h("div", { class: "row" }, $.tBtn, h("button", { class: "btn sec", text: t("cancel"), onclick: () => { S.dismissed = offerSeq; selfOffer = false; save(); refresh(); } })));
-  // CSAT
-  $.stars = h("fieldset", { class: "stars" }, h("legend", { class: "sr", text: t("rate") }));
-  const starLabels = [];
-  for (let n = 1; n <= 5; n++) {
-    const id = "chatd-s" + n;
-    const inp = h("input", { type: "radio", name: "score", value: String(n), id, onchange: () => paintStars(n) });
-    const lab = h("label", { for: id, title: t("star", { n }) }, h("span", { "aria-hidden": "true", text: "★" }), h("span", { class: "sr", text: t("star", { n }) }));
-    starLabels.push(lab); $.stars.append(inp, lab);
-  }
-  const paintStars = (n) => starLabels.forEach((l, i) => l.classList.toggle("on", i < n));
-  $.cComment = h("textarea", { rows: "2", maxlength: "1000" });
-  $.cErr = h("div", { class: "err", role: "alert" });
-  $.cBtn = h("button", { class: "btn", type: "submit", text: t("rateSend") });
-  $.csat = h("form", { class: "card", hidden: true, onsubmit: (e) => { e.preventDefault(); submitCsat(); } },
-    h("h3", { text: t("rate") }), $.stars, h("label", {}, t("comment"), $.cComment), $.cErr, h("div", { class: "row" }, $.cBtn));
-  $.endedMsg = h("p");
-  $.ended = h("div", { class: "card", hidden: true }, $.endedMsg, h("div", { class: "row" }, h("button", { class: "btn sec", text: t("newChat"), onclick: () => newChat() })));
-  $.dock = h("div", { class: "dock" }, $.queue, $.ticket, $.csat, $.ended);
-  $.human = h("button", { class: "hb", onclick: () => act({ type: "request_human" }, $.human) }, svg(I.chat, 1), t("human"));
-  $.acts = h("div", { class: "acts" }, $.human);
-  $.input = h("textarea", { rows: "1", placeholder: t("ph"), "aria-label": t("ph"), maxlength: "4000", enterkeyhint: "send" });
-  $.send = h("button", { class: "sendb", type: "submit", "aria-label": t("send"), title: t("send") }, svg(I.send, 1));
-  $.comp = h("form", { class: "comp", onsubmit: (e) => { e.preventDefault(); sendText(); } }, $.input, $.send);
-  $.panel = h("div", { class: "panel", id: "chatd-panel", role: "dialog", "aria-labelledby": "chatd-title", hidden: true },
-    h("div", { class: "head" }, h("div", { class: "tt" }, $.title, $.sub), $.dl, $.end, $.min),
-    $.banner, $.log, $.typing, $.dock, $.acts, $.comp);
-  w.append($.panel, $.launch); root.append(w);
-  // a constructed sheet is not an inline <style>, so a strict host CSP (no 'unsafe-inline') allows it
-  try {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-    root.adoptedStyleSheets = [sheet];
-  } catch (e) { root.prepend(h("style", { text: CSS })); }
+// ---- DOM
+const host = document.createElement("chatd-widget");
+const root = host.attachShadow({ mode: "open" });
+const $ = {};
+const w = h("div.w", { lang: LANG });
+w.style.setProperty("--c", COLOR);
+$.badge = h("span.badge", { hidden: true, "aria-hidden": "true" });
+$.launch = h("button.launch", { "aria-label": t("open"), "aria-expanded": "false", "aria-controls": "chatd-panel", onclick: () => toggle() }, svg(I.chat), $.badge);
+$.title = h("h2", { id: "chatd-title", text: t("title") });
+$.sub = h("p", { text: t("sub") });
+const ib = (k, icon, onclick) => h("button.ib", { "aria-label": t(k), title: t(k), onclick }, svg(icon));
+$.dl = ib("transcript", I.dl, () => download()); $.end = ib("end", I.off, () => act({ type: "close" }));
+$.min = ib("min", I.x, () => toggle(false));
+$.bannerText = h("span");
+$.bannerBtn = h("button", { text: t("retryNow"), onclick: () => { attempt = 0; connect(); } });
+$.banner = h("div.banner", { role: "status", hidden: true }, $.bannerText, $.bannerBtn);
+// a verified customer's earlier conversations: a disclosure with the list, and a read-only view
+// that, while shown, hides the live chat after it in the panel (CSS .past~*)
+$.eList = h("ul.el", { id: "chatd-el", hidden: true });
+$.eBtn = h("button.eb", { text: t("earlier"), "aria-expanded": "false", "aria-controls": "chatd-el", onclick: () => disclose() });
+$.earlier = h("div.ec", { hidden: true }, $.eBtn, $.eList);
+$.back = h("button.btn.sec", { text: t("back"), onclick: () => showPast() });
+$.pastTitle = h("h3", { id: "chatd-pt" }); $.pastLog = h("div.plog", { tabindex: "0", "aria-labelledby": "chatd-pt" });
+$.past = h("section.past", { "aria-labelledby": "chatd-pt", hidden: true }, h("div.ph", {}, $.back, $.pastTitle), $.pastLog);
+$.log = h("div.log", { role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("chatLog"), tabindex: "0" });
+$.typing = h("div.typing", { hidden: true, "aria-live": "polite" }, h("span.dots", { "aria-hidden": "true" }, h("i"), h("i"), h("i")), h("span"));
+// queue card
+$.qpos = h("div.qpos", { "aria-live": "polite" }); $.qwait = h("p"); $.qon = h("p");
+$.queue = h("div.card", { hidden: true },
+  h("h3", { text: t("queued") }), $.qpos, $.qwait, $.qon,
+  h("div.row", {},
+    $.qleave = h("button.btn.sec", { text: t("leaveTicket"), onclick: () => { selfOffer = true; refresh(); $.tContact.focus(); } }),
+    h("button.btn.sec", { text: t("stop"), onclick: () => act({ type: "leave_queue" }) })));
+// ticket form
+$.tMsg = h("p");
+$.tContact = h("input", { type: "text", autocomplete: "email", maxlength: "200", required: true });
+$.tText = h("textarea", { rows: "3", maxlength: "4000", required: true });
+$.tErr = h("div.err", { role: "alert" });
+$.tBtn = h("button.btn", { type: "submit", text: t("ticketSend") });
+$.ticket = h("form.card", { hidden: true, novalidate: true, onsubmit: (e) => { e.preventDefault(); submitTicket(); } },
+  $.tMsg, h("label", {}, t("contact"), $.tContact), h("label", {}, t("question"), $.tText), $.tErr,
+  h("div.row", {}, $.tBtn, h("button.btn.sec", { text: t("cancel"), onclick: () => { S.dismissed = offerSeq; selfOffer = false; save(); refresh(); } })));
+// CSAT
+$.stars = h("fieldset.stars", {}, h("legend.sr", { text: t("rate") }));
+const starLabels = [];
+for (let n = 1; n <= 5; n++) {
+  const id = "chatd-s" + n;
+  const inp = h("input", { type: "radio", name: "score", value: String(n), id, onchange: () => paintStars(n) });
+  const lab = h("label", { for: id, title: t("star", { n }) }, h("span", { "aria-hidden": "true", text: "★" }), h("span.sr", { text: t("star", { n }) }));
+  starLabels.push(lab); $.stars.append(inp, lab);
+}
+const paintStars = (n) => starLabels.forEach((l, i) => l.classList.toggle("on", i < n));
+$.cComment = h("textarea", { rows: "2", maxlength: "1000" });
+$.cErr = h("div.err", { role: "alert" });
+$.cBtn = h("button.btn", { type: "submit", text: t("rateSend") });
+$.csat = h("form.card", { hidden: true, onsubmit: (e) => { e.preventDefault(); submitCsat(); } },
+  h("h3", { text: t("rate") }), $.stars, h("label", {}, t("comment"), $.cComment), $.cErr, h("div.row", {}, $.cBtn));
+$.endedMsg = h("p");
+$.ended = h("div.card", { hidden: true }, $.endedMsg, h("div.row", {}, h("button.btn.sec", { text: t("newChat"), onclick: () => newChat() })));
+$.dock = h("div.dock", {}, $.queue, $.ticket, $.csat, $.ended);
+$.human = h("button.hb", { onclick: () => act({ type: "request_human" }, $.human) }, svg(I.chat), t("human"));
+$.acts = h("div.acts", {}, $.human);
+$.input = h("textarea", { rows: "1", placeholder: t("ph"), "aria-label": t("ph"), maxlength: "4000", enterkeyhint: "send" });
+$.send = h("button.sendb", { type: "submit", "aria-label": t("send"), title: t("send") }, svg(I.send));
+$.comp = h("form.comp", { onsubmit: (e) => { e.preventDefault(); sendText(); } }, $.input, $.send);
+$.panel = h("div.panel", { id: "chatd-panel", role: "dialog", "aria-labelledby": "chatd-title", hidden: true },
+  h("div.head", {}, h("div.tt", {}, $.title, $.sub), $.dl, $.end, $.min),
+  $.banner, $.earlier, $.past, $.log, $.typing, $.dock, $.acts, $.comp);
+w.append($.panel, $.launch); root.append(w);
+// a constructed sheet is not an inline <style>, so a strict host CSP (no 'unsafe-inline') allows it
+try { const sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); root.adoptedStyleSheets = [sheet]; }
+catch (e) { root.prepend(h("style", { text: CSS })); }
 
-  // ---- view state
-  let status = "bot", agentName = "";
-  let offer = null; // reason of the latest ticket_offered not yet superseded
-  let offerSeq = 0, selfOffer = false, rated = 0, queueInfo = null, unread = 0;
-  let lastAuthor = ""; const seen = new Set();
-  const bubbles = new Map(); // cid -> message element
-  const pendingActs = new Map(); // cid -> {frame, btn}
+// ---- view state
+let status = "bot", agentName = "";
+let offer = null; // reason of the latest ticket_offered not yet superseded
+let offerSeq = 0, selfOffer = false, rated = 0, queueInfo = null, unread = 0;
+let lastAuthor = ""; const seen = new Set();
+const bubbles = new Map(); // cid -> message element
+const pendingActs = new Map(); // cid -> {frame, btn}
 
-  const isOpen = () => !$.panel.hidden;
-  function toggle(open = !isOpen()) {
-    $.panel.hidden = !open; $.launch.setAttribute("aria-expanded", String(open));
-    $.launch.classList.toggle("open", open); $.launch.setAttribute("aria-label", open ? t("min") : t("open"));
-    try { sessionStorage.setItem(KEY + ":open", open ? "1" : ""); } catch (e) {}
-    if (open) {
-      unread = 0; paintBadge(); connect(); scrollDown(true);
-      setTimeout(() => ($.comp.hidden ? $.min : $.input).focus(), 30);
-    } else $.launch.focus();
-  }
-  const paintBadge = () => {
-    $.badge.hidden = !unread; $.badge.textContent = unread > 9 ? "9+" : String(unread);
-  };
-  const nearBottom = () => $.log.scrollHeight - $.log.scrollTop - $.log.clientHeight < 120;
-  const scrollDown = (force) => {
-    if (force || nearBottom()) requestAnimationFrame(() => ($.log.scrollTop = $.log.scrollHeight));
-  };
+const isOpen = () => !$.panel.hidden;
+function toggle(open = !isOpen()) {
+  $.panel.hidden = !open; $.launch.setAttribute("aria-expanded", String(open));
+  $.launch.classList.toggle("open", open); $.launch.setAttribute("aria-label", t(open ? "min" : "open"));
+  try { sessionStorage.setItem(KEY + ":open", open ? "1" : ""); } catch (e) {}
+  if (open) {
+    unread = 0; paintBadge(); connect(); scrollDown(true);
+    setTimeout(() => (!$.past.hidden ? $.back : $.comp.hidden ? $.min : $.input).focus(), 30);
+  } else $.launch.focus();
+}
+const paintBadge = () => {
+  $.badge.hidden = !unread; $.badge.textContent = unread > 9 ? "9+" : String(unread);
+};
+const nearBottom = () => $.log.scrollHeight - $.log.scrollTop - $.log.clientHeight < 120;
+const scrollDown = (force) => {
+  if (force || nearBottom()) requestAnimationFrame(() => ($.log.scrollTop = $.log.scrollHeight));
+};
 
-  function sysLine(text, cls) {
-    lastAuthor = "";
-    $.log.append(h("div", { class: "sys" + (cls ? " " + cls : ""), text }));
-  }
-  function msgNode(ev, mine) {
-    const who = ev.author;
-    const name = mine ? t("you") : who === "bot" ? t("bot") : ev.author_name || t("agent");
-    const key = who + ":" + name;
-    const el = h("div", { class: "m " + (mine ? "me" : who) });
-    if (!mine && key !== lastAuthor) el.append(h("div", { class: "who", text: name }));
-    lastAuthor = key;
-    const body = h("div", { class: "b" });
-    const text = String(ev.text || ""); if (mine) body.textContent = text; else body.append(richText(text));
-    el.append(body, h("div", { class: "meta" }, h("time", { text: fmtTime(ev.ts) }), h("span", { class: "st" })));
-    return el;
-  }
-  function setState(el, st, cid) {
-    el.classList.toggle("fail", st === "failed"); const meta = el.querySelector(".meta");
-    const span = meta.querySelector(".st");
-    span.textContent = st === "sending" ? "· " + t("sending") : st === "sent" ? "· " + t("sent") : st === "failed" ? "· " + t("failed") : "";
-    const old = meta.querySelector(".rt"); if (old) old.remove();
-    if (st === "failed") meta.append(h("button", { class: "rt", text: t("retry"), onclick: () => retry(cid) }));
-  }
-  function clearChips() {
-    $.log.querySelectorAll(".chips").forEach((c) => c.remove());
-  }
-  function maskNote(kinds) {
-    const names = kinds.map((k) => (L.kinds[k] || STR.en.kinds[k] || String(k).replace(/_/g, " ")));
-    return h("div", { class: "note", role: "note", text: t("masked", { what: names.join(LANG === "zh" ? "、" : ", ") }) });
-  }
+function sysNode(text, cls) {
+  lastAuthor = "";
+  return h("div", { class: "sys" + (cls ? " " + cls : ""), text });
+}
+const sysLine = (text, cls) => $.log.append(sysNode(text, cls));
+// the line a non-message event shows: in the chat, in the transcript file, in earlier conversations
+function evLine(ev) {
+  const d = ev.data || {}, name = d.agent_name || ev.author_name || t("agent");
+  return {
+    queued: t("queuedSys"), assigned: t("joined", { name }), transferred: t("took", { name }), left_queue: t("left"),
+    requeued: t(d.reason === "transfer" ? "reqTransfer" : "reqAgent"), ticket_created: t("created", { id: d.ticket_id }),
+    closed: t("ended"), csat: t("rated", { n: d.score || 1 }),
+  }[ev.type];
+}
+function msgNode(ev, mine) {
+  const who = ev.author;
+  const name = mine ? t("you") : who === "bot" ? t("bot") : ev.author_name || t("agent");
+  const key = who + ":" + name;
+  const el = h("div", { class: "m " + (mine ? "me" : who) });
+  if (ev.type === "ticket_reply") el.append(h("div.who", { text: t("tReply") + " · " + (ev.author_name || t("agent")) }));
+  if (!mine && key !== lastAuthor) el.append(h("div.who", { text: name }));
+  lastAuthor = key;
+  const body = h("div.b");
+  const text = String(ev.text || ""); if (mine) body.textContent = text; else body.append(richText(text));
+  el.append(body, h("div.meta", {}, h("time", { text: fmtTime(ev.ts) }), h("span.st")));
+  return el;
+}
+// st: "sending", "sent" or "failed" (also the string keys)
+function setState(el, st, cid) {
+  el.classList.toggle("fail", st === "failed"); const meta = el.querySelector(".meta");
+  meta.querySelector(".st").textContent = "· " + t(st);
+  const old = meta.querySelector(".rt"); if (old) old.remove();
+  if (st === "failed") meta.append(h("button.rt", { text: t("retry"), onclick: () => retry(cid) }));
+}
+function clearChips() {
+  $.log.querySelectorAll(".chips").forEach((c) => c.remove());
+}
+function maskNote(kinds) {
+  const names = kinds.map((k) => (L.kinds[k] || STR.en.kinds[k] || String(k).replace(/_/g, " ")));
+  return h("div.note", { role: "note", text: t("masked", { what: names.join(LANG === "zh" ? "、" : ", ") }) });
+}
 
-  // Apply one conversation event (live from the socket or from the cache). Deduped by seq.
-  function apply(ev, live) {
-    if (typeof ev.seq !== "number" || seen.has(ev.seq)) return; seen.add(ev.seq);
-    if (live) { S.events.push(ev); if (ev.seq > (S.seq || 0)) S.seq = ev.seq; }
-    const d = ev.data || {};
-    clearChips();
-    switch (ev.type) {
-      case "message":
-      case "ticket_reply": {
-        if (ev.author === "system") { sysLine(ev.text || "", d.warning ? "warn" : ""); break; }
-        const mine = ev.author === "customer"; let el = mine && ev.cid ? bubbles.get(ev.cid) : null;
-        if (el) {
-          // our pending bubble: the server stored it (text may be masked)
-          el.querySelector(".b").textContent = ev.text || "";
-          el.querySelector("time").textContent = fmtTime(ev.ts); el.classList.remove("fail");
-        } else {
-          el = msgNode(ev, mine);
-          if (ev.type === "ticket_reply") el.insertBefore(h("div", { class: "who", text: t("tReply") + " · " + (ev.author_name || t("agent")) }), el.firstChild);
-          $.log.append(el); if (mine && ev.cid) bubbles.set(ev.cid, el);
-        }
-        el.dataset.seq = ev.seq;
-        if (mine) {
-          if (ev.cid && S.outbox[ev.cid]) delete S.outbox[ev.cid]; setState(el, "sent", ev.cid);
-          if (Array.isArray(d.masked) && d.masked.length && !el.querySelector(".note")) el.append(maskNote(d.masked));
-        } else if (live && !isOpen()) {
-          unread++; paintBadge();
-        }
-        if (ev.author === "bot" && Array.isArray(d.suggestions) && d.suggestions.length) {
-          const chips = h("div", { class: "chips", role: "group", "aria-label": t("suggest") });
-          for (const s of d.suggestions.slice(0, 6)) {
-            if (!s || !s.title) continue;
-            chips.append(h("button", { class: "chip", text: String(s.title), onclick: () => sendText(String(s.title), s.intent) }));
-          }
-          $.log.append(chips);
-        }
-        break;
+// Apply one conversation event (live from the socket or from the cache). Deduped by seq.
+function apply(ev, live) {
+  if (typeof ev.seq !== "number" || seen.has(ev.seq)) return; seen.add(ev.seq);
+  if (live) { S.events.push(ev); if (ev.seq > (S.seq || 0)) S.seq = ev.seq; }
+  const d = ev.data || {};
+  clearChips();
+  switch (ev.type) {
+    case "message":
+    case "ticket_reply": {
+      if (ev.author === "system") { sysLine(ev.text || "", d.warning ? "warn" : ""); break; }
+      const mine = ev.author === "customer"; let el = mine && ev.cid ? bubbles.get(ev.cid) : null;
+      if (el) {
+        // our pending bubble: the server stored it (text may be masked)
+        el.querySelector(".b").textContent = ev.text || "";
+        el.querySelector("time").textContent = fmtTime(ev.ts); el.classList.remove("fail");
+      } else {
+        el = msgNode(ev, mine); $.log.append(el); if (mine && ev.cid) bubbles.set(ev.cid, el);
       }
-      case "queued": status = "queued"; sysLine(t("queuedSys")); break;
-      case "assigned":
-        status = "assigned"; offer = null; selfOffer = false;
-        agentName = ev.author_name || d.agent_name || t("agent");
-        sysLine(t("joined", { name: agentName }));
-        break;
-      case "transferred":
-        status = "assigned"; agentName = d.agent_name || ev.author_name || t("agent");
-        sysLine(t("took", { name: agentName }));
-        break;
-      case "requeued": status = "queued"; sysLine(d.reason === "transfer" ? t("reqTransfer") : t("reqAgent")); break;
-      case "left_queue": status = "bot"; queueInfo = null; sysLine(t("left")); break;
-      case "ticket_offered": offer = d.reason || "no_agents"; offerSeq = ev.seq; break;
-      case "ticket_created":
-        status = "ticket"; offer = null; selfOffer = false;
-        sysLine(t("created", { id: d.ticket_id != null ? d.ticket_id : "" }));
-        break;
-      case "closed": status = "closed"; offer = null; selfOffer = false; sysLine(t("ended")); break;
-      case "csat":
-        rated = d.score || 1;
-        sysLine(t("rated", { n: rated }));
-        break;
-      default:
-        if (ev.text) sysLine(ev.text);
-    }
-    if (live) { save(); scrollDown(ev.author === "customer"); }
-  }
-
-  function refresh() {
-    const closed = status === "closed";
-    $.sub.textContent = status === "assigned" && agentName ? agentName : t("sub");
-    $.queue.hidden = status !== "queued"; if (status === "queued") paintQueue();
-    const showOffer = !closed && status !== "ticket" && ((offer && offerSeq !== S.dismissed) || selfOffer);
-    if (showOffer && $.ticket.hidden) {
-      $.tMsg.textContent = selfOffer && !offer ? t("offSelf") : offer === "long_wait" ? t("offLong") : t("offNo");
-      $.tErr.textContent = ""; $.tBtn.disabled = false;
-    }
-    $.ticket.hidden = !showOffer; $.qleave.hidden = showOffer; $.csat.hidden = !closed || !!rated; $.ended.hidden = !closed;
-    $.endedMsg.textContent = rated ? t("thanks") : t("ended"); $.acts.hidden = status !== "bot";
-    $.comp.hidden = closed; $.end.hidden = closed || !S.conv;
-  }
-  function paintQueue() {
-    const q = queueInfo;
-    $.qpos.textContent = q && q.position ? t("pos", { n: q.position }) : "";
-    let lo = q && (q.wait_low_s != null ? q.wait_low_s : q.estimated_wait_s);
-    let hi = q && (q.wait_high_s != null ? q.wait_high_s : q.estimated_wait_s), txt = t("waitUnknown");
-    if (lo != null && hi != null) {
-      if (hi < 60) txt = t("waitSoon");
-      else {
-        lo = Math.max(1, Math.floor(lo / 60)); hi = Math.max(lo, Math.ceil(hi / 60));
-        txt = lo === hi ? t("wait1", { a: lo }) : t("wait", { a: lo, b: hi });
+      el.dataset.seq = ev.seq;
+      if (mine) {
+        if (ev.cid && S.outbox[ev.cid]) delete S.outbox[ev.cid]; setState(el, "sent", ev.cid);
+        if (Array.isArray(d.masked) && d.masked.length && !el.querySelector(".note")) el.append(maskNote(d.masked));
+      } else if (live && !isOpen()) {
+        unread++; paintBadge();
       }
+      if (ev.author === "bot" && Array.isArray(d.suggestions) && d.suggestions.length) {
+        const chips = h("div.chips", { role: "group", "aria-label": t("suggest") });
+        for (const s of d.suggestions.slice(0, 6)) {
+          if (!s || !s.title) continue;
+          chips.append(h("button.chip", { text: String(s.title), onclick: () => sendText(String(s.title), s.intent) }));
+        }
+        $.log.append(chips);
+      }
+      break;
     }
-    $.qwait.textContent = txt;
-    $.qon.textContent = q && q.agents_online != null ? t("online", { n: q.agents_online }) : "";
+    case "queued": case "requeued": status = "queued"; break;
+    case "assigned": offer = null; selfOffer = false; // falls through
+    case "transferred": status = "assigned"; agentName = d.agent_name || ev.author_name || t("agent"); break;
+    case "left_queue": status = "bot"; queueInfo = null; break;
+    case "ticket_offered": offer = d.reason || "no_agents"; offerSeq = ev.seq; break;
+    case "ticket_created": status = "ticket"; offer = null; selfOffer = false; break;
+    case "closed": status = "closed"; offer = null; selfOffer = false; break;
+    case "csat": rated = d.score || 1; break;
+    default: if (ev.text) sysLine(ev.text);
   }
+  const line = evLine(ev); if (line) sysLine(line);
+  if (live) { save(); scrollDown(ev.author === "customer"); }
+}
 
-  // ---- sending
-  function pendingBubble(cid, item) {
-    let el = bubbles.get(cid);
-    if (!el) {
-      el = msgNode({ author: "customer", text: item.text, ts: item.ts }, true);
-      bubbles.set(cid, el); clearChips(); $.log.append(el);
+function refresh() {
+  const closed = status === "closed";
+  $.sub.textContent = status === "assigned" && agentName ? agentName : t("sub");
+  $.queue.hidden = status !== "queued"; if (status === "queued") paintQueue();
+  const showOffer = !closed && status !== "ticket" && ((offer && offerSeq !== S.dismissed) || selfOffer);
+  if (showOffer && $.ticket.hidden) {
+    $.tMsg.textContent = t(selfOffer && !offer ? "offSelf" : offer === "long_wait" ? "offLong" : "offNo");
+    $.tErr.textContent = ""; $.tBtn.disabled = false;
+  }
+  $.ticket.hidden = !showOffer; $.qleave.hidden = showOffer; $.csat.hidden = !closed || !!rated; $.ended.hidden = !closed;
+  $.endedMsg.textContent = t(rated ? "thanks" : "ended"); $.acts.hidden = status !== "bot";
+  $.comp.hidden = closed; $.end.hidden = closed || !S.conv;
+}
+function paintQueue() {
+  const q = queueInfo;
+  $.qpos.textContent = q && q.position ? t("pos", { n: q.position }) : "";
+  let lo = q && (q.wait_low_s != null ? q.wait_low_s : q.estimated_wait_s);
+  let hi = q && (q.wait_high_s != null ? q.wait_high_s : q.estimated_wait_s), txt = t("waitUnknown");
+  if (lo != null && hi != null) {
+    if (hi < 60) txt = t("waitSoon");
+    else {
+      lo = Math.max(1, Math.floor(lo / 60)); hi = Math.max(lo, Math.ceil(hi / 60));
+      txt = lo === hi ? t("wait1", { a: lo }) : t("wait", { a: lo, b: hi });
     }
-    setState(el, item.failed ? "failed" : "sending", cid);
-    return el;
   }
-  const ackTimers = new Map();
-  function transmit(cid) {
-    const item = S.outbox[cid]; if (!item) return;
-    const f = { type: "message", cid, text: item.text };
-    if (item.intent) f.intent = item.intent;
-    if (send(f)) { clearTimeout(ackTimers.get(cid)); ackTimers.set(cid, setTimeout(() => fail(cid), 12000)); }
-  }
-  // failed: no ack in time or an error; retry re-sends the SAME cid so the server stores it once
-  function mark(cid, failed) {
-    const item = S.outbox[cid]; if (!item) return; item.failed = failed; save(); pendingBubble(cid, item);
-    if (!failed) ready ? transmit(cid) : connect();
-  }
-  const fail = (cid) => mark(cid, true); const retry = (cid) => mark(cid, false);
-  function sendText(text, intent) {
-    const body = text != null ? text : $.input.value.trim(); if (!body) return; const cid = uid();
-    const item = { text: body, ts: Date.now() / 1000 };
-    if (intent) item.intent = String(intent); S.outbox[cid] = item; save();
-    if (text == null) { $.input.value = ""; grow(); }
-    stopTyping(); pendingBubble(cid, item); scrollDown(true); if (ready) transmit(cid); else connect();
-  }
-  function act(frame, btn) {
-    const cid = uid(); frame.cid = cid;
-    if (!send(frame)) {
-      notice(t("offline")); connect();
-      return null;
-    }
-    if (btn) btn.disabled = true;
-    pendingActs.set(cid, { frame, btn });
-    return cid;
-  }
-  function submitTicket() {
-    const contact = $.tContact.value.trim(); const text = $.tText.value.trim();
-    if (!contact || !text) {
-      $.tErr.textContent = t("required");
-      return;
-    }
-    $.tErr.textContent = "";
-    act({ type: "create_ticket", contact, text }, $.tBtn);
-  }
-  function submitCsat() {
-    const sel = $.stars.querySelector("input:checked");
-    if (!sel) {
-      $.cErr.textContent = t("rate");
-      return;
-    }
-    $.cErr.textContent = "";
-    const f = { type: "csat", score: Number(sel.value) };
-    const c = $.cComment.value.trim(); if (c) f.comment = c; act(f, $.cBtn);
-  }
-  function newChat() {
-    S = { events: [], outbox: {} };
-    save(); reset(); drop(true); attempt = 0; connect(); $.input.focus();
-  }
-  function reset() {
-    seen.clear(); bubbles.clear(); $.log.textContent = ""; status = "bot"; agentName = ""; offer = null;
-    selfOffer = false; rated = 0; queueInfo = null; lastAuthor = "";
-    $.stars.querySelectorAll("input").forEach((i) => (i.checked = false)); paintStars(0); $.cComment.value = "";
-    $.tText.value = ""; refresh();
-  }
+  $.qwait.textContent = txt;
+  $.qon.textContent = q && q.agents_online != null ? t("online", { n: q.agents_online }) : "";
+}
 
-  // typing: tell the agent while composing (only useful once a person is involved)
-  let typingOn = false, typingTimer = 0;
-  function stopTyping() {
-    clearTimeout(typingTimer);
-    if (typingOn) {
-      typingOn = false;
-      send({ type: "typing", active: false });
-    }
+// ---- earlier conversations (welcome.earlier: verified customers only)
+function paintEarlier(list) {
+  $.eList.textContent = ""; $.earlier.hidden = !list.length;
+  for (const c of list) {
+    const label = [fmtTime(c.created_at, { dateStyle: "medium", timeStyle: "short" }), L.st[c.status] || L.st.open];
+    if (c.intent && LANG === "en") label.push(String(c.intent).replace(/[._]/g, " ")); // ids are English
+    const b = h("button", { text: label.join(" · "), onclick: () => act({ type: "history", conversation_id: c.conversation_id }, b) });
+    $.eList.append(h("li", {}, b));
   }
-  const grow = () => {
-    $.input.style.height = "auto"; $.input.style.height = Math.min($.input.scrollHeight + 2, 120) + "px";
+}
+function disclose(open = $.eList.hidden) {
+  $.eList.hidden = !open; $.eBtn.setAttribute("aria-expanded", open);
+}
+// with events: show them read-only instead of the live chat; without: back to the live chat
+function showPast(events, title) {
+  const keep = lastAuthor; lastAuthor = ""; $.pastLog.textContent = ""; $.pastTitle.textContent = title;
+  for (const ev of events || []) {
+    const msg = /^(message|ticket_reply)$/.test(ev.type) && ev.author !== "system", line = evLine(ev) || ev.text;
+    if (msg || line) $.pastLog.append(msg ? msgNode(ev, ev.author === "customer") : sysNode(line));
+  }
+  lastAuthor = keep; $.past.hidden = !events; disclose(false); (events ? $.back : $.eBtn).focus();
+}
+
+// ---- sending
+function pendingBubble(cid, item) {
+  let el = bubbles.get(cid);
+  if (!el) {
+    el = msgNode({ author: "customer", text: item.text, ts: item.ts }, true);
+    bubbles.set(cid, el); clearChips(); $.log.append(el);
+  }
+  setState(el, item.failed ? "failed" : "sending", cid);
+  return el;
+}
+const ackTimers = new Map();
+function transmit(cid) {
+  const item = S.outbox[cid]; if (!item) return;
+  const f = { type: "message", cid, text: item.text };
+  if (item.intent) f.intent = item.intent;
+  if (send(f)) { clearTimeout(ackTimers.get(cid)); ackTimers.set(cid, setTimeout(() => fail(cid), 12000)); }
+}
+// failed: no ack in time or an error; retry re-sends the SAME cid so the server stores it once
+function mark(cid, failed) {
+  const item = S.outbox[cid]; if (!item) return; item.failed = failed; save(); pendingBubble(cid, item);
+  if (!failed) ready ? transmit(cid) : connect();
+}
+const fail = (cid) => mark(cid, true); const retry = (cid) => mark(cid, false);
+function sendText(text, intent) {
+  const body = text != null ? text : $.input.value.trim(); if (!body) return; const cid = uid();
+  const item = { text: body, ts: Date.now() / 1000 };
+  if (intent) item.intent = String(intent); S.outbox[cid] = item; save();
+  if (text == null) { $.input.value = ""; grow(); }
+  stopTyping(); pendingBubble(cid, item); scrollDown(true); if (ready) transmit(cid); else connect();
+}
+function act(frame, btn) {
+  const cid = uid(); frame.cid = cid;
+  if (!send(frame)) { notice(t("offline")); connect(); return null; }
+  if (btn) btn.disabled = true; pendingActs.set(cid, { frame, btn }); return cid;
+}
+// the answer to an act(): forget it and re-enable its button
+function settle(cid) {
+  const p = pendingActs.get(cid); if (p) { pendingActs.delete(cid); if (p.btn) p.btn.disabled = false; }
+  return p;
+}
+function submitTicket() {
+  const contact = $.tContact.value.trim(), text = $.tText.value.trim(), ok = contact && text;
+  $.tErr.textContent = ok ? "" : t("required"); if (ok) act({ type: "create_ticket", contact, text }, $.tBtn);
+}
+function submitCsat() {
+  const sel = $.stars.querySelector("input:checked"); $.cErr.textContent = sel ? "" : t("rate"); if (!sel) return;
+  const f = { type: "csat", score: Number(sel.value) };
+  const c = $.cComment.value.trim(); if (c) f.comment = c; act(f, $.cBtn);
+}
+function restart(outbox) {
+  S = { events: [], outbox }; save(); reset(); drop(true); attempt = 0; connect();
+}
+const newChat = () => { restart({}); $.input.focus(); };
+function reset() {
+  seen.clear(); bubbles.clear(); $.log.textContent = ""; status = "bot"; agentName = ""; offer = null;
+  selfOffer = false; rated = 0; queueInfo = null; lastAuthor = "";
+  $.stars.querySelectorAll("input").forEach((i) => (i.checked = false)); paintStars(0); $.cComment.value = "";
+  $.tText.value = ""; refresh();
+}
+
+// typing: tell the agent while composing (only useful once a person is involved)
+let typingOn = false, typingTimer = 0;
+function stopTyping() {
+  clearTimeout(typingTimer); if (typingOn) { typingOn = false; send({ type: "typing", active: false }); }
+}
+const grow = () => {
+  $.input.style.height = "auto"; $.input.style.height = Math.min($.input.scrollHeight + 2, 120) + "px";
+};
+$.input.addEventListener("input", () => {
+  grow(); if (status !== "assigned" && status !== "queued") return;
+  if (!typingOn && $.input.value) { typingOn = true; send({ type: "typing", active: true }); }
+  clearTimeout(typingTimer); typingTimer = setTimeout(stopTyping, 3000);
+});
+$.input.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); sendText(); }
+});
+w.addEventListener("keydown", (e) => e.key === "Escape" && isOpen() && toggle(false));
+
+let typingHide = 0;
+function showTyping(f) {
+  clearTimeout(typingHide); $.typing.hidden = !f.active;
+  $.typing.lastChild.textContent = t("typing", { name: f.author_name || agentName || t("agent") });
+  if (f.active) typingHide = setTimeout(() => ($.typing.hidden = true), 8000), scrollDown();
+}
+
+let noticeTimer = 0;
+function notice(text) {
+  if (!ready) return; // the reconnecting banner already says what is going on
+  showBanner(text); $.bannerBtn.hidden = true; clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => ready && ($.banner.hidden = true), 5000);
+}
+
+// transcript: a plain-text file built from the events we hold
+function download() {
+  const lines = [t("title") + " · " + (S.conv || ""), ""];
+  for (const ev of ordered()) {
+    const d = new Date((ev.ts || 0) * 1000);
+    const stamp = isNaN(d) ? "" : d.toISOString().replace("T", " ").slice(0, 19);
+    const name = { customer: t("you"), bot: t("bot"), agent: ev.author_name || t("agent") }[ev.author] || "—";
+    const text = ev.text || (ev.type !== "requeued" && evLine(ev)); // the file has never listed requeues
+    if (text) lines.push(`[${stamp}] ${name}: ${text}`);
+  }
+  for (const cid in S.outbox) lines.push(`[…] ${t("you")}: ${S.outbox[cid].text} (${t("failed")})`);
+  const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/plain;charset=utf-8" }));
+  const a = h("a", { href: url, download: "chat-transcript-" + (S.conv || "new").slice(0, 24) + ".txt", hidden: true });
+  w.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// ---- connection: exponential backoff with jitter, resume with token + last seq
+let ws = null, ready = false, givenUp = false;
+let attempt = 0, retryTimer = 0, bannerTimer = 0, pingTimer = 0, lastFrame = 0;
+function send(f) {
+  if (!ready || !ws || ws.readyState !== 1) return false;
+  try { ws.send(JSON.stringify(f)); return true; } catch (e) { return false; }
+}
+function connect() {
+  clearTimeout(retryTimer); if (ws || givenUp) return; let sock;
+  try { sock = new WebSocket(WS_URL, ["chatd.v1"]); } catch (e) { return schedule(); }
+  ws = sock; ready = false;
+  sock.onopen = () => {
+    const hello = { type: "hello", locale: LANG };
+    if (S.token) { hello.resume_token = S.token; hello.last_seq = S.seq || 0; }
+    if (ds.userId) { hello.user_id = ds.userId; if (ds.userHash) hello.user_hash = ds.userHash; }
+    sock.send(JSON.stringify(hello));
   };
-  $.input.addEventListener("input", () => {
-    grow(); if (status !== "assigned" && status !== "queued") return;
-    if (!typingOn && $.input.value) {
-      typingOn = true;
-      send({ type: "typing", active: true });
-    }
-    clearTimeout(typingTimer); typingTimer = setTimeout(stopTyping, 3000);
-  });
-  $.input.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); sendText(); }
-  });
-  w.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && isOpen()) toggle(false);
-  });
-
-  let typingHide = 0;
-  function showTyping(f) {
-    clearTimeout(typingHide); $.typing.hidden = !f.active;
-    $.typing.lastChild.textContent = t("typing", { name: f.author_name || agentName || t("agent") });
-    if (f.active) typingHide = setTimeout(() => ($.typing.hidden = true), 8000), scrollDown();
-  }
-
-  let noticeTimer = 0;
-  function notice(text) {
-    if (!ready) return; // the reconnecting banner already says what is going on
-    showBanner(text); $.bannerBtn.hidden = true; clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(() => ready && ($.banner.hidden = true), 5000);
-  }
-
-  // transcript: a plain-text file built from the events we hold
-  function download() {
-    const lines = [t("title") + " · " + (S.conv || ""), ""];
-    const ordered = S.events.slice().sort((a, b) => a.seq - b.seq);
-    for (const ev of ordered) {
-      const d = new Date((ev.ts || 0) * 1000);
-      const stamp = isNaN(d) ? "" : d.toISOString().replace("T", " ").slice(0, 19);
-      const name = ev.author === "customer" ? t("you") : ev.author === "bot" ? t("bot") : ev.author === "agent" ? ev.author_name || t("agent") : "—";
-      let text = ev.text;
-      const dd = ev.data || {};
-      if (!text) {
-        text = { queued: t("queuedSys"), assigned: t("joined", { name: dd.agent_name || ev.author_name || t("agent") }), transferred: t("took", { name: dd.agent_name || t("agent") }), left_queue: t("left"), ticket_created: t("created", { id: dd.ticket_id }), closed: t("ended"), csat: t("rated", { n: dd.score }) }[ev.type];
-      }
-      if (text) lines.push(`[${stamp}] ${name}: ${text}`);
-    }
-    for (const cid in S.outbox) lines.push(`[…] ${t("you")}: ${S.outbox[cid].text} (${t("failed")})`);
-    const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/plain;charset=utf-8" }));
-    const a = h("a", { href: url, download: "chat-transcript-" + (S.conv || "new").slice(0, 24) + ".txt", hidden: true });
-    w.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 10000);
-  }
-
-  // ---- connection: exponential backoff with jitter, resume with token + last seq
-  let ws = null, ready = false, givenUp = false;
-  let attempt = 0, retryTimer = 0, bannerTimer = 0, pingTimer = 0, lastFrame = 0;
-  function send(f) {
-    if (!ready || !ws || ws.readyState !== 1) return false;
-    try {
-      ws.send(JSON.stringify(f));
-      return true;
-    } catch (e) {
-      return false;
-    }
-  }
-  function connect() {
-    clearTimeout(retryTimer); if (ws || givenUp) return; let sock;
-    try { sock = new WebSocket(WS_URL, ["chatd.v1"]); } catch (e) { return schedule(); }
-    ws = sock; ready = false;
-    sock.onopen = () => {
-      const hello = { type: "hello", locale: LANG };
-      if (S.token) { hello.resume_token = S.token; hello.last_seq = S.seq || 0; }
-      if (ds.userId) { hello.user_id = ds.userId; if (ds.userHash) hello.user_hash = ds.userHash; }
-      sock.send(JSON.stringify(hello));
-    };
-    sock.onmessage = (m) => {
-      lastFrame = Date.now(); let f;
-      try { f = JSON.parse(m.data); } catch (e) { return; }
-      if (f && typeof f === "object") onFrame(f);
-    };
-    sock.onclose = (e) => closed(sock, e.code);
-    sock.onerror = () => {};
-  }
-  function drop(intentional) {
-    const sock = ws; if (!sock) return; sock.onclose = null;
-    try { sock.close(intentional ? 1000 : 4000); } catch (e) {}
-    closed(sock, intentional ? 1000 : 1006, intentional);
-  }
-  function closed(sock, code, intentional) {
-    if (ws !== sock) return; ws = null; ready = false; clearInterval(pingTimer);
-    for (const tm of ackTimers.values()) clearTimeout(tm); ackTimers.clear();
-    for (const p of pendingActs.values()) if (p.btn) p.btn.disabled = false; pendingActs.clear();
-    if (intentional) return;
-    if (code === 1008) {
-      givenUp = true;
-      return showBanner(t("unavailable"), true);
-    }
-    if (code === 1000) return; // server ended it on purpose; reconnect on the next user action
-    schedule(code === 4029 ? 60000 : 0);
-  }
-  function schedule(min = 0) {
-    clearTimeout(retryTimer);
-    // full jitter on an exponential base: 0.5 s, 1 s, 2 s ... capped at 30 s
-    const base = Math.min(30000, 500 * 2 ** attempt);
-    const delay = Math.max(min, base / 2 + Math.random() * base / 2); attempt++;
-    retryTimer = setTimeout(connect, delay); clearTimeout(bannerTimer);
-    bannerTimer = setTimeout(() => !ready && showBanner(t("reconnecting")), attempt > 1 ? 0 : 1200);
-  }
-  function showBanner(text, err) {
-    $.bannerText.textContent = text; $.bannerBtn.hidden = !!err;
-    $.banner.className = "banner" + (err ? " err" : ""); $.banner.hidden = false;
-  }
-  function onFrame(f) {
-    if (typeof f.seq === "number" && f.conversation_id && f.type !== "welcome") {
-      if (S.conv && f.conversation_id !== S.conv) return; apply(f, true); refresh();
-      return;
-    }
-    switch (f.type) {
-      case "welcome": {
-        ready = true; attempt = 0; givenUp = false; clearTimeout(bannerTimer); $.banner.hidden = true;
-        if (f.conversation_id !== S.conv || (S.token && f.resumed === false)) {
-          // a different (new) conversation: start clean, keep unsent messages
-          const outbox = S.outbox;
-          S = { events: [], outbox };
-          reset();
-        }
-        S.conv = f.conversation_id; S.token = f.resume_token || S.token; status = f.status || status;
-        if (f.agent_name) agentName = f.agent_name; save(); refresh();
-        for (const cid in S.outbox) if (!S.outbox[cid].failed) transmit(cid); clearInterval(pingTimer);
-        pingTimer = setInterval(() => {
-          if (Date.now() - lastFrame > 60000) return drop(false);
-          send({ type: "ping" });
-        }, 25000);
-        break;
-      }
-      case "ack": {
-        const cid = f.ref; clearTimeout(ackTimers.get(cid)); ackTimers.delete(cid);
-        if (S.outbox[cid]) {
-          // stored; the message event (with the same cid) follows or already came
-          const el = bubbles.get(cid); delete S.outbox[cid]; save(); if (el) setState(el, "sent", cid);
-        }
-        const p = pendingActs.get(cid);
-        if (p) { pendingActs.delete(cid); if (p.btn) p.btn.disabled = false; }
-        break;
-      }
-      case "error": {
-        const cid = f.ref;
-        if (f.code === "bad_token") {
-          S = { events: [], outbox: S.outbox };
-          save(); reset(); drop(true); attempt = 0;
-          return connect();
-        }
-        if (cid && S.outbox[cid]) { clearTimeout(ackTimers.get(cid)); fail(cid); }
-        const p = cid && pendingActs.get(cid);
-        if (p) {
-          pendingActs.delete(cid); if (p.btn) p.btn.disabled = false;
-          const box = p.frame.type === "create_ticket" ? $.tErr : p.frame.type === "csat" ? $.cErr : null;
-          if (box) box.textContent = f.message || f.code; else notice(f.message || f.code);
-        } else if (f.code === "rate_limited") notice(t("fast"));
-        break;
-      }
-      case "queue":
-        queueInfo = f; if (status === "queued") paintQueue(); break;
-      case "typing":
-        showTyping(f); break;
-      default:
-    }
-  }
-
-  // ---- boot: render the cached history at once, then resume from the last seq we saw
-  if (S.conv) {
-    $.log.setAttribute("aria-busy", "true");
-    for (const ev of S.events.slice().sort((a, b) => a.seq - b.seq)) apply(ev, false);
-    for (const cid in S.outbox) if (bubbles.has(cid)) delete S.outbox[cid];
-    for (const cid in S.outbox) pendingBubble(cid, S.outbox[cid]); $.log.removeAttribute("aria-busy");
-    S.seq = Math.max(S.seq || 0, ...S.events.map((e) => e.seq));
-  } else if (S.events.length) S.events = [];
-  refresh();
-  addEventListener("online", () => {
-    if (!ws) { attempt = 0; connect(); }
-  });
-  const mount = () => {
-    document.body.append(host); let open = "";
-    try { open = sessionStorage.getItem(KEY + ":open"); } catch (e) {}
-    if (open) toggle(true); else if (S.token) connect();
+  sock.onmessage = (m) => {
+    lastFrame = Date.now(); let f;
+    try { f = JSON.parse(m.data); } catch (e) { return; }
+    if (f && typeof f === "object") onFrame(f);
   };
-  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
-  window.chatdWidget = { open: () => toggle(true), close: () => toggle(false) };
+  sock.onclose = (e) => closed(sock, e.code);
+  sock.onerror = () => {};
+}
+function drop(intentional) {
+  const sock = ws; if (!sock) return; sock.onclose = null;
+  try { sock.close(intentional ? 1000 : 4000); } catch (e) {}
+  closed(sock, intentional ? 1000 : 1006, intentional);
+}
+function closed(sock, code, intentional) {
+  if (ws !== sock) return; ws = null; ready = false; clearInterval(pingTimer);
+  for (const tm of ackTimers.values()) clearTimeout(tm); ackTimers.clear();
+  for (const p of pendingActs.values()) if (p.btn) p.btn.disabled = false; pendingActs.clear();
+  if (intentional) return;
+  if (code === 1008) { givenUp = true; return showBanner(t("unavailable"), true); }
+  if (code === 1000) return; // server ended it on purpose; reconnect on the next user action
+  schedule(code === 4029 ? 60000 : 0);
+}
+function schedule(min = 0) {
+  clearTimeout(retryTimer);
+  // full jitter on an exponential base: 0.5 s, 1 s, 2 s ... capped at 30 s
+  const base = Math.min(30000, 500 * 2 ** attempt);
+  const delay = Math.max(min, base / 2 + Math.random() * base / 2); attempt++;
+  retryTimer = setTimeout(connect, delay); clearTimeout(bannerTimer);
+  bannerTimer = setTimeout(() => !ready && showBanner(t("reconnecting")), attempt > 1 ? 0 : 1200);
+}
+function showBanner(text, err) {
+  $.bannerText.textContent = text; $.bannerBtn.hidden = !!err;
+  $.banner.className = "banner" + (err ? " err" : ""); $.banner.hidden = false;
+}
+function onFrame(f) {
+  if (typeof f.seq === "number" && f.conversation_id && f.type !== "welcome") {
+    if (S.conv && f.conversation_id !== S.conv) return; apply(f, true); refresh();
+    return;
+  }
+  switch (f.type) {
+    case "welcome": {
+      ready = true; attempt = 0; givenUp = false; clearTimeout(bannerTimer); $.banner.hidden = true;
+      if (f.conversation_id !== S.conv || (S.token && f.resumed === false)) {
+        // a different (new) conversation: start clean, keep unsent messages
+        S = { events: [], outbox: S.outbox }; reset();
+      }
+      S.conv = f.conversation_id; S.token = f.resume_token || S.token; status = f.status || status;
+      if (f.agent_name) agentName = f.agent_name; save(); refresh();
+      paintEarlier(Array.isArray(f.earlier) ? f.earlier : []);
+      for (const cid in S.outbox) if (!S.outbox[cid].failed) transmit(cid); clearInterval(pingTimer);
+      pingTimer = setInterval(() => (Date.now() - lastFrame > 60000 ? drop(false) : send({ type: "ping" })), 25000);
+      break;
+    }
+    case "ack": {
+      const cid = f.ref; clearTimeout(ackTimers.get(cid)); ackTimers.delete(cid);
+      if (S.outbox[cid]) {
+        // stored; the message event (with the same cid) follows or already came
+        const el = bubbles.get(cid); delete S.outbox[cid]; save(); if (el) setState(el, "sent", cid);
+      }
+      settle(cid);
+      break;
+    }
+    case "error": {
+      const cid = f.ref;
+      if (f.code === "bad_token") return restart(S.outbox);
+      if (cid && S.outbox[cid]) { clearTimeout(ackTimers.get(cid)); fail(cid); }
+      const p = cid && settle(cid);
+      if (p) {
+        const box = p.frame.type === "create_ticket" ? $.tErr : p.frame.type === "csat" ? $.cErr : null;
+        if (box) box.textContent = f.message || f.code; else notice(f.message || f.code);
+      } else if (f.code === "rate_limited") notice(t("fast"));
+      break;
+    }
+    case "history": {
+      // the answer to a click in the earlier list: act() keeps that button
+      const p = settle(f.ref); if (p && Array.isArray(f.events)) showPast(f.events, p.btn.textContent);
+      break;
+    }
+    case "queue":
+      queueInfo = f; if (status === "queued") paintQueue(); break;
+    case "typing":
+      showTyping(f); break;
+    default:
+  }
+}
+
+// ---- boot: render the cached history at once, then resume from the last seq we saw
+if (S.conv) {
+  $.log.setAttribute("aria-busy", "true");
+  for (const ev of ordered()) apply(ev, false);
+  for (const cid in S.outbox) if (bubbles.has(cid)) delete S.outbox[cid];
+  for (const cid in S.outbox) pendingBubble(cid, S.outbox[cid]); $.log.removeAttribute("aria-busy");
+  S.seq = Math.max(S.seq || 0, ...S.events.map((e) => e.seq));
+} else if (S.events.length) S.events = [];
+refresh();
+addEventListener("online", () => {
+  if (!ws) { attempt = 0; connect(); }
+});
+const mount = () => {
+  document.body.append(host); let open = "";
+  try { open = sessionStorage.getItem(KEY + ":open"); } catch (e) {}
+  if (open) toggle(true); else if (S.token) connect();
+};
+if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+window.chatdWidget = { open: () => toggle(true), close: () => toggle(false) };
 })();

@@ -1,15 +1,21 @@
-"""The customer widget against a real chatd: bot answers, queue card, locale, safety, isolation."""
+"""The customer widget against a real chatd: bot answers, queue card, locale, safety, isolation,
+earlier conversations of verified customers."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import CONFIG
 from tests.browser.pages import W, customer_bubbles, open_widget, send_customer
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -220,3 +226,86 @@ def test_failed_message_is_retried_with_the_same_cid(server: RunningServer, new_
     cids = [f["cid"] for f in sent if f.get("type") == "message"]
     assert len(cids) == 2 and cids[0] == cids[1]
     assert customer_bubbles(page).filter(has_text="please fail once").count() == 1
+
+
+IDENTITY_SECRET = "browser-identity-key"
+
+
+@pytest.fixture
+def identity_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A chatd that verifies customers: user_hash = HMAC-SHA256(IDENTITY_SECRET, user_id)."""
+    srv = start_server(
+        tmp_path / "data",
+        config_text=CONFIG + f'[security]\nidentity_secret = "{IDENTITY_SECRET}"\n',
+    )
+    yield srv
+    if srv.proc.poll() is None:
+        srv.stop()
+
+
+def _signed_in_page(server: RunningServer, host_site, user_id: str, user_hash: str) -> str:
+    """A host page of a site that passes its signed-in user to the widget."""
+    html = (
+        "<!doctype html><title>host</title><p>Signed in</p>"
+        f'<script src="{server.url}/widget.js" async data-server="{server.url}"'
+        f' data-user-id="{user_id}" data-user-hash="{user_hash}"></script>'
+    )
+    return host_site.page(f"/{user_id}/{user_hash[:8]}", html)
+
+
+def test_verified_customer_reads_an_earlier_conversation(
+    identity_server: RunningServer, new_page, host_site
+) -> None:
+    """A verified customer finds an ended chat under 'Earlier conversations' and reads it
+    read-only, then goes back; an unverified customer (same user id, wrong hash) sees no list."""
+    user_hash = hmac.new(IDENTITY_SECRET.encode(), b"u-2001", hashlib.sha256).hexdigest()
+    url = _signed_in_page(identity_server, host_site, "u-2001", user_hash)
+
+    first: Page = new_page()
+    first.goto(url)
+    first.locator(f"{W} .launch").click()
+    expect(first.locator(f"{W} .m.bot").first).to_be_visible()
+    expect(first.locator(f"{W} .ec")).to_be_hidden()  # nothing earlier yet
+    send_customer(first, "How do I reset my password?")
+    expect(first.locator(f"{W} .m.bot")).to_have_count(2)
+    first.get_by_role("button", name="End chat").click()
+    expect(first.locator(f"{W} .sys").filter(has_text="The chat has ended.")).to_be_visible()
+
+    # the same person on another device: a new chat, the ended one listed as earlier
+    again: Page = new_page()
+    again.goto(url)
+    again.locator(f"{W} .launch").click()
+    expect(again.locator(f"{W} .m.bot").first).to_be_visible()
+    toggle = again.get_by_role("button", name="Earlier conversations")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    earlier = again.locator(f"{W} .el button")
+    expect(earlier).to_have_count(1)
+    expect(earlier).to_contain_text("Ended")
+    earlier.click()
+
+    past = again.locator(f"{W} .past")
+    expect(past.locator(".m.me .b")).to_have_text("How do I reset my password?")
+    expect(past.locator(".m.bot")).to_have_count(2)
+    expect(past.locator(".m.bot .b").last).to_contain_text("Forgot password")
+    expect(past.locator(".sys").last).to_have_text("The chat has ended.")
+    expect(past.locator("h3")).to_contain_text("Ended")
+    # read-only and separate: the live chat and its composer are out of the way meanwhile
+    expect(again.locator(f"{W} .log")).to_be_hidden()
+    expect(again.locator(f"{W} .comp")).to_be_hidden()
+    back = again.get_by_role("button", name="Back to current chat")
+    expect(back).to_be_focused()
+    back.press("Enter")
+    expect(past).to_be_hidden()
+    expect(again.locator(f"{W} .comp textarea")).to_be_visible()
+    expect(again.locator(f"{W} .log .m.bot")).to_have_count(1)
+    expect(toggle).to_be_focused()
+    assert again.js_errors == []
+
+    impostor: Page = new_page()
+    impostor.goto(_signed_in_page(identity_server, host_site, "u-2001", "0" * 64))
+    impostor.locator(f"{W} .launch").click()
+    expect(impostor.locator(f"{W} .m.bot").first).to_be_visible()
+    expect(impostor.locator(f"{W} .ec")).to_be_hidden()
+    expect(impostor.get_by_role("button", name="Earlier conversations")).to_have_count(0)
