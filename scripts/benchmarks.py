@@ -30,14 +30,17 @@ _RAW = re.compile(r"^<!-- chatd-bench-results (.*) -->$", re.M)
 SECTION = "## chatd bench"
 ORDER = ("relay", "cluster", "idle", "surge", "bot")
 #: The "cluster" entry: relay three times in one script run, so the columns share a machine
-#: state: the embedded default, then the cluster backends with 1 and 2 workers.
+#: state: the embedded default (and with ``[storage] synchronous = "normal"``), then the cluster
+#: backends with 1 and 2 workers.
 CLUSTER_RUNS: dict[str, list[str]] = {
     "sqlite": [],
+    "sqlite_normal": ["--synchronous", "normal"],
     "w1": ["--cluster", "--workers", "1"],
     "w2": ["--cluster", "--workers", "2"],
 }
 _CLUSTER_HEADS = {
     "sqlite": "SQLite, 1 process",
+    "sqlite_normal": 'SQLite, synchronous = "normal"',
     "w1": "PostgreSQL + Redis, 1 worker",
     "w2": "PostgreSQL + Redis, 2 workers",
 }
@@ -290,7 +293,8 @@ def render_cluster(runs: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
         "### relay on cluster backends",
         "",
-        "`chatd bench relay` (SQLite), then `chatd bench relay --cluster --workers 1` and "
+        "`chatd bench relay` (SQLite), `chatd bench relay --synchronous normal` (SQLite without "
+        "an fsync per commit), then `chatd bench relay --cluster --workers 1` and "
         f"`--workers 2`, one after the other: {any_run['pairs']} pairs, {any_run['window']} "
         f"messages in flight per pair, {any_run['duration_s']:.0f} s per phase, each beside its "
         "own raw baseline. `--cluster` starts a throwaway PostgreSQL "
