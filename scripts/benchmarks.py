@@ -241,7 +241,9 @@ _NOTES = {
     "phase ({duration_s:.0f} s), then every customer and agent sending at a fixed pace totalling "
     "half of chatd's max rate ({duration_s:.0f} s; latency counted from the scheduled send time). "
     "A message's latency is from its send to the peer receiving it; chatd acknowledges only after "
-    "the SQLite commit (synchronous=FULL, group commit). Server CPU is read from /proc.",
+    "the SQLite commit (synchronous=FULL, group commit). Messages are support-chat lines of "
+    "10-140 characters in English and Chinese (chatd/bench/texts.py), so secret masking does "
+    "the work a real message costs. Server CPU is read from /proc.",
     "idle": "{connections:,} customers, 100 opening at a time, each saying hello (chatd opens a "
     "conversation, stores and sends the greeting); RSS is VmRSS of the server process with all "
     "connections held, minus VmRSS before (after 20 warm-up connections came and went).",

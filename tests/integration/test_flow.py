@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 import pytest
@@ -482,4 +483,19 @@ class TestAlwaysHandoff:
         customer = await chatd.customer()
         queued = await customer.wait_for("queued")
         assert queued["seq"] == 2
+        await customer.close()
+
+
+class TestPositionAtOnce:
+    @pytest.fixture
+    def settings(self) -> dict[str, dict[str, Any]]:
+        # Periodic updates every 30 s: a frame within seconds can only be the one sent at handoff.
+        return {"queue": {"update_interval_s": 30.0}}
+
+    async def test_a_queued_customer_learns_their_place_at_once(self, chatd: Harness) -> None:
+        """The first queue frame comes with the handoff, not at the next update tick."""
+        customer = await chatd.customer()
+        await customer.action("request_human")
+        status = await customer.wait_for("queue", timeout=3.0)
+        assert status["position"] == 1
         await customer.close()
