@@ -496,7 +496,28 @@ def _may_hold_seed_run(latin: list[str], text: str) -> bool:
     return sum(1 for char in alone if char in _ZH_SET) >= _MIN_SEED_LIST_WORDS
 
 
-def _detect_seed_phrases(text: str, masks: _Masks, found: set[str]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the cheap pre-checks of several detectors read, worked out once per message.
+
+    The pre-checks are necessary conditions: a detector whose keyword or digits are absent
+    skips its slow search, and must never skip one that would have matched.
+    """
+
+    #: The text case-folded so that it holds a keyword wherever an IGNORECASE pattern matches
+    #: one: casefold() maps "ſ" to "s" and "K" (Kelvin) to "k" as re does; re also matches "İ"
+    #: and "ı" to "i", which casefold() leaves as "i̇" and "ı".
+    folded: str
+    #: Digits as the patterns count them (``\d`` is Unicode: fullwidth "１２３" too).
+    digits: int
+
+    @classmethod
+    def of(cls, text: str) -> _Facts:
+        folded = text.casefold().replace("i\u0307", "i").replace("ı", "i")
+        return cls(folded, len(_HAS_DIGIT.findall(text)))
+
+
+def _detect_seed_phrases(text: str, masks: _Masks, found: set[str], facts: _Facts) -> None:
     # Cheap pre-checks first: tokenising is only worth it for a message long enough to hold a
     # phrase, or one that announces a (possibly shorter) phrase.
     latin = _LATIN_WORD_RE.findall(text)
@@ -504,7 +525,7 @@ def _detect_seed_phrases(text: str, masks: _Masks, found: set[str]) -> None:
     full_scan = _may_hold_seed_run(latin, text)
     triggers = (
         list(_SEED_TRIGGER_RE.finditer(text))
-        if words >= _MIN_SEED_AFTER_KEYWORD and any(k in text.casefold() for k in _SEED_KEYWORDS)
+        if words >= _MIN_SEED_AFTER_KEYWORD and any(k in facts.folded for k in _SEED_KEYWORDS)
         else []
     )
     if not full_scan and not triggers:
@@ -575,13 +596,12 @@ def _gap_free(masks: _Masks, start: int, end: int) -> bool:
     return not masks.crosses(start, end)
 
 
-def _detect_triggered_values(text: str, masks: _Masks, found: set[str]) -> None:
-    lowered = text.lower()
-    if any(k in lowered for k in ("key", "私钥", "私鑰", "priv")):
+def _detect_triggered_values(text: str, masks: _Masks, found: set[str], facts: _Facts) -> None:
+    if any(k in facts.folded for k in ("key", "私钥", "私鑰", "priv")):
         for _, start, end in _trigger_values(_KEY_TRIGGER_RE, text, masks):
             if end - start >= 32:
                 _claim(masks, found, start, end, "private_key")
-    if not any(k in text.casefold() for k in ("secret", "密钥", "秘钥", "密鑰")):
+    if not any(k in facts.folded for k in ("secret", "密钥", "秘钥", "密鑰")):
         return
     for _, start, end in _trigger_values(_SECRET_TRIGGER_RE, text, masks):
         value = text[start:end]
@@ -590,11 +610,9 @@ def _detect_triggered_values(text: str, masks: _Masks, found: set[str]) -> None:
             _claim(masks, found, start, end, "api_secret")
 
 
-def _detect_passwords(text: str, masks: _Masks, found: set[str]) -> None:
-    # Every keyword of _PASSWORD_EN_RE holds one of these (casefold() matches what IGNORECASE
-    # matches); without one, the slow search is skipped.
-    folded = text.casefold()
-    if any(k in folded for k in ("pass", "pw", "pin")):
+def _detect_passwords(text: str, masks: _Masks, found: set[str], facts: _Facts) -> None:
+    # Every keyword of _PASSWORD_EN_RE holds one of these.
+    if any(k in facts.folded for k in ("pass", "pw", "pin")):
         for m, start, end in _trigger_values(_PASSWORD_EN_RE, text, masks):
             value = text[start:end]
             if m.group("verb") and value[0] not in "\"“'「":
@@ -628,8 +646,10 @@ def _follows_masked(text: str, masks: _Masks, start: int, kind: str) -> bool:
     return _LIST_GAP_RE.fullmatch(text, e, start) is not None
 
 
-def _detect_otp(text: str, masks: _Masks, found: set[str], expecting_2fa_code: bool) -> None:
-    if sum(map(text.count, "0123456789")) < 6 or not _OTP_RE.search(text):
+def _detect_otp(
+    text: str, masks: _Masks, found: set[str], facts: _Facts, expecting_2fa_code: bool
+) -> None:
+    if facts.digits < 6 or not _OTP_RE.search(text):
         return
     triggers = list(_OTP_TRIGGER_RE.finditer(text))
     # Matches of one pattern are disjoint and in order, so starts and ends are both sorted and
@@ -752,7 +772,7 @@ def _tx_context(text: str, masks: _Masks, start: int, end: int, next_candidate: 
     return first is not None and first.group("tx") is not None
 
 
-def _detect_exempt_shapes(text: str, masks: _Masks, found: set[str]) -> None:
+def _detect_exempt_shapes(text: str, masks: _Masks, found: set[str], facts: _Facts) -> None:
     candidates: list[tuple[int, int, str]] = []
     if len(text) >= 64 and _HEX_RUN_RE.search(text):
         candidates += [
@@ -762,7 +782,7 @@ def _detect_exempt_shapes(text: str, masks: _Masks, found: set[str]) -> None:
         candidates += [
             (m.start(), m.end(), "private_key") for m in _unmasked_matches(_B58_64_RE, text, masks)
         ]
-    if len(text) >= 13 and sum(map(text.count, "0123456789")) >= 13:
+    if facts.digits >= 13:
         candidates += [(s, e, "card_number") for s, e in _card_spans(text, masks)]
     candidates = [c for c in candidates if not masks.overlaps(c[0], c[1])]
     candidates.sort()
@@ -806,7 +826,8 @@ def _redact(text: str, expecting_2fa_code: bool) -> Redaction:
     for m in _PLACEHOLDER_RE.finditer(text):
         masks.claim(m.start(), m.end(), None)
     found: set[str] = set()
-    _detect_seed_phrases(text, masks, found)
+    facts = _Facts.of(text)
+    _detect_seed_phrases(text, masks, found, facts)
     for m in _unmasked_matches(_XPRV_RE, text, masks):
         if masks.claim(m.start(), m.end(), "extended_private_key"):
             found.add("extended_private_key")
@@ -814,10 +835,10 @@ def _redact(text: str, expecting_2fa_code: bool) -> Redaction:
         for m in _unmasked_matches(_WIF_RE, text, masks):
             if masks.claim(m.start(), m.end(), "wif_key"):
                 found.add("wif_key")
-    _detect_triggered_values(text, masks, found)
-    _detect_passwords(text, masks, found)
-    _detect_otp(text, masks, found, expecting_2fa_code)
-    _detect_exempt_shapes(text, masks, found)
+    _detect_triggered_values(text, masks, found, facts)
+    _detect_passwords(text, masks, found, facts)
+    _detect_otp(text, masks, found, facts, expecting_2fa_code)
+    _detect_exempt_shapes(text, masks, found, facts)
     if not found:
         return Redaction(text, ())
     return Redaction(_apply(text, masks.spans), tuple(sorted(found)))

@@ -235,6 +235,11 @@ CASES = [
         hidden=("482 913",),
     ),
     Case("otp-zh", "验证码是 654321", ("otp_code",), visible=("验证码是",), hidden=("654321",)),
+    # A Chinese input method types fullwidth digits; the patterns' \d counts them, so must the
+    # cheap pre-check in front of them.
+    Case("otp-fullwidth", "验证码 １２３４５６", ("otp_code",), hidden=("１２３４５６",)),
+    # IGNORECASE matches "İ" to "i": the keyword pre-check must too.
+    Case("password-dotted-i", "MY PİN IS 4491", ("password",), hidden=("4491",)),
     Case("otp-expected", "739201", ("otp_code",), hidden=("739201",), expecting_2fa_code=True),
     Case("otp-code-is", "the code is 88123456", ("otp_code",), hidden=("88123456",)),
     Case(
