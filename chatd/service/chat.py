@@ -641,7 +641,7 @@ class ChatService:
         if self.coordinator.inline:  # else the leader offers it once it queued the chat
             await self._offer_ticket_if_needed(conversation_id)
         # Their place in line at once, not at the next update tick (up to an interval later).
-        await self.coordinator.customer_joined(conversation_id)
+        await self.coordinator.send_position_now(conversation_id)
         self.wake_assigner()
 
     async def _offer_ticket_if_needed(self, conversation_id: str) -> None:
@@ -992,7 +992,7 @@ class ChatService:
             ),
         )
         log.info("requeued", conversation_id=conversation_id, reason=reason, agent_id=old_agent)
-        await self.coordinator.customer_joined(conversation_id)  # their place in line at once
+        await self.coordinator.send_position_now(conversation_id)
         self.wake_assigner()
 
     async def agent_close(self, agent: AgentRecord, conversation_id: str, cid: str) -> None:

@@ -141,8 +141,9 @@ class Coordinator(Protocol):
     def status_targets(self) -> Iterable[str]:
         """Conversations that get coalesced queue frames."""
 
-    async def customer_joined(self, conversation_id: str) -> None:
-        """A customer connection opened: send their queue frame now if they wait."""
+    async def send_position_now(self, conversation_id: str) -> None:
+        """Send the customer their queue frame now if they wait (not at the next update tick):
+        their connection just opened, or they were just queued."""
 
     async def conversations_of(self, agent_id: str) -> list[ConversationRecord]: ...
 
@@ -226,7 +227,7 @@ class LocalCoordinator:
     def status_targets(self) -> Iterable[str]:
         return self.service.customer_connections
 
-    async def customer_joined(self, conversation_id: str) -> None:
+    async def send_position_now(self, conversation_id: str) -> None:
         service = self.service
         if (
             self.loops is not None
@@ -464,7 +465,7 @@ class ClusterCoordinator:
         # frames on their topic (a PUBLISH nobody listens to costs Redis next to nothing).
         return [entry.conversation_id for entry in self.service.dispatcher.queue]
 
-    async def customer_joined(self, conversation_id: str) -> None:
+    async def send_position_now(self, conversation_id: str) -> None:
         self._send({"op": "status_wanted", "conversation_id": conversation_id})
 
     async def conversations_of(self, agent_id: str) -> list[ConversationRecord]:

@@ -81,4 +81,4 @@ def open_store(url_or_path: str, *, synchronous: str = "full") -> Store:
         path = url_or_path
     if not path:
         raise StoreError(f"storage url {url_or_path!r} names no file")
-    return SQLiteStore(path, synchronous="NORMAL" if synchronous == "normal" else "FULL")
+    return SQLiteStore(path, synchronous=synchronous.upper())  # type: ignore[arg-type]

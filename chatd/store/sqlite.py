@@ -419,12 +419,13 @@ class SQLiteStore:
         if outcomes is None:
             await self._begin(conn)
             outcomes = self._apply_isolated(batch, conn)
-        if self._synchronous == "NORMAL":
-            self._commit_here(conn)
-            return outcomes
-        commit = asyncio.wrap_future(self._executor_or_fail().submit(self._commit, conn))
         try:
-            await asyncio.shield(commit)
+            if self._synchronous == "NORMAL":
+                self._commit(conn)  # no fsync: microseconds, so on the loop, no thread hop
+            else:
+                await asyncio.shield(
+                    asyncio.wrap_future(self._executor_or_fail().submit(self._commit, conn))
+                )
         except asyncio.CancelledError:
             # The COMMIT may or may not land: forget every cached seq (a miss costs one probe).
             self._seqs = _SeqTracker(_SEQ_CACHE_SIZE)
@@ -434,20 +435,13 @@ class SQLiteStore:
             raise
         self._seqs.end_batch(committed=True)
         self._commits += 1
+        if self._synchronous == "NORMAL" and self._commits % _CHECKPOINT_EVERY_COMMITS == 0:
+            self._start_checkpoint()
         return outcomes
 
-    def _commit_here(self, conn: sqlite3.Connection) -> None:
-        """COMMIT on the loop (synchronous=NORMAL: no fsync), then checkpoint now and then."""
-        try:
-            self._commit(conn)
-        except BaseException:
-            self._seqs.end_batch(committed=False)
-            raise
-        self._seqs.end_batch(committed=True)
-        self._commits += 1
-        if self._commits % _CHECKPOINT_EVERY_COMMITS == 0 and (
-            self._checkpoint_task is None or self._checkpoint_task.done()
-        ):
+    def _start_checkpoint(self) -> None:
+        """Checkpoint in the background unless one is still running."""
+        if self._checkpoint_task is None or self._checkpoint_task.done():
             self._checkpoint_task = asyncio.create_task(self._checkpoint())
 
     async def _checkpoint(self) -> None:

@@ -145,7 +145,7 @@ class CustomerConnection:
                 lambda after: service.customer_events(conv.conversation_id, after),
                 max([last_seq, *seen]),
             )
-        await service.coordinator.customer_joined(conv.conversation_id)
+        await service.coordinator.send_position_now(conv.conversation_id)
         log.info("customer_connected", resumed=resumed, status=conv.status)
 
     def _rate_check(self, ref: str | None) -> None:
