@@ -5,8 +5,8 @@ handling time with mean ``h`` (learned from closed chats). With ``c`` slots, all
 up at rate ``c / h``. The customer at position ``k`` with ``free`` slots already open needs
 ``n = k - free`` departures, so their wait is the time to ``n`` events of a Poisson process of rate
 ``c / h``: an Erlang(n, c/h) variable, with mean ``n * h / c``. The low/high range is its 10th and
-90th percentile. This is exact for exponential handling times and slots that stay busy; it
-ignores abandonment ahead (a refinement for the simulator to measure, issue 7).
+90th percentile, widened by the model's own measured error (:data:`MODEL_ERROR`). The
+refinements (language pools, abandonment, overtaking) are in :class:`WaitEstimator`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from statistics import NormalDist
 
 __all__ = [
     "FLOW_HALF_LIFE_S",
+    "MODEL_ERROR",
     "PRIOR_EXPOSURE_S",
     "WaitEstimate",
     "WaitEstimator",
@@ -38,6 +39,14 @@ FLOW_HALF_LIFE_S = 600.0
 #: Waiting customer-seconds with no abandonment assumed before any data (one customer waiting
 #: an hour): the abandonment hazard starts at zero and a first quitter moves it only a little.
 PRIOR_EXPOSURE_S = 3600.0
+#: The model's own error, as a standard deviation on the log scale: what the Erlang range
+#: leaves out (how a surge's abandonment plays out, on-call agents joining, handling times
+#: drifting). Measured, not tuned: ``chatd simulate --scenario surge`` gives a median relative
+#: error of 0.108 over seeds 1-10, and a normal error with median |x| = 0.108 has
+#: sigma = 0.108 / 0.674 = 0.16. Deep in a queue the Erlang range alone is only a few percent
+#: wide (hundreds of departures average out), so without this 64% of surge waits fell outside
+#: the range customers were shown.
+MODEL_ERROR = 0.16
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +170,7 @@ class WaitEstimator:
         "_flow_half_life_s",
         "_half_life_s",
         "_last_observed_at",
+        "_model_error",
         "_prior_handle_s",
         "_prior_weight",
         "_waiting",
@@ -179,6 +189,7 @@ class WaitEstimator:
         low_quantile: float = 0.1,
         high_quantile: float = 0.9,
         flow_half_life_s: float = FLOW_HALF_LIFE_S,
+        model_error: float = MODEL_ERROR,
     ) -> None:
         """Create an estimator.
 
@@ -187,7 +198,8 @@ class WaitEstimator:
         enough closed chats for a stable mean while following a surge. ``prior_weight``: the
         prior counts as 3 observations, so it fades after a handful of real ones.
         ``flow_half_life_s``: memory of the arrival and abandonment rates (see
-        :data:`FLOW_HALF_LIFE_S`).
+        :data:`FLOW_HALF_LIFE_S`). ``model_error``: the model's own error, which widens the
+        range (see :data:`MODEL_ERROR`; 0 gives the bare queueing model's range).
         """
         if not (math.isfinite(prior_handle_s) and prior_handle_s > 0):
             raise ValueError(f"prior_handle_s must be > 0, got {prior_handle_s!r}")
@@ -198,6 +210,13 @@ class WaitEstimator:
             raise ValueError(f"prior_weight must be > 0, got {prior_weight!r}")
         if not 0.0 < low_quantile < high_quantile < 1.0:
             raise ValueError("quantiles must satisfy 0 < low_quantile < high_quantile < 1")
+        if not (math.isfinite(model_error) and model_error >= 0):
+            raise ValueError(f"model_error must be >= 0, got {model_error!r}")
+        # Per side, the model error's share of the range: its quantile on the log scale.
+        self._model_error = (
+            -_STANDARD_NORMAL.inv_cdf(low_quantile) * model_error,
+            _STANDARD_NORMAL.inv_cdf(high_quantile) * model_error,
+        )
         self._prior_handle_s = float(prior_handle_s)
         self._half_life_s = float(half_life_s)
         self._prior_weight = float(prior_weight)
@@ -368,9 +387,27 @@ class WaitEstimator:
 
             low = min(expected, restricted_quantile(self.low_quantile))
             high = max(expected, restricted_quantile(self.high_quantile))
+        low, high = self._with_model_error(expected, low, high)
         # Whole seconds: customers see minutes at best, and a range that opens below what it
         # says (floor) and closes above it (ceil) never looks more certain than it is.
         return WaitEstimate(float(round(expected)), float(math.floor(low)), float(math.ceil(high)))
+
+    def _with_model_error(self, expected: float, low: float, high: float) -> tuple[float, float]:
+        """Widen the queueing range by the model's own error, in quadrature on the log scale.
+
+        Each side's log half-width s becomes sqrt(s^2 + m^2), m the model error's quantile: one
+        departure from a seat (an exponential wait, s ~ 0.8-2.3) barely changes, hundreds of
+        departures ahead (s ~ 0.05) get about +-m. sqrt(s^2 + m^2) grows with s at slope <= 1,
+        so a later position's high end stays no lower; a low end of 0 stays 0.
+        """
+        m_low, m_high = self._model_error
+        if expected <= 0.0:
+            return low, high
+        if low > 0.0 and m_low:
+            low = expected * math.exp(-math.hypot(math.log(expected / low), m_low))
+        if m_high:
+            high = expected * math.exp(math.hypot(math.log(high / expected), m_high))
+        return low, high
 
     def _phases(self, head_starts: Mapping[str, float], now: float) -> list[tuple[float, float]]:
         """Turn head starts into ``(duration, inflow)`` phases ending in an endless calm one."""

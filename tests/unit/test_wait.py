@@ -8,7 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatd.domain.wait import WaitEstimate, WaitEstimator, erlang_quantile
+from chatd.domain.wait import MODEL_ERROR, WaitEstimate, WaitEstimator, erlang_quantile
+
+#: The bare queueing model (its range without the model's own error), for exact figures.
+BARE = {"model_error": 0.0}
 
 
 def erlang_cdf(shape: int, rate: float, x: float) -> float:
@@ -33,7 +36,9 @@ def test_free_slot_means_about_zero() -> None:
 
 def test_single_slot_is_exponential() -> None:
     """One busy slot, position 1: mean h, range from the exponential 10th/90th percentiles."""
-    estimate = WaitEstimator(prior_handle_s=300.0).estimate(1, slots=1, free_slots=0, now=0.0)
+    estimate = WaitEstimator(prior_handle_s=300.0, **BARE).estimate(
+        1, slots=1, free_slots=0, now=0.0
+    )
     assert estimate == WaitEstimate(
         300.0, math.floor(-300 * math.log(0.9)), math.ceil(-300 * math.log(0.1))
     )
@@ -41,11 +46,36 @@ def test_single_slot_is_exponential() -> None:
 
 def test_kth_customer_waits_for_k_minus_free_departures() -> None:
     """Position 10 with 5 busy slots and h=300 s expects 10*300/5 = 600 s."""
-    estimate = WaitEstimator(prior_handle_s=300.0).estimate(10, slots=5, free_slots=0, now=0.0)
+    estimate = WaitEstimator(prior_handle_s=300.0, **BARE).estimate(
+        10, slots=5, free_slots=0, now=0.0
+    )
     # Gamma(10, 1/60 s) percentiles: chi-square(20) 10%/90% = 12.443/28.412, halved, times 60 s.
     assert estimate == WaitEstimate(600.0, 373.0, 853.0)
     with_free = WaitEstimator(prior_handle_s=300.0).estimate(7, slots=5, free_slots=2, now=0.0)
     assert with_free is not None and with_free.expected_s == 300.0
+
+
+def test_model_error_widens_a_deep_range_and_barely_a_short_one() -> None:
+    """Deep in a queue the Erlang range is a few percent wide; the model's own error widens it
+    to about +-z x MODEL_ERROR on the log scale. One departure from a seat (an exponential
+    wait) keeps nearly its own range. The expectation never moves."""
+    z = 1.2815515655446004  # the standard normal's 90th percentile
+    bare, told = WaitEstimator(prior_handle_s=360.0, **BARE), WaitEstimator(prior_handle_s=360.0)
+    deep_bare = bare.estimate(400, slots=60, free_slots=0, now=0.0)
+    deep = told.estimate(400, slots=60, free_slots=0, now=0.0)
+    assert deep_bare is not None and deep is not None
+    assert deep.expected_s == deep_bare.expected_s == 2400.0
+    assert deep_bare.high_s / deep_bare.expected_s < 1.1  # the bare model: within 10%
+    assert deep.high_s / deep.expected_s >= math.exp(z * MODEL_ERROR)
+    assert deep.low_s / deep.expected_s <= math.exp(-z * MODEL_ERROR)
+    head_bare = bare.estimate(1, slots=1, free_slots=0, now=0.0)
+    head = told.estimate(1, slots=1, free_slots=0, now=0.0)
+    assert head_bare is not None and head is not None
+    assert head.expected_s == head_bare.expected_s
+    assert head_bare.high_s <= head.high_s <= head_bare.high_s * 1.05
+    assert head_bare.low_s * 0.8 <= head.low_s <= head_bare.low_s
+    with pytest.raises(ValueError):
+        WaitEstimator(model_error=-0.1)
 
 
 def test_mean_starts_at_prior_and_learns() -> None:
@@ -150,7 +180,7 @@ def test_restricted_range_comes_from_the_pool_steps() -> None:
     one a single fast departure count would give; with a same-pool customer ahead it is the
     Erlang(2) range of two pool steps.
     """
-    estimator = WaitEstimator(prior_handle_s=360.0)
+    estimator = WaitEstimator(prior_handle_s=360.0, **BARE)
     head = estimator.estimate(1, slots=60, free_slots=0, now=0.0, pool_slots=15)
     assert head is not None and head.expected_s == 24.0
     assert head.low_s == math.floor(-math.log(0.9) * 24.0)
