@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 BENCH = "import sys; from chatd.bench.cli import main; sys.exit(main())"
@@ -50,3 +51,21 @@ def test_idle_quick_holds_every_connection() -> None:
     assert out["open_rate"] > 0 and out["baseline_open_rate"] > 0
     # RSS deltas of a few hundred sockets are noisy, but a connection cannot cost nothing or 1 MB.
     assert 0 < out["kb_per_connection"] < 1024
+
+
+def test_relay_floor_script_relays_through_the_real_service() -> None:
+    """scripts/relay_floor.py (the service's cost without sockets) runs the real message path:
+    every message stored and both views of it (customer's, agent's) encoded for delivery."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "relay_floor.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--json", "--pairs", "4", "--window", "2", "--duration", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    assert out["synchronous"] == "full" and out["messages"] > 0
+    assert out["cpu_us_per_msg"] > 0
+    # Two frames per relayed message (the warm-up second relays some too), none lost.
+    assert out["frames_encoded"] >= 2 * out["messages"]
