@@ -559,7 +559,7 @@ function download() {
     const d = new Date((ev.ts || 0) * 1000);
     const stamp = isNaN(d) ? "" : d.toISOString().replace("T", " ").slice(0, 19);
     const name = { customer: t("you"), bot: t("bot"), agent: ev.author_name || t("agent") }[ev.author] || "—";
-    const text = ev.text || (ev.type !== "requeued" && evLine(ev)); // the file has never listed requeues
+    const text = ev.text || evLine(ev);
     if (text) lines.push(`[${stamp}] ${name}: ${text}`);
   }
   for (const cid in S.outbox) lines.push(`[…] ${t("you")}: ${S.outbox[cid].text} (${t("failed")})`);

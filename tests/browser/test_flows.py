@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -64,6 +65,42 @@ def test_agent_gets_the_chat_and_messages_flow_both_ways(
     expect(timeline.locator(".ev.msg.customer .bubble").last).to_have_text("My deposit is missing")
     expect(cust.locator(f"{W} .m.me .meta").last).to_contain_text("Sent")
     assert agent.js_errors == [] and cust.js_errors == []
+
+
+def test_downloaded_transcript_lists_what_the_chat_showed(
+    server: RunningServer, new_page, agent_token: str
+) -> None:
+    """The "Download transcript" button saves a text file with every line the chat showed: the bot's
+    answer, the agent joining, both sides' messages, and the transfer back to the queue."""
+    agent, cust = _handoff(server, new_page, agent_token)
+    compose = agent.locator("#compose-text")
+    compose.fill("Hi, I'm Anna. Let me get a colleague.")
+    compose.press("Enter")
+    expect(cust.locator(f"{W} .m.agent .b").last).to_have_text(
+        "Hi, I'm Anna. Let me get a colleague."
+    )
+    agent.locator("#to-queue").click()
+    transferring = "Transferring you to another person…"
+    expect(cust.locator(f"{W} .sys").filter(has_text=transferring)).to_be_visible()
+    with cust.expect_download() as download:
+        cust.get_by_role("button", name="Download transcript").click()
+    assert download.value.suggested_filename.startswith("chat-transcript-")
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    body = "\n".join(lines)
+    for expected in (
+        "You: How do I reset my password?",
+        "Forgot password",
+        "Anna joined the chat",
+        "Anna: Hi, I'm Anna. Let me get a colleague.",
+        transferring,
+    ):
+        assert expected in body, (expected, lines)
+    # in the order the chat showed them
+    order = [next(i for i, line in enumerate(lines) if "Anna joined" in line)]
+    order.append(next(i for i, line in enumerate(lines) if "Let me get a colleague" in line))
+    order.append(next(i for i, line in enumerate(lines) if transferring in line))
+    assert order == sorted(order), lines
+    assert cust.js_errors == []
 
 
 def test_console_canned_reply_kb_note_and_tag(
