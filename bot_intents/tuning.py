@@ -52,9 +52,11 @@ def cross_validate(
     for fold in range(folds):
         train = np.flatnonzero(fold_of != fold)
         test = np.flatnonzero(fold_of == fold)
-        matcher = Matcher([texts[i] for i in train], label_array[train].tolist(), n_classes, config)
+        matcher = Matcher(
+            [texts[int(i)] for i in train], label_array[train].tolist(), n_classes, config
+        )
         for i in test:
-            scores.append(matcher.score(texts[i]))
+            scores.append(matcher.score(texts[int(i)]))
             truth.append(int(label_array[i]))
         for text in out_of_scope[fold::folds]:
             scores.append(matcher.score(text))

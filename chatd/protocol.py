@@ -683,8 +683,9 @@ _encode = _encoder.encode
 #: built once, with the same settings. Its circular-reference markers are emptied by every
 #: call that returns; a call that raises may leave some behind, so dumps() clears them then.
 _markers: dict[int, Any] = {}
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # the C accelerator, untyped
 _c_encode = (
-    json.encoder.c_make_encoder(
+    _c_make_encoder(
         _markers,
         _encoder.default,
         json.encoder.encode_basestring,
@@ -695,7 +696,7 @@ _c_encode = (
         False,
         True,
     )
-    if json.encoder.c_make_encoder is not None
+    if _c_make_encoder is not None
     else None
 )
 

@@ -37,7 +37,7 @@ from chatd.config import load_config
 from chatd.logs import configure_logging
 from chatd.service.chat import ChatService
 from chatd.store import open_store
-from chatd.store.base import AgentRecord
+from chatd.store.base import AgentRecord, Event
 
 CAPACITY = 5
 
@@ -89,12 +89,11 @@ async def measure(synchronous: str, pairs: int, window: int, duration_s: float) 
                 raw = json.dumps({"type": "message", "cid": cid, "text": line(True, count)})
                 msg = p.decode_customer(raw, max_text=max_text)
                 assert isinstance(msg, p.CustomerText)
-                await service.customer_message(
-                    conversation_id,
-                    msg.cid,
-                    msg.text,
-                    on_stored=lambda e, _new, ref=msg.cid: p.dumps(p.frame_ack(ref, seq=e.seq)),
-                )
+
+                def ack(event: Event, _created: bool, ref: str = msg.cid) -> None:
+                    p.dumps(p.frame_ack(ref, seq=event.seq))
+
+                await service.customer_message(conversation_id, msg.cid, msg.text, on_stored=ack)
             else:
                 frame = {"type": "message", "cid": cid, "conversation_id": conversation_id}
                 raw = json.dumps({**frame, "text": line(False, count)})

@@ -21,6 +21,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect, sync_playwright
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin, Subprotocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,8 +36,11 @@ W = "chatd-widget"
 # ---------------------------------------------------------------- seeding over real sockets
 def ws(server: RunningServer, path: str) -> ClientConnection:
     return connect(
-        server.ws_url + path, subprotocols=["chatd.v1"], origin=server.url, open_timeout=5
-    )  # type: ignore[list-item]
+        server.ws_url + path,
+        subprotocols=[Subprotocol("chatd.v1")],
+        origin=Origin(server.url),
+        open_timeout=5,
+    )
 
 
 def send(conn: ClientConnection, frame: dict[str, Any]) -> None:
@@ -45,7 +49,7 @@ def send(conn: ClientConnection, frame: dict[str, Any]) -> None:
 
 def wait_for(conn: ClientConnection, pred: Any, timeout: float = 5) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
-    seen = []
+    seen: list[dict[str, Any]] = []
     while True:
         try:
             frame = json.loads(conn.recv(timeout=max(0.01, deadline - time.monotonic())))
@@ -183,7 +187,10 @@ def main() -> None:
 def shoot(server: RunningServer, anna: str, olga: str, out: Path, chromium: str) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
-        desk = {"viewport": {"width": 1280, "height": 820}, "device_scale_factor": 1}
+        desk: dict[str, Any] = {
+            "viewport": {"width": 1280, "height": 820},
+            "device_scale_factor": 1,
+        }
 
         # 1. widget on the demo page, desktop: a bot answer with quick replies
         page = browser.new_context(**desk).new_page()

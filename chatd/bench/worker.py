@@ -8,12 +8,13 @@ phase has a deadline, so a stuck server makes the worker report and exit, never 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from chatd.bench.clients import Conn, Frame, Stopwatch
@@ -201,7 +202,7 @@ class RelayLoad:
             await pair.customer.send({"type": "request_human", "cid": f"h{index}"})
 
         results = await asyncio.wait_for(
-            bounded_gather([lambda i=i: one(i) for i in range(self.n)], 50), 60
+            bounded_gather([functools.partial(one, i) for i in range(self.n)], 50), 60
         )
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
@@ -366,7 +367,10 @@ async def relay(spec: dict[str, Any]) -> None:
         conn.abort()
 
 
-TASKS: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {"idle": idle, "relay": relay}
+TASKS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, None]]] = {
+    "idle": idle,
+    "relay": relay,
+}
 
 
 def main() -> int:

@@ -15,12 +15,16 @@ __all__ = ["HandoffDecision", "decide_handoff"]
 
 
 class BotReply(Protocol):
-    """The parts of a bot_intents Reply this rule reads."""
+    """The parts of a bot_intents Reply this rule reads (read-only: a Reply is frozen)."""
 
-    intent: str | None
-    handoff: str
-    priority: str
-    ambiguous: bool
+    @property
+    def intent(self) -> str | None: ...
+    @property
+    def handoff(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def ambiguous(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,26 @@ __all__ = ["day_stats", "outcome", "percentile"]
 
 
 class ConversationLike(Protocol):
-    created_at: float
-    status: str
-    agent_id: str | None
-    enqueued_at: float | None
-    assigned_at: float | None
-    first_response_at: float | None
-    csat_score: int | None
-    handoff_reason: str | None
-    closed_at: float | None
+    """The fields of a conversation record the statistics read (read-only)."""
+
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def agent_id(self) -> str | None: ...
+    @property
+    def enqueued_at(self) -> float | None: ...
+    @property
+    def assigned_at(self) -> float | None: ...
+    @property
+    def first_response_at(self) -> float | None: ...
+    @property
+    def csat_score(self) -> int | None: ...
+    @property
+    def handoff_reason(self) -> str | None: ...
+    @property
+    def closed_at(self) -> float | None: ...
 
 
 def outcome(conv: ConversationLike) -> str:

@@ -671,7 +671,7 @@ class ClusterCoordinator:
         # Subscribe first: ops sent while we rebuild wait in the inbox (applying one the rebuild
         # already saw is harmless: every op is idempotent against the rebuilt state).
         self._ops_subscription = service.bus.subscribe(OPS_TOPIC, self._on_op)
-        await service.bus.subscriptions_ready()  # type: ignore[attr-defined]
+        await service.bus.subscriptions_ready()
         service.reset_dispatcher()
         await service.recover()
         online = await self.presence.online()
@@ -736,7 +736,7 @@ class SeqGate:
 
     def __init__(
         self,
-        send: Callable[[Mapping[str, Any]], None],
+        send: Callable[[Mapping[str, Any]], object],
         fetch_after: Callable[[int], Awaitable[list[dict]]],
         last_seq: int,
     ) -> None:
@@ -767,10 +767,10 @@ class SeqGate:
         try:
             while self._held:
                 try:
-                    for frame in await self._fetch_after(self.last_seq):
-                        if frame["seq"] > self.last_seq:
-                            self.last_seq = frame["seq"]
-                            self._send(frame)
+                    for fetched in await self._fetch_after(self.last_seq):
+                        if fetched["seq"] > self.last_seq:
+                            self.last_seq = fetched["seq"]
+                            self._send(fetched)
                 except Exception:  # the store failed: deliver what we hold rather than stall
                     log.exception("seq_gap_fill_failed")
                 self.gaps_filled += 1

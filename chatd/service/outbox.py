@@ -49,7 +49,7 @@ class Outbox:
         self,
         ws: web.WebSocketResponse,
         max_frames: int,
-        transport: asyncio.BaseTransport | None = None,
+        transport: asyncio.Transport | None = None,
     ) -> None:
         self.ws = ws
         #: Aborted when even the closing handshake cannot get through.

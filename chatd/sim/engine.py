@@ -18,6 +18,7 @@ import heapq
 import math
 import random
 from dataclasses import dataclass, field
+from typing import cast
 
 from chatd.config import QueueConfig
 from chatd.domain.dispatch import Assignment, Dispatcher
@@ -216,7 +217,7 @@ class Simulation:
             record.rocketchat_s = ((status.position - 1) / 100 + 1) * handle_s
 
     def _on_departure(self, payload: object) -> None:
-        agent_id, cid, assigned_at = payload  # type: ignore[misc]
+        agent_id, cid, assigned_at = cast(tuple[str, str, float], payload)
         self._busy -= 1
         self.result.end_s = self._now  # the last close ends the run (stale timers do not)
         self.dispatcher.release(agent_id, cid, self._now, handled_s=self._now - assigned_at)

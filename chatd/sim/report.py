@@ -201,8 +201,8 @@ def summarise(result: SimResult, boosts: Mapping[str, float]) -> dict[str, Any]:
         waits = [r.wait_s for r in in_class if r.wait_s is not None]
         if not in_class:
             continue
-        waits_by_class[priority] = wait_stats(waits)  # type: ignore[arg-type]
-        max_wait[priority] = max(waits, default=0.0)  # type: ignore[type-var]
+        waits_by_class[priority] = wait_stats(waits)
+        max_wait[priority] = max(waits, default=0.0)
         gone = sum(1 for r in in_class if r.abandoned_at is not None)
         abandonment_by_class[priority] = round(gone / len(in_class), 4)
     figures: dict[str, Any] = {

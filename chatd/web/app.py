@@ -137,7 +137,8 @@ async def _on_shutdown(app: web.Application) -> None:
     """Stop accepting, tell every client to reconnect elsewhere/later (1001), before teardown."""
     if SERVICE in app:
         app[SERVICE].accepting = False
-    for ws in list(app[SOCKETS]):
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
+    for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down; resume later")
 
 

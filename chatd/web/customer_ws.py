@@ -129,9 +129,9 @@ class CustomerConnection:
         backlog = await service.customer_events(conv.conversation_id, msg.last_seq or 0)
         self.send(welcome)
         last_seq = msg.last_seq or 0
-        for frame in backlog:
-            self.send(frame)
-            last_seq = frame["seq"]
+        for event in backlog:
+            self.send(event)
+            last_seq = event["seq"]
         for frame in pending:
             if "seq" not in frame or frame["seq"] > last_seq:
                 self.send(frame)

@@ -14,7 +14,7 @@ class ConnectionLimits:
     def __init__(self, config: LimitsConfig) -> None:
         self.config = config
         self._open: dict[str, int] = {}
-        self.new_conversations = WindowCounter(
+        self.new_conversations: WindowCounter[str] = WindowCounter(
             config.new_conversations_per_ip, config.new_conversations_window_s
         )
 
