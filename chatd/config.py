@@ -3,12 +3,13 @@
 Every key is optional; config.example.toml lists them all with their defaults. Unknown keys and
 wrong types are errors that name the dotted key (``ConfigError``); ``chatd serve`` prints the
 message and exits with status 2. Secrets may come from the environment (CHATD_SECRET,
-CHATD_IDENTITY_SECRET) so they stay out of files.
+CHATD_IDENTITY_SECRET, CHATD_METRICS_TOKEN) so they stay out of files.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import tomllib
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ClusterConfig", "Config", "ConfigError", "load_config"]
+__all__ = ["ClusterConfig", "Config", "ConfigError", "MetricsConfig", "load_config"]
 
 
 class ConfigError(Exception):
@@ -128,6 +129,19 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """Who may read GET /metrics (Prometheus). It shares the public port with the widget, and
+    every scrape counts conversations in the store: not for anyone on the internet."""
+
+    #: Client networks that may scrape without a token (the client address as
+    #: ``server.trusted_proxies`` resolves it). Default: this machine only.
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    #: A scraper sending ``Authorization: Bearer <token>`` is let in from anywhere. Empty: taken
+    #: from CHATD_METRICS_TOKEN, else no token (only ``allow`` applies).
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = "info"
     #: "auto": console renderer on a TTY, JSON otherwise.
@@ -149,6 +163,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     canned: tuple[CannedReply, ...] = (
         CannedReply("hello", "Hi, thanks for waiting. I'm looking at your question now."),
@@ -245,6 +260,13 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         raise ConfigError(f"{key}: must be greater than 0, got {value!r}")
     if key == "server.port" and value > 65535:
         raise ConfigError(f"{key}: must be <= 65535, got {value!r}")
+    if key.startswith("metrics.allow["):
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{key}: expected an IP network such as 10.0.0.0/8 or ::1, got {value!r}"
+            ) from None
     return value
 
 
@@ -289,7 +311,12 @@ def load_config(
         raise ConfigError(f"{source}: must be at least {MIN_SECRET_CHARS} characters")
     identity = config.security.identity_secret or env.get("CHATD_IDENTITY_SECRET", "")
     security = dataclasses.replace(config.security, secret=secret, identity_secret=identity)
-    config = dataclasses.replace(config, security=security)
+    metrics_token = config.metrics.token or env.get("CHATD_METRICS_TOKEN", "")
+    if metrics_token and len(metrics_token) < MIN_SECRET_CHARS:
+        source = "metrics.token" if config.metrics.token else "CHATD_METRICS_TOKEN"
+        raise ConfigError(f"{source}: must be at least {MIN_SECRET_CHARS} characters")
+    metrics = dataclasses.replace(config.metrics, token=metrics_token)
+    config = dataclasses.replace(config, security=security, metrics=metrics)
     _check_cluster(config)
     return config
 

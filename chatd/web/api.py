@@ -21,7 +21,7 @@ from chatd.service.chat import ChatService, conversation_summary, event_dict, ti
 from chatd.service.export import CSV_COLUMNS, csv_row, jsonl_line
 from chatd.store.base import STATUSES, AgentRecord, ConversationFilter
 from chatd.web.keys import CONFIG, METRICS, SERVICE
-from chatd.web.security import refuse
+from chatd.web.security import metrics_refusal, refuse
 
 __all__ = ["routes"]
 
@@ -151,6 +151,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    refusal = metrics_refusal(request)
+    if refusal is not None:
+        return refusal
     service = _service(request)
     m = request.app[METRICS]
     overview = service.coordinator.overview()

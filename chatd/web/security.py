@@ -8,6 +8,9 @@ Python client, curl) pass; they cannot ride on a victim's browser session.
 
 from __future__ import annotations
 
+import functools
+import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -20,6 +23,7 @@ from chatd.web.keys import CONFIG
 __all__ = [
     "client_ip",
     "error_middleware",
+    "metrics_refusal",
     "origin_allowed",
     "refuse",
     "security_headers_middleware",
@@ -52,6 +56,36 @@ def client_ip(request: web.Request) -> str:
         if hop not in trusted:
             return hop[:64]
     return peer
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(
+    allow: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(net, strict=False) for net in allow)
+
+
+def metrics_refusal(request: web.Request) -> web.Response | None:
+    """None when the client may read /metrics ([metrics]: an allowed network or the token)."""
+    settings = request.app[CONFIG].metrics
+    if settings.token:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), settings.token.encode()
+        ):
+            return None
+    try:
+        address = ipaddress.ip_address(client_ip(request))
+    except ValueError:  # "unknown" (no peer address) or a malformed forwarded hop
+        address = None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
+    if address is not None and any(address in net for net in _networks(settings.allow)):
+        return None
+    how = "from an address in [metrics] allow"
+    if settings.token:
+        how += " or with Authorization: Bearer <metrics token>"
+    return refuse(403, "forbidden", f"metrics are readable only {how}")
 
 
 def origin_allowed(request: web.Request, config: Config) -> bool:

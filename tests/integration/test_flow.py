@@ -440,6 +440,34 @@ async def test_metrics_and_health(chatd: Harness) -> None:
     await customer.close()
 
 
+class TestMetricsAccess:
+    """/metrics is for this machine by default; elsewhere, an allowed network or the token."""
+
+    TOKEN = "scrape-0123456789abcdef"
+
+    @pytest.fixture
+    def settings(self) -> dict:
+        # No network allowed, not even this one: only the token opens /metrics.
+        return {"metrics": {"allow": [], "token": self.TOKEN}}
+
+    async def test_only_the_token_opens_metrics(self, chatd: Harness) -> None:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{chatd.url}/metrics") as r:
+                assert r.status == 403
+                error = (await r.json())["error"]
+                assert error["code"] == "forbidden" and "Bearer" in error["message"]
+                assert "chatd_" not in await r.text()
+            wrong = {"Authorization": "Bearer scrape-0123456789abcdeX"}
+            async with http.get(f"{chatd.url}/metrics", headers=wrong) as r:
+                assert r.status == 403
+            right = {"Authorization": f"Bearer {self.TOKEN}"}
+            async with http.get(f"{chatd.url}/metrics", headers=right) as r:
+                assert r.status == 200
+                assert "chatd_agents_online" in await r.text()
+            async with http.get(f"{chatd.url}/healthz") as r:  # health stays open
+                assert r.status == 200
+
+
 async def test_leave_queue_returns_to_the_bot(chatd: Harness) -> None:
     """A waiting customer can leave the queue; positions of the others move up."""
     first, second = await chatd.customer(), await chatd.customer()

@@ -43,6 +43,9 @@ def test_example_file_mentions_every_setting() -> None:
         ("[queue]\nmax_wait_s = nan\n", "queue.max_wait_s: must be a finite number"),
         ("[queue]\nurgent_boost_s = -1\n", "queue.urgent_boost_s: must be 0 or more"),
         ("[security]\nsecret = 'abc'\n", "security.secret: must be at least 16"),
+        ("[metrics]\nallow = ['10.0.0.0/33']\n", "metrics.allow[0]: expected an IP network"),
+        ("[metrics]\nallow = ['::1', 'office']\n", "metrics.allow[1]: expected an IP network"),
+        ("[metrics]\ntoken = 'abc'\n", "metrics.token: must be at least 16"),
         ("[server\n", "not valid TOML"),
     ],
 )
@@ -59,6 +62,14 @@ def test_secrets_from_environment() -> None:
     secret = "s1-0123456789abcdef"
     config = load_config(environ={"CHATD_SECRET": secret, "CHATD_IDENTITY_SECRET": "s2"})
     assert config.security.secret == secret and config.security.identity_secret == "s2"
+
+
+def test_metrics_token_from_environment() -> None:
+    """The metrics token may come from CHATD_METRICS_TOKEN; a short one is refused."""
+    token = "m-0123456789abcdef"
+    assert load_config(environ={"CHATD_METRICS_TOKEN": token}).metrics.token == token
+    with pytest.raises(ConfigError, match="CHATD_METRICS_TOKEN: must be at least 16"):
+        load_config(environ={"CHATD_METRICS_TOKEN": "short"})
 
 
 def test_short_secret_refused() -> None:
