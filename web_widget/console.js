@@ -393,7 +393,7 @@ function renderDetails(c) {
   const earlier = c.earlier || [];
   fill($("#earlier"),
     ...(earlier.length
-      ? earlier.map((e) => h("li", {}, h("strong", { text: stamp(e.created_at) }), h("span", { class: "muted", text: ` · ${e.status}${e.intent ? ` · ${e.intent}` : ""}` })))
+      ? earlier.map((e) => h("li", {}, h("strong", { text: stamp(e.created_at) }), h("span", { class: "muted", text: ` · ${e.status}${e.intent ? ` · ${e.intent}` : ""}` }), e.subject ? h("div", { text: e.subject }) : null))
       : [h("li", { class: "muted", text: s.verified ? "None." : "Only shown for verified customers." })]),
   );
 }

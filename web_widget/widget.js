@@ -442,7 +442,8 @@ function paintEarlier(list) {
   $.eList.textContent = ""; $.earlier.hidden = !list.length;
   for (const c of list) {
     const label = [fmtTime(c.created_at, { dateStyle: "medium", timeStyle: "short" }), L.st[c.status] || L.st.open];
-    if (c.intent && LANG === "en") label.push(String(c.intent).replace(/[._]/g, " ")); // ids are English
+    if (c.subject) label.unshift(c.subject); // the customer's own first message
+    else if (c.intent && LANG === "en") label.push(String(c.intent).replace(/[._]/g, " ")); // ids are English
     const b = h("button", { text: label.join(" · "), onclick: () => act({ type: "history", conversation_id: c.conversation_id }, b) });
     $.eList.append(h("li", {}, b));
   }

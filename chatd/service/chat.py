@@ -46,6 +46,7 @@ from chatd.protocol import ProtocolError, event_frame
 from chatd.service.cluster import Coordinator, LocalCoordinator
 from chatd.service.metrics import Metrics
 from chatd.store.base import (
+    SUBJECT_CHARS,
     AgentRecord,
     ConversationFilter,
     ConversationRecord,
@@ -96,8 +97,15 @@ def conversation_summary(conv: ConversationRecord, *, customer_online: bool = Fa
         "csat_score": conv.csat_score,
         "csat_comment": conv.csat_comment,
         "handoff_reason": conv.handoff_reason,
+        "subject": conv.subject,
         "customer_online": customer_online,
     }
+
+
+def subject_of(text: str) -> str:
+    """A conversation's subject from its first customer message: one line, SUBJECT_CHARS at most."""
+    line = " ".join(text.split())
+    return line if len(line) <= SUBJECT_CHARS else line[: SUBJECT_CHARS - 1] + "…"
 
 
 def ticket_dict(ticket: TicketRecord) -> dict:
@@ -452,6 +460,7 @@ class ChatService:
                 "created_at": other.created_at,
                 "status": other.status,
                 "intent": other.intent,
+                "subject": other.subject,
             }
             for other in found
             if other.conversation_id != conv.conversation_id and other.verified
@@ -517,6 +526,8 @@ class ChatService:
         if not created:
             return event
         self.metrics.messages.labels("customer").inc()
+        if conv.subject is None:
+            await self._update(conversation_id, subject=subject_of(masked.text))
         if masked.masked:
             await self._secret_masked(conv, masked.kinds)
         conv = self.open.get(conversation_id, conv)

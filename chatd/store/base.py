@@ -20,6 +20,7 @@ __all__ = [
     "CONVERSATION_FIELDS",
     "OPEN_STATUSES",
     "STATUSES",
+    "SUBJECT_CHARS",
     "AgentRecord",
     "ConversationFilter",
     "ConversationRecord",
@@ -60,6 +61,10 @@ class AgentRecord:
     created_at: float = 0.0
 
 
+#: A conversation's subject keeps at most this many characters of the first message.
+SUBJECT_CHARS = 120
+
+
 @dataclass(frozen=True, slots=True)
 class ConversationRecord:
     """One conversation's current state. Its history lives in events."""
@@ -91,6 +96,9 @@ class ConversationRecord:
     #: Consecutive bot replies without a confident intent (handoff after two).
     bot_misses: int = 0
     handoff_reason: str | None = None
+    #: The customer's first message (secrets masked, at most SUBJECT_CHARS): what the chat was
+    #: about, in lists of conversations. None until the customer writes.
+    subject: str | None = None
 
 
 #: Fields of ConversationRecord that update_conversation accepts.

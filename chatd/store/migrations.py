@@ -90,8 +90,13 @@ CREATE INDEX tickets_conversation ON tickets (conversation_id);
 CREATE INDEX tickets_status_created ON tickets (status, created_at);
 """
 
+_V2_SUBJECT = """
+-- The customer's first message, shown in lists of conversations (NULL until they write).
+ALTER TABLE conversations ADD COLUMN subject TEXT;
+"""
+
 #: Ordered upgrade scripts; index i takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL,)
+MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_SUBJECT)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 

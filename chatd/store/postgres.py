@@ -154,7 +154,12 @@ CREATE TABLE dispatch_fence (
 INSERT INTO dispatch_fence (id, epoch) VALUES (1, 0);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_DISPATCH_FENCE)
+_V3_SUBJECT = """
+-- The customer's first message, shown in lists of conversations (NULL until they write).
+ALTER TABLE conversations ADD COLUMN subject TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_DISPATCH_FENCE, _V3_SUBJECT)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -283,6 +283,7 @@ def test_verified_customer_reads_an_earlier_conversation(
     earlier = again.locator(f"{W} .el button")
     expect(earlier).to_have_count(1)
     expect(earlier).to_contain_text("Ended")
+    expect(earlier).to_contain_text("How do I reset my password?")  # what it was about
     earlier.click()
 
     past = again.locator(f"{W} .past")

@@ -550,6 +550,11 @@ async def test_secrets_never_stored_shown_or_logged(chatd: Harness) -> None:
     assert all(words not in (e.text or "") and key not in (e.text or "") for e in events)
     audit = [e for e in events if e.kind == "audit"]
     assert audit and audit[0].internal and audit[0].data["action"] == "secret_masked"
+    # the first message is also the conversation's subject in lists: masked there too
+    stored = await chatd.service.store.get_conversation(customer.conversation_id)
+    assert stored is not None and stored.subject is not None
+    assert stored.subject.startswith("my wallet seed is [redacted:seed_phrase] and key")
+    assert words not in stored.subject and key[:12] not in stored.subject
     dumped = repr(logs)
     assert words not in dumped and key not in dumped
     assert any(entry.get("event") == "secret_masked" for entry in logs)
@@ -638,9 +643,13 @@ async def test_verified_customer_reads_earlier_conversations(chatd: Harness) -> 
     first = await chatd.customer(user_id="u-7", user_hash=_user_hash("u-7"))
     await first.say("how do I reset my password")
     await first.wait_for("message", author="bot", where=lambda f: f["seq"] > 1)
+    await first.say("and my 2FA too")
+    await first.wait_for("message", author="bot", where=lambda f: f["seq"] > 3)
     await first.close()
     again = await chatd.customer(user_id="u-7", user_hash=_user_hash("u-7"))
     assert [e["conversation_id"] for e in again.welcome["earlier"]] == [first.conversation_id]
+    # what it was about: the first message, not a later one
+    assert again.welcome["earlier"][0]["subject"] == "how do I reset my password"
     await again.send({"type": "history", "cid": "h1", "conversation_id": first.conversation_id})
     history = await again.wait_for("history")
     texts = [e.get("text") for e in history["events"]]

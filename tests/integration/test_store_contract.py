@@ -33,7 +33,7 @@ from chatd.store import (
     StoreError,
     open_store,
 )
-from chatd.store.migrations import SCHEMA_VERSION
+from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
 
 BACKENDS = ["sqlite", "sqlite-normal", pytest.param("postgresql", marks=pytest.mark.cluster)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -200,6 +200,7 @@ class TestConversations:
             tags=("vip", "hacked"),
             bot_misses=2,
             handoff_reason="immediate",
+            subject="my account was hacked, help",
         )
         await store.create_conversation(record)
         assert await store.get_conversation("c1") == record
@@ -215,7 +216,13 @@ class TestConversations:
         """update_conversation changes exactly the given fields and updated_at."""
         await store.create_conversation(conv("c1"))
         await store.update_conversation(
-            "c1", status="closed", closed_at=2000.0, csat_score=5, tags=("a",), updated_at=2000.0
+            "c1",
+            status="closed",
+            closed_at=2000.0,
+            csat_score=5,
+            tags=("a",),
+            subject="where is my withdrawal?",
+            updated_at=2000.0,
         )
         expected = replace(
             conv("c1"),
@@ -223,6 +230,7 @@ class TestConversations:
             closed_at=2000.0,
             csat_score=5,
             tags=("a",),
+            subject="where is my withdrawal?",
             updated_at=2000.0,
         )
         assert await store.get_conversation("c1") == expected
@@ -560,6 +568,30 @@ class TestSQLiteSchema:
             await store.open()
         await store.close()
         assert _user_version(path) == SCHEMA_VERSION + 1
+
+    async def test_version_1_file_is_upgraded_keeping_its_data(self, tmp_path: Path) -> None:
+        """A file written by the first schema gains the subject column; its rows stay readable."""
+        path = tmp_path / "chatd.db"
+        with closing(sqlite3.connect(path)) as conn:
+            for statement in split_statements(MIGRATIONS[0]):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO conversations (conversation_id, created_at, updated_at)"
+                " VALUES ('old', 1000.0, 1000.0)"
+            )
+            conn.execute("PRAGMA user_version = 1")
+            conn.commit()
+        store = SQLiteStore(path)
+        await store.open()
+        try:
+            old = await store.get_conversation("old")
+            assert old is not None and old.subject is None and old.created_at == 1000.0
+            await store.update_conversation("old", subject="hello again")
+            again = await store.get_conversation("old")
+            assert again is not None and again.subject == "hello again"
+        finally:
+            await store.close()
+        assert _user_version(path) == SCHEMA_VERSION == 2
 
     async def test_not_a_database_is_refused(self, tmp_path: Path) -> None:
         """A file that is not SQLite raises StoreError."""
