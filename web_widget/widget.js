@@ -41,7 +41,7 @@ const STR = {
     suggest: "Suggested questions", required: "Please fill in both fields.", fast: "You're sending too fast. Please wait a moment.",
     offline: "Not connected. We'll send it when we're back.", chatLog: "Conversation", rated: "You rated this chat {n}/5.",
     kinds: { seed_phrase: "recovery phrase", private_key: "private key", api_secret: "API secret", api_key: "API key", password: "password" },
-    earlier: "Earlier conversations", back: "Back to current chat", st: { closed: "Ended", ticket: "Message left", open: "Open" },
+    earlier: "Earlier conversations", back: "Back to current chat", nm: "New message in the current chat", st: { closed: "Ended", ticket: "Message left", open: "Open" },
   },
   zh: {
     title: "在线客服", sub: "全天候为您服务", open: "打开客服聊天", min: "收起聊天窗口",
@@ -66,7 +66,7 @@ const STR = {
     suggest: "推荐问题", required: "请填写两个字段。", fast: "发送太频繁，请稍候。",
     offline: "未连接，恢复连接后将自动发送。", chatLog: "对话内容", rated: "您的评分：{n}/5。",
     kinds: { seed_phrase: "助记词", private_key: "私钥", api_secret: "API 密钥", api_key: "API 密钥", password: "密码" },
-    earlier: "历史对话", back: "返回当前对话", st: { closed: "已结束", ticket: "已留言", open: "进行中" },
+    earlier: "历史对话", back: "返回当前对话", nm: "当前对话有新消息", st: { closed: "已结束", ticket: "已留言", open: "进行中" },
   },
 };
 const L = STR[LANG];
@@ -383,7 +383,7 @@ function apply(ev, live) {
         if (Array.isArray(d.masked) && d.masked.length && !el.querySelector(".note")) el.append(maskNote(d.masked));
       } else if (live && !isOpen()) {
         unread++; paintBadge();
-      }
+      } else if (live && !$.past.hidden) notice(t("nm"));
       if (ev.author === "bot" && Array.isArray(d.suggestions) && d.suggestions.length) {
         const chips = h("div.chips", { role: "group", "aria-label": t("suggest") });
         for (const s of d.suggestions.slice(0, 6)) {

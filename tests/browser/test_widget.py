@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import CONFIG
-from tests.browser.pages import W, customer_bubbles, open_widget, send_customer
-from tests.support.server import RunningServer, start_server
+from tests.browser.pages import W, console_login, customer_bubbles, open_widget, send_customer
+from tests.support.server import RunningServer, add_agent, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -310,3 +310,44 @@ def test_verified_customer_reads_an_earlier_conversation(
     expect(impostor.locator(f"{W} .m.bot").first).to_be_visible()
     expect(impostor.locator(f"{W} .ec")).to_be_hidden()
     expect(impostor.get_by_role("button", name="Earlier conversations")).to_have_count(0)
+
+
+def test_agent_reply_while_reading_an_earlier_conversation_is_announced(
+    identity_server: RunningServer, new_page, host_site
+) -> None:
+    """A verified customer waiting for a person reads an earlier chat meanwhile; when the agent
+    writes in the current chat, a status banner says so, and Back shows the message."""
+    user_hash = hmac.new(IDENTITY_SECRET.encode(), b"u-3001", hashlib.sha256).hexdigest()
+    url = _signed_in_page(identity_server, host_site, "u-3001", user_hash)
+    token = add_agent(identity_server.data_dir, "Anna")
+
+    first: Page = new_page()
+    first.goto(url)
+    first.locator(f"{W} .launch").click()
+    send_customer(first, "How do I reset my password?")
+    expect(first.locator(f"{W} .m.bot")).to_have_count(2)
+    first.get_by_role("button", name="End chat").click()
+    expect(first.locator(f"{W} .sys").filter(has_text="The chat has ended.")).to_be_visible()
+
+    agent: Page = new_page()
+    console_login(agent, identity_server.url, token)
+    cust: Page = new_page()
+    cust.goto(url)
+    cust.locator(f"{W} .launch").click()
+    expect(cust.locator(f"{W} .m.bot").first).to_be_visible()
+    cust.locator(f"{W} .hb").click()
+    expect(cust.locator(f"{W} .sys").filter(has_text="Anna joined the chat")).to_be_visible()
+    expect(agent.locator("#conv-main")).to_be_visible()
+
+    cust.get_by_role("button", name="Earlier conversations").click()
+    cust.locator(f"{W} .el button").first.click()
+    expect(cust.locator(f"{W} .past")).to_be_visible()
+    compose = agent.locator("#compose-text")
+    compose.fill("Are you still there?")
+    compose.press("Enter")
+    banner = cust.locator(f"{W} .banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("New message in the current chat")
+    cust.get_by_role("button", name="Back to current chat").click()
+    expect(cust.locator(f"{W} .m.agent .b").last).to_have_text("Are you still there?")
+    assert cust.js_errors == [] and agent.js_errors == []
