@@ -397,8 +397,9 @@ class WaitEstimator:
 
         Each side's log half-width s becomes sqrt(s^2 + m^2), m the model error's quantile: one
         departure from a seat (an exponential wait, s ~ 0.8-2.3) barely changes, hundreds of
-        departures ahead (s ~ 0.05) get about +-m. sqrt(s^2 + m^2) grows with s at slope <= 1,
-        so a later position's high end stays no lower; a low end of 0 stays 0.
+        departures ahead (s ~ 0.05) get about e^-m to e^m times the expectation. sqrt(s^2 + m^2)
+        grows with s at slope <= 1, so a later position's high end stays no lower; a low end of 0
+        stays 0.
         """
         m_low, m_high = self._model_error
         if expected <= 0.0:
