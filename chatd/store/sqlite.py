@@ -313,9 +313,9 @@ class SQLiteStore:
         """PRAGMA journal_mode = WAL, retried while another connection holds the file.
 
         Two processes opening a new file at once both switch it; the loser can get SQLITE_BUSY
-        at once, without the busy timeout's wait (2 of 13 runs of the SQLite store tests failed
-        that way, 0 of 10 with the retry). It is retried for as long as the busy timeout would
-        have waited.
+        at once, without the busy timeout's wait (3 of 11 runs of the SQLite store test file
+        failed that way, 0 of 10 with the retry). It is retried for as long as the busy timeout
+        would have waited.
         """
         deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
         while True:
