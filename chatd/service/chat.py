@@ -45,8 +45,8 @@ from chatd.logs import get_logger
 from chatd.protocol import ProtocolError, event_frame
 from chatd.service.cluster import Coordinator, LocalCoordinator
 from chatd.service.metrics import Metrics
+from chatd.service.views import conversation_summary, event_dict, subject_of, ticket_dict
 from chatd.store.base import (
-    SUBJECT_CHARS,
     AgentRecord,
     ConversationFilter,
     ConversationRecord,
@@ -58,7 +58,7 @@ from chatd.store.base import (
 
 _Method = TypeVar("_Method", bound=Callable[..., Awaitable[Any]])
 
-__all__ = ["ChatService", "conversation_summary", "normalize_locale", "ticket_dict"]
+__all__ = ["ChatService", "normalize_locale"]
 
 log = get_logger(__name__)
 
@@ -71,51 +71,6 @@ def normalize_locale(locale: str | None) -> str:
     if locale and locale.strip().lower().startswith("zh"):
         return "zh"
     return "en"
-
-
-def conversation_summary(conv: ConversationRecord, *, customer_online: bool = False) -> dict:
-    """The JSON view of a conversation for agents and operators."""
-    return {
-        "conversation_id": conv.conversation_id,
-        "status": conv.status,
-        "locale": conv.locale,
-        "verified": conv.verified,
-        "user_id": conv.user_id if conv.verified else None,
-        "priority": conv.priority,
-        "intent": conv.intent,
-        "skills": list(conv.skills),
-        "tags": list(conv.tags),
-        "last_seq": conv.last_seq,
-        "created_at": conv.created_at,
-        "updated_at": conv.updated_at,
-        "enqueued_at": conv.enqueued_at,
-        "assigned_at": conv.assigned_at,
-        "agent_id": conv.agent_id,
-        "first_response_at": conv.first_response_at,
-        "closed_at": conv.closed_at,
-        "closed_by": conv.closed_by,
-        "csat_score": conv.csat_score,
-        "csat_comment": conv.csat_comment,
-        "handoff_reason": conv.handoff_reason,
-        "subject": conv.subject,
-        "customer_online": customer_online,
-    }
-
-
-def subject_of(text: str) -> str:
-    """A conversation's subject from its first customer message: one line, SUBJECT_CHARS at most."""
-    line = " ".join(text.split())
-    return line if len(line) <= SUBJECT_CHARS else line[: SUBJECT_CHARS - 1] + "…"
-
-
-def ticket_dict(ticket: TicketRecord) -> dict:
-    """The JSON view of a ticket."""
-    return dataclasses.asdict(ticket)
-
-
-def event_dict(event: Event) -> dict:
-    """The full (operator) JSON view of a stored event."""
-    return event_frame(event, for_customer=False)
 
 
 _CONVERSATION_FIELDS = tuple(ConversationRecord.__dataclass_fields__)

@@ -18,8 +18,9 @@ from chatd import protocol as p
 from chatd.bus.base import Subscription
 from chatd.domain.ratelimit import TokenBucket
 from chatd.logs import get_logger
-from chatd.service.chat import ChatService, conversation_summary
+from chatd.service.chat import ChatService
 from chatd.service.outbox import Outbox
+from chatd.service.views import conversation_summary
 from chatd.store.base import AgentRecord
 from chatd.web.customer_ws import TYPING_PER_S
 from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE

@@ -17,8 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from chatd import protocol as p
 from chatd.domain.stats import day_stats
-from chatd.service.chat import ChatService, conversation_summary, event_dict, ticket_dict
+from chatd.service.chat import ChatService
 from chatd.service.export import CSV_COLUMNS, csv_row, jsonl_line
+from chatd.service.views import conversation_summary, event_dict, ticket_dict
 from chatd.store.base import STATUSES, AgentRecord, ConversationFilter
 from chatd.web.keys import CONFIG, METRICS, SERVICE
 from chatd.web.security import metrics_refusal, refuse

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatd.service.chat import subject_of
+from chatd.service.views import subject_of
 from chatd.store.base import SUBJECT_CHARS
 
 
