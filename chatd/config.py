@@ -305,20 +305,25 @@ def load_config(
             raise ConfigError(f"{section}: expected a table")
         table[section].update({k: v for k, v in values.items() if v is not None})
     config: Config = _build(Config, table, "")
-    secret = config.security.secret or env.get("CHATD_SECRET", "")
-    if secret and len(secret) < MIN_SECRET_CHARS:
-        source = "security.secret" if config.security.secret else "CHATD_SECRET"
-        raise ConfigError(f"{source}: must be at least {MIN_SECRET_CHARS} characters")
+    secret = _guessproof(config.security.secret, "security.secret", env, "CHATD_SECRET")
     identity = config.security.identity_secret or env.get("CHATD_IDENTITY_SECRET", "")
     security = dataclasses.replace(config.security, secret=secret, identity_secret=identity)
-    metrics_token = config.metrics.token or env.get("CHATD_METRICS_TOKEN", "")
-    if metrics_token and len(metrics_token) < MIN_SECRET_CHARS:
-        source = "metrics.token" if config.metrics.token else "CHATD_METRICS_TOKEN"
-        raise ConfigError(f"{source}: must be at least {MIN_SECRET_CHARS} characters")
-    metrics = dataclasses.replace(config.metrics, token=metrics_token)
+    token = _guessproof(config.metrics.token, "metrics.token", env, "CHATD_METRICS_TOKEN")
+    metrics = dataclasses.replace(config.metrics, token=token)
     config = dataclasses.replace(config, security=security, metrics=metrics)
     _check_cluster(config)
     return config
+
+
+def _guessproof(value: str, key: str, env: typing.Mapping[str, str], variable: str) -> str:
+    """A secret from the file, else from the environment; one too short to resist guessing is
+    a configuration error naming where it came from (empty: not set)."""
+    secret = value or env.get(variable, "")
+    if secret and len(secret) < MIN_SECRET_CHARS:
+        raise ConfigError(
+            f"{key if value else variable}: must be at least {MIN_SECRET_CHARS} characters"
+        )
+    return secret
 
 
 def _check_cluster(config: Config) -> None:

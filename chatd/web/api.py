@@ -22,7 +22,7 @@ from chatd.service.export import CSV_COLUMNS, csv_row, jsonl_line
 from chatd.service.views import conversation_summary, event_dict, ticket_dict
 from chatd.store.base import STATUSES, AgentRecord, ConversationFilter
 from chatd.web.keys import CONFIG, METRICS, SERVICE
-from chatd.web.security import metrics_refusal, refuse
+from chatd.web.security import bearer_token, metrics_refusal, refuse
 
 __all__ = ["routes"]
 
@@ -47,12 +47,11 @@ def requires(*roles: str) -> Callable[[Handler], Callable[[web.Request], Awaitab
 
     def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
         async def inner(request: web.Request) -> web.StreamResponse:
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
+            token = bearer_token(request)
+            if token is None:
                 return refuse(401, "not_authenticated", "send Authorization: Bearer <token>")
             try:
-                agent = await request.app[SERVICE].authenticate(token.strip())
+                agent = await request.app[SERVICE].authenticate(token)
             except p.ProtocolError:
                 return refuse(401, "not_authenticated", "the token is not valid")
             if agent.role not in roles:

@@ -21,6 +21,7 @@ from chatd.logs import get_logger
 from chatd.web.keys import CONFIG
 
 __all__ = [
+    "bearer_token",
     "client_ip",
     "error_middleware",
     "metrics_refusal",
@@ -58,6 +59,13 @@ def client_ip(request: web.Request) -> str:
     return peer
 
 
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None without one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 @functools.lru_cache(maxsize=8)
 def _networks(
     allow: tuple[str, ...],
@@ -69,10 +77,8 @@ def metrics_refusal(request: web.Request) -> web.Response | None:
     """None when the client may read /metrics ([metrics]: an allowed network or the token)."""
     settings = request.app[CONFIG].metrics
     if settings.token:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode(), settings.token.encode()
-        ):
+        token = bearer_token(request)
+        if token is not None and hmac.compare_digest(token.encode(), settings.token.encode()):
             return None
     try:
         address = ipaddress.ip_address(client_ip(request))

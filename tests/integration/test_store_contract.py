@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,25 +216,16 @@ class TestConversations:
     async def test_update_sets_fields(self, store: Store) -> None:
         """update_conversation changes exactly the given fields and updated_at."""
         await store.create_conversation(conv("c1"))
-        await store.update_conversation(
-            "c1",
-            status="closed",
-            closed_at=2000.0,
-            csat_score=5,
-            tags=("a",),
-            subject="where is my withdrawal?",
-            updated_at=2000.0,
-        )
-        expected = replace(
-            conv("c1"),
-            status="closed",
-            closed_at=2000.0,
-            csat_score=5,
-            tags=("a",),
-            subject="where is my withdrawal?",
-            updated_at=2000.0,
-        )
-        assert await store.get_conversation("c1") == expected
+        changes: dict[str, Any] = {
+            "status": "closed",
+            "closed_at": 2000.0,
+            "csat_score": 5,
+            "tags": ("a",),
+            "subject": "where is my withdrawal?",
+            "updated_at": 2000.0,
+        }
+        await store.update_conversation("c1", **changes)
+        assert await store.get_conversation("c1") == replace(conv("c1"), **changes)
 
     async def test_update_without_updated_at_touches_it(self, store: Store) -> None:
         """update_conversation sets updated_at itself when the caller does not."""
