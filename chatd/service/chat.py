@@ -195,11 +195,15 @@ class ChatService:
     async def refresh(self, conversation_id: str) -> ConversationRecord | None:
         """Cluster mode: reload a conversation into the open cache from the store (the truth)."""
         conv = await self.store.get_conversation(conversation_id)
+        self._remember(conversation_id, conv)
+        return conv
+
+    def _remember(self, conversation_id: str, conv: ConversationRecord | None) -> None:
+        """Keep a conversation read from the store in the open cache, or drop it once closed."""
         if conv is not None and conv.status in ("bot", "queued", "assigned"):
             self.open[conversation_id] = conv
         else:
             self.open.pop(conversation_id, None)
-        return conv
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -300,12 +304,18 @@ class ChatService:
         just left the open set, e.g. on close).
         """
         async with self._conversation(conversation_id):
-            event, created = await self.store.append_event(conversation_id, new)
+            if self.shared and agent_id is None:
+                # Read after the append (the store returns the row in the same round trip): an
+                # assignment committed before it is seen here, one committed after it includes
+                # this event in its chat_assigned history.
+                event, created, fresh = await self.store.append_event_with_conversation(
+                    conversation_id, new
+                )
+                if created:
+                    self._remember(conversation_id, fresh)
+            else:
+                event, created = await self.store.append_event(conversation_id, new)
             if created:
-                if self.shared and agent_id is None:
-                    # Read after the append: an assignment committed before it is seen here,
-                    # one committed after it includes this event in its chat_assigned history.
-                    await self.refresh(conversation_id)
                 conv = self.open.get(conversation_id)
                 if conv is not None:
                     self.open[conversation_id] = _with_last_event(conv, event.seq, event.ts)

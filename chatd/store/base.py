@@ -212,6 +212,16 @@ class Store(Protocol):
         written and (existing event, False) is returned: a retried send is stored once.
         """
 
+    async def append_event_with_conversation(
+        self, conversation_id: str, event: NewEvent
+    ) -> tuple[Event, bool, ConversationRecord | None]:
+        """:meth:`append_event`, plus the conversation as it stands after the append.
+
+        The conversation is None when nothing was written (a retried cid). Cluster mode reads
+        after every append (an assignment made by another node must see the event or be seen);
+        a store shared between nodes answers in the same round trip.
+        """
+
     async def events(
         self,
         conversation_id: str,

@@ -204,19 +204,28 @@ _INSERT_CONVERSATION = (
 #: already stored; a duplicate committed by another node while this one waited for the row lock
 #: is caught by the unique index instead (EvalPlanQual rechecks only the locked row, not the
 #: subquery), which rolls back the whole statement, bump included.
-_APPEND_EVENT = """
+_APPEND_BUMP = """
 WITH bump AS (
     UPDATE conversations SET last_seq = last_seq + 1
     WHERE conversation_id = $1
       AND ($8::text IS NULL
            OR NOT EXISTS (SELECT 1 FROM events WHERE conversation_id = $1 AND cid = $8))
-    RETURNING last_seq
-)
+    RETURNING {returning}
+)"""
+_APPEND_INSERT = """
 INSERT INTO events (conversation_id, seq, kind, ts, author, text, author_id, author_name, cid,
                     internal, data, text_folded)
 SELECT $1, bump.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11 FROM bump
-RETURNING seq
-"""
+RETURNING seq"""
+_APPEND_EVENT = _APPEND_BUMP.format(returning="last_seq") + _APPEND_INSERT
+#: The same append, returning the conversation row as the bump left it: read under the row lock
+#: the append takes, in the same round trip (cluster mode's read after an append).
+_APPEND_EVENT_WITH_CONVERSATION = (
+    _APPEND_BUMP.format(returning=", ".join(_CONVERSATION_COLUMNS))
+    + ", appended AS ("
+    + _APPEND_INSERT
+    + ")\nSELECT appended.seq AS appended_seq, bump.* FROM appended, bump"
+)
 
 
 class PostgresStore:
@@ -256,6 +265,7 @@ class PostgresStore:
                 min_size=1,
                 max_size=self._pool_size,
                 command_timeout=_COMMAND_TIMEOUT_S,
+                reset=_keep_session,
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(
@@ -467,6 +477,27 @@ class PostgresStore:
         by any node), nothing is written and (existing event, False) is returned. StoreError for
         an unknown conversation.
         """
+        stored, created, _row = await self._append(conversation_id, event, _APPEND_EVENT)
+        return stored, created
+
+    async def append_event_with_conversation(
+        self, conversation_id: str, event: NewEvent
+    ) -> tuple[Event, bool, ConversationRecord | None]:
+        """:meth:`append_event`, plus the conversation as the append left it (None if not created).
+
+        One statement: the row comes back from the UPDATE that allocates the seq, under its row
+        lock, so it is at least as fresh as a read made after the append.
+        """
+        stored, created, row = await self._append(
+            conversation_id, event, _APPEND_EVENT_WITH_CONVERSATION
+        )
+        conv = _conversation_from_row(row) if row is not None else None
+        return stored, created, conv
+
+    async def _append(
+        self, conversation_id: str, event: NewEvent, sql: str
+    ) -> tuple[Event, bool, asyncpg.Record | None]:
+        """Run an append statement; (event, created, the statement's row when created)."""
         # Serialise before queueing: bad data fails its caller without touching the database.
         data_json = _dump_json(event.data)
         data = json.loads(data_json) if event.data else {}
@@ -487,15 +518,15 @@ class PostgresStore:
         async with self._tracked(), self._conversation_locks.hold(conversation_id):
             try:
                 async with self._acquire("append_event") as conn:
-                    seq = await conn.fetchval(_APPEND_EVENT, *params)
+                    row = await conn.fetchrow(sql, *params)
             except StoreError as exc:
                 if not isinstance(exc.__cause__, asyncpg.UniqueViolationError):
                     raise
-                seq = None  # another node stored this cid first: return its event below
-            if seq is not None:
+                row = None  # another node stored this cid first: return its event below
+            if row is not None:
                 stored = Event(
                     conversation_id=conversation_id,
-                    seq=int(seq),
+                    seq=int(row[0]),
                     kind=event.kind,
                     ts=event.ts,
                     author=event.author,
@@ -506,8 +537,8 @@ class PostgresStore:
                     internal=bool(event.internal),
                     data=data,
                 )
-                return stored, True
-            return await self._existing_event(conversation_id, event.cid), False
+                return stored, True, row
+            return await self._existing_event(conversation_id, event.cid), False, None
 
     async def _existing_event(self, conversation_id: str, cid: str | None) -> Event:
         """Why an append wrote nothing: the stored event of ``cid``, else StoreError."""
@@ -750,6 +781,19 @@ def _from_db(names: Sequence[str], row: asyncpg.Record) -> dict[str, Any]:
 
 def _agent_from_row(row: asyncpg.Record) -> AgentRecord:
     return AgentRecord(**_from_db(_AGENT_COLUMNS, row))
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to reset, so no round trip.
+
+    asyncpg's default reset runs ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` each time a connection goes back to the pool: one more round trip and one more
+    transaction for every store call (the relay bench counted 6 transactions a message, 3 of them
+    resets). This store leaves no session state behind: the migration lock is transaction-scoped
+    (``pg_advisory_xact_lock``), and nothing here LISTENs, SETs or holds a cursor past its
+    transaction. asyncpg still rolls back a transaction left open and drops listeners before it
+    calls this.
+    """
 
 
 def _conversation_from_row(row: asyncpg.Record) -> ConversationRecord:

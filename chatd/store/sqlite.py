@@ -704,6 +704,17 @@ class SQLiteStore:
 
         return await self._submit(apply)
 
+    async def append_event_with_conversation(
+        self, conversation_id: str, event: NewEvent
+    ) -> tuple[Event, bool, ConversationRecord | None]:
+        """:meth:`append_event`, then the conversation read back (None if not created).
+
+        One process owns the file and its service appends under the conversation's lock, so a
+        read after the commit sees what the append left.
+        """
+        stored, created = await self.append_event(conversation_id, event)
+        return stored, created, (await self.get_conversation(conversation_id) if created else None)
+
     async def events(
         self,
         conversation_id: str,

@@ -286,6 +286,32 @@ class TestEvents:
         assert again == first
         assert await seqs_of(store, "c1") == [1]
 
+    async def test_append_with_conversation_returns_the_row_after_the_append(
+        self, store: Store
+    ) -> None:
+        """The conversation comes back as the append left it; a retried cid gives None."""
+        await store.create_conversation(conv("c1", locale="zh", subject="提现"))
+        await store.update_conversation("c1", status="assigned", agent_id="a1", updated_at=1001.0)
+        await store.append_event("c1", msg("first"))
+        event, created, record = await store.append_event_with_conversation(
+            "c1", msg("second", cid="m2")
+        )
+        assert created and event.seq == 2 and event.text == "second"
+        assert record == await store.get_conversation("c1")
+        assert record is not None and record.last_seq == 2
+        assert (record.status, record.agent_id, record.locale, record.subject) == (
+            "assigned",
+            "a1",
+            "zh",
+            "提现",
+        )
+        again, created_again, none = await store.append_event_with_conversation(
+            "c1", msg("second (retry)", cid="m2")
+        )
+        assert (again, created_again, none) == (event, False, None)
+        with pytest.raises(StoreError):
+            await store.append_event_with_conversation("nope", msg())
+
     async def test_cid_is_scoped_to_conversation(self, store: Store) -> None:
         """The same cid in another conversation is a new event."""
         await store.create_conversation(conv("a"))
