@@ -47,16 +47,21 @@ from chatd.service.cluster import Coordinator, LocalCoordinator
 from chatd.service.metrics import Metrics
 from chatd.service.views import conversation_summary, event_dict, subject_of, ticket_dict
 from chatd.store.base import (
+    STATUSES,
     AgentRecord,
+    ConditionFailed,
     ConversationFilter,
     ConversationRecord,
     Event,
+    Expect,
     NewEvent,
     Store,
     TicketRecord,
 )
 
 _Method = TypeVar("_Method", bound=Callable[..., Awaitable[Any]])
+#: Where a customer may still write (a ticket's conversation takes follow-ups until closed).
+_CUSTOMER_WRITABLE = tuple(status for status in STATUSES if status != "closed")
 
 __all__ = ["ChatService", "normalize_locale"]
 
@@ -85,6 +90,25 @@ def _with_last_event(conv: ConversationRecord, seq: int, ts: float) -> Conversat
     values[_LAST_SEQ] = seq
     values[_UPDATED_AT] = ts
     return ConversationRecord(*values)
+
+
+def _owned_by(
+    agent: AgentRecord, conv: ConversationRecord | None, ref: str | None
+) -> ConversationRecord:
+    """``conv`` if it is assigned to ``agent``, else ProtocolError forbidden."""
+    if conv is None or conv.status != "assigned" or conv.agent_id != agent.agent_id:
+        raise ProtocolError("forbidden", "this conversation is not assigned to you", ref)
+    return conv
+
+
+def _allows(expect: Expect, conv: ConversationRecord | None) -> bool:
+    return conv is not None and expect.allows(conv)
+
+
+def _changed(ref: str | None) -> ProtocolError:
+    """A cluster append refused although the conversation, read again, allows it: another node
+    changed it in between (twice). Nothing was stored; sending again is safe."""
+    return ProtocolError("invalid_state", "the conversation changed meanwhile; send again", ref)
 
 
 def serialized(method: _Method) -> _Method:
@@ -175,6 +199,10 @@ class ChatService:
         #: Conversations whose last staff message mentioned a 2FA/verification code.
         self._code_requested: set[str] = set()
         self.accepting = True
+        #: What a conversation must be to take a customer's message.
+        self._customer_expect = Expect(
+            statuses=_CUSTOMER_WRITABLE, seq_below=config.limits.max_events_per_conversation
+        )
         #: Set by the queueing loops (chatd.service.queueing) on start.
         self.on_queue_changed: Callable[[], None] = lambda: None
 
@@ -296,20 +324,30 @@ class ChatService:
         return conv
 
     async def _append(
-        self, conversation_id: str, new: NewEvent, *, agent_id: str | None = None
+        self,
+        conversation_id: str,
+        new: NewEvent,
+        *,
+        agent_id: str | None = None,
+        expect: Expect | None = None,
     ) -> tuple[Event, bool]:
         """Store an event and deliver it, under the conversation's lock (seq order = delivery).
 
         The assigned agent receives it too (``agent_id`` names them when the conversation has
-        just left the open set, e.g. on close).
+        just left the open set, e.g. on close). ``expect``: what the conversation must be for
+        the event to be stored, else ConditionFailed (a retried cid still returns its event).
+        In cluster mode the store checks it where it allocates the seq; one process checks its
+        open cache (the truth there) and leaves anything else to the store.
         """
         async with self._conversation(conversation_id):
-            if self.shared and agent_id is None:
-                # Read after the append (the store returns the row in the same round trip): an
-                # assignment committed before it is seen here, one committed after it includes
-                # this event in its chat_assigned history.
+            if (self.shared and agent_id is None) or (
+                expect is not None and not _allows(expect, self.open.get(conversation_id))
+            ):
+                # Cluster mode reads after the append (the store returns the row in the same
+                # round trip): an assignment committed before it is seen here, one committed
+                # after it includes this event in its chat_assigned history.
                 event, created, fresh = await self.store.append_event_with_conversation(
-                    conversation_id, new
+                    conversation_id, new, expect
                 )
                 if created:
                     self._remember(conversation_id, fresh)
@@ -342,6 +380,14 @@ class ChatService:
 
     async def _to_all_agents(self, frame: Mapping[str, Any]) -> None:
         await self.bus.publish("agents", {"frame": frame})
+
+    def _customer_may_write(self, conv: ConversationRecord | None, ref: str | None) -> None:
+        """ProtocolError unless a customer may add a message to ``conv``."""
+        if conv is None:
+            raise ProtocolError("not_found", "no such conversation", ref)
+        if conv.status == "closed":
+            raise ProtocolError("invalid_state", "this conversation is closed", ref)
+        self._check_size(conv, ref)
 
     def _check_size(self, conv: ConversationRecord, ref: str | None) -> None:
         if conv.last_seq >= self.config.limits.max_events_per_conversation:
@@ -469,28 +515,29 @@ class ChatService:
         on_stored: Callable[[Event, bool], None] | None = None,
     ) -> Event:
         """A customer's chat message: mask secrets, store, then let the bot or agent see it."""
-        conv = await self.conversation(conversation_id)
-        if conv is None:
-            raise ProtocolError("not_found", "no such conversation", cid)
-        if conv.status == "closed":
-            raise ProtocolError("invalid_state", "this conversation is closed", cid)
-        self._check_size(conv, cid)
         expecting_code = conversation_id in self._code_requested
         self._code_requested.discard(conversation_id)
         masked = redact(text, expecting_2fa_code=expecting_code)
         data: dict[str, Any] = {"masked": list(masked.kinds)} if masked.masked else {}
         now = self.clock()
-        event, created = await self._append(
-            conversation_id,
-            NewEvent(
-                kind="message", ts=now, author="customer", text=masked.text, cid=cid, data=data
-            ),
-        )
+        try:
+            event, created = await self._append(
+                conversation_id,
+                NewEvent(
+                    kind="message", ts=now, author="customer", text=masked.text, cid=cid, data=data
+                ),
+                expect=self._customer_expect,
+            )
+        except ConditionFailed as exc:
+            self._customer_may_write(exc.conversation, cid)
+            raise _changed(cid) from exc
         if on_stored is not None:
             on_stored(event, created)  # acknowledge before the bot's turn
         if not created:
             return event
         self.metrics.messages.labels("customer").inc()
+        conv = self.open.get(conversation_id) or await self.conversation(conversation_id)
+        assert conv is not None  # it took the event
         if conv.subject is None:
             await self._update(conversation_id, subject=subject_of(masked.text))
         if masked.masked:
@@ -823,35 +870,40 @@ class ChatService:
     ) -> ConversationRecord:
         if self.shared:
             await self.refresh(conversation_id)
-        conv = self.open.get(conversation_id)
-        if conv is None or conv.status != "assigned" or conv.agent_id != agent.agent_id:
-            raise ProtocolError("forbidden", "this conversation is not assigned to you", ref)
-        return conv
+        return _owned_by(agent, self.open.get(conversation_id), ref)
 
     @serialized
     async def agent_message(
         self, agent: AgentRecord, conversation_id: str, cid: str, text: str
     ) -> Event:
-        conv = await self._owned(agent, conversation_id, cid)
-        self._check_size(conv, cid)
         now = self.clock()
-        event, created = await self._append(
-            conversation_id,
-            NewEvent(
-                kind="message",
-                ts=now,
-                author="agent",
-                author_id=agent.agent_id,
-                author_name=agent.name,
-                text=text,
-                cid=cid,
-            ),
-        )
+        try:
+            event, created = await self._append(
+                conversation_id,
+                NewEvent(
+                    kind="message",
+                    ts=now,
+                    author="agent",
+                    author_id=agent.agent_id,
+                    author_name=agent.name,
+                    text=text,
+                    cid=cid,
+                ),
+                expect=Expect(
+                    statuses=("assigned",),
+                    agent_id=agent.agent_id,
+                    seq_below=self.config.limits.max_events_per_conversation,
+                ),
+            )
+        except ConditionFailed as exc:
+            self._check_size(_owned_by(agent, exc.conversation, cid), cid)
+            raise _changed(cid) from exc
         if created:
             if asks_for_code(text):
                 self._code_requested.add(conversation_id)
             self.metrics.messages.labels("agent").inc()
-            if conv.first_response_at is None:
+            conv = self.open.get(conversation_id)  # as the append left it
+            if conv is not None and conv.first_response_at is None:
                 await self._update(conversation_id, first_response_at=now)
                 if conv.enqueued_at is not None:
                     self.metrics.first_response.observe(max(0.0, now - conv.enqueued_at))

@@ -1,7 +1,7 @@
 """Storage: one interface (:mod:`chatd.store.base`), an embedded SQLite backend and a factory.
 
 ``open_store("sqlite:///chatd-data/chatd.db")`` (or a plain path) gives a :class:`SQLiteStore`;
-``open_store("postgresql://...")`` gives the PostgreSQL backend once it exists. The store still
+``open_store("postgresql://...")`` gives the PostgreSQL backend (cluster mode). The store still
 has to be opened: ``store = open_store(url); await store.open()``.
 """
 
@@ -15,10 +15,12 @@ from chatd.store.base import (
     OPEN_STATUSES,
     STATUSES,
     AgentRecord,
+    ConditionFailed,
     ConversationFilter,
     ConversationRecord,
     DuplicateError,
     Event,
+    Expect,
     NewEvent,
     Store,
     StoreError,
@@ -31,10 +33,12 @@ __all__ = [
     "OPEN_STATUSES",
     "STATUSES",
     "AgentRecord",
+    "ConditionFailed",
     "ConversationFilter",
     "ConversationRecord",
     "DuplicateError",
     "Event",
+    "Expect",
     "NewEvent",
     "SQLiteStore",
     "Store",

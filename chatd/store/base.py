@@ -22,10 +22,12 @@ __all__ = [
     "STATUSES",
     "SUBJECT_CHARS",
     "AgentRecord",
+    "ConditionFailed",
     "ConversationFilter",
     "ConversationRecord",
     "DuplicateError",
     "Event",
+    "Expect",
     "NewEvent",
     "Store",
     "StoreError",
@@ -172,6 +174,42 @@ class ConversationFilter:
     offset: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """What a conversation must be for an append to go ahead, checked where the seq is allocated.
+
+    Cluster mode appends with one of these instead of reading the conversation first: the check
+    and the write are one step, so a conversation closed or reassigned by another node in
+    between cannot take the event. Unset fields check nothing.
+    """
+
+    #: Status must be one of these (empty: any).
+    statuses: tuple[str, ...] = ()
+    #: The assigned agent must be this one.
+    agent_id: str | None = None
+    #: ``last_seq`` must be below this (the conversation's length limit).
+    seq_below: int | None = None
+
+    def allows(self, conv: ConversationRecord) -> bool:
+        """Whether ``conv`` meets every set field."""
+        return (
+            (not self.statuses or conv.status in self.statuses)
+            and (self.agent_id is None or conv.agent_id == self.agent_id)
+            and (self.seq_below is None or conv.last_seq < self.seq_below)
+        )
+
+
+class ConditionFailed(StoreError):
+    """An append's :class:`Expect` did not hold, or there is no such conversation: nothing was
+    written."""
+
+    def __init__(self, conversation_id: str, conversation: ConversationRecord | None) -> None:
+        what = "is not as expected" if conversation is not None else "does not exist"
+        super().__init__(f"conversation {conversation_id!r} {what}")
+        #: The conversation as it stood when the append was refused (None: no such conversation).
+        self.conversation = conversation
+
+
 @runtime_checkable
 class Store(Protocol):
     """Storage for agents, conversations, events and tickets."""
@@ -213,13 +251,16 @@ class Store(Protocol):
         """
 
     async def append_event_with_conversation(
-        self, conversation_id: str, event: NewEvent
+        self, conversation_id: str, event: NewEvent, expect: Expect | None = None
     ) -> tuple[Event, bool, ConversationRecord | None]:
         """:meth:`append_event`, plus the conversation as it stands after the append.
 
-        The conversation is None when nothing was written (a retried cid). Cluster mode reads
-        after every append (an assignment made by another node must see the event or be seen);
-        a store shared between nodes answers in the same round trip.
+        The conversation is None when nothing was written (a retried cid: the stored event is
+        returned, whatever ``expect`` says). When ``expect`` does not hold, nothing is written
+        and :class:`ConditionFailed` carries the conversation as it is (with an ``expect``, an
+        unknown conversation is a ConditionFailed too, its conversation None). Cluster mode
+        checks and reads this way on every message (an assignment made by another node must see
+        the event or be seen); a store shared between nodes answers in one round trip.
         """
 
     async def events(

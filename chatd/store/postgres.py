@@ -40,10 +40,12 @@ from chatd.store.base import (
     OPEN_STATUSES,
     STATUSES,
     AgentRecord,
+    ConditionFailed,
     ConversationFilter,
     ConversationRecord,
     DuplicateError,
     Event,
+    Expect,
     NewEvent,
     StoreError,
     TicketRecord,
@@ -209,7 +211,7 @@ WITH bump AS (
     UPDATE conversations SET last_seq = last_seq + 1
     WHERE conversation_id = $1
       AND ($8::text IS NULL
-           OR NOT EXISTS (SELECT 1 FROM events WHERE conversation_id = $1 AND cid = $8))
+           OR NOT EXISTS (SELECT 1 FROM events WHERE conversation_id = $1 AND cid = $8)){condition}
     RETURNING {returning}
 )"""
 _APPEND_INSERT = """
@@ -217,11 +219,18 @@ INSERT INTO events (conversation_id, seq, kind, ts, author, text, author_id, aut
                     internal, data, text_folded)
 SELECT $1, bump.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11 FROM bump
 RETURNING seq"""
-_APPEND_EVENT = _APPEND_BUMP.format(returning="last_seq") + _APPEND_INSERT
-#: The same append, returning the conversation row as the bump left it: read under the row lock
-#: the append takes, in the same round trip (cluster mode's read after an append).
+_APPEND_EVENT = _APPEND_BUMP.format(condition="", returning="last_seq") + _APPEND_INSERT
+#: The same append, only if the conversation is as expected (chatd.store.base.Expect; a NULL
+#: parameter checks nothing), returning the conversation row as the bump left it: checked and
+#: read under the row lock the append takes, in the same round trip.
 _APPEND_EVENT_WITH_CONVERSATION = (
-    _APPEND_BUMP.format(returning=", ".join(_CONVERSATION_COLUMNS))
+    _APPEND_BUMP.format(
+        condition="""
+      AND ($12::text[] IS NULL OR status = ANY($12::text[]))
+      AND ($13::text IS NULL OR agent_id = $13)
+      AND ($14::bigint IS NULL OR last_seq < $14)""",
+        returning=", ".join(_CONVERSATION_COLUMNS),
+    )
     + ", appended AS ("
     + _APPEND_INSERT
     + ")\nSELECT appended.seq AS appended_seq, bump.* FROM appended, bump"
@@ -481,23 +490,40 @@ class PostgresStore:
         return stored, created
 
     async def append_event_with_conversation(
-        self, conversation_id: str, event: NewEvent
+        self, conversation_id: str, event: NewEvent, expect: Expect | None = None
     ) -> tuple[Event, bool, ConversationRecord | None]:
-        """:meth:`append_event`, plus the conversation as the append left it (None if not created).
+        """:meth:`append_event` if ``expect`` holds, plus the conversation as the append left it.
 
-        One statement: the row comes back from the UPDATE that allocates the seq, under its row
-        lock, so it is at least as fresh as a read made after the append.
+        One statement: the condition is checked and the row comes back in the UPDATE that
+        allocates the seq, under its row lock, so no other node can change the conversation
+        between the check, the write and the read. (None for a retried cid; ConditionFailed
+        when ``expect`` does not hold.)
         """
+        checked = expect or Expect()
+        condition = (list(checked.statuses) or None, checked.agent_id, checked.seq_below)
         stored, created, row = await self._append(
-            conversation_id, event, _APPEND_EVENT_WITH_CONVERSATION
+            conversation_id,
+            event,
+            _APPEND_EVENT_WITH_CONVERSATION,
+            condition,
+            checked=expect is not None,
         )
         conv = _conversation_from_row(row) if row is not None else None
         return stored, created, conv
 
     async def _append(
-        self, conversation_id: str, event: NewEvent, sql: str
+        self,
+        conversation_id: str,
+        event: NewEvent,
+        sql: str,
+        condition: tuple[Any, ...] = (),
+        *,
+        checked: bool = False,
     ) -> tuple[Event, bool, asyncpg.Record | None]:
-        """Run an append statement; (event, created, the statement's row when created)."""
+        """Run an append statement; (event, created, the statement's row when created).
+
+        An unknown conversation raises StoreError (ConditionFailed when ``checked``).
+        """
         # Serialise before queueing: bad data fails its caller without touching the database.
         data_json = _dump_json(event.data)
         data = json.loads(data_json) if event.data else {}
@@ -513,6 +539,7 @@ class PostgresStore:
             bool(event.internal),
             data_json,
             event.text.casefold() if event.text is not None else None,
+            *condition,
         )
         # _tracked before the lock: a call queued behind the lock still counts as in flight.
         async with self._tracked(), self._conversation_locks.hold(conversation_id):
@@ -538,10 +565,18 @@ class PostgresStore:
                     data=data,
                 )
                 return stored, True, row
-            return await self._existing_event(conversation_id, event.cid), False, None
+            return (
+                await self._existing_event(conversation_id, event.cid, checked=checked),
+                False,
+                None,
+            )
 
-    async def _existing_event(self, conversation_id: str, cid: str | None) -> Event:
-        """Why an append wrote nothing: the stored event of ``cid``, else StoreError."""
+    async def _existing_event(
+        self, conversation_id: str, cid: str | None, *, checked: bool
+    ) -> Event:
+        """Why an append wrote nothing: the stored event of ``cid``; else ConditionFailed with
+        the conversation when it exists (its Expect did not hold); else StoreError, or
+        ConditionFailed without a conversation when the append was ``checked``."""
         async with self._acquire("append_event") as conn:
             if cid is not None:
                 row = await conn.fetchrow(
@@ -551,14 +586,16 @@ class PostgresStore:
                 )
                 if row is not None:
                     return _event_from_row(row)
-            exists = await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $1)",
-                conversation_id,
+            rows = await conn.fetch(
+                f"{_SELECT_CONVERSATION} WHERE c.conversation_id = $1", conversation_id
             )
-        if not exists:
+        if not rows:
+            if checked:
+                raise ConditionFailed(conversation_id, None)
             raise StoreError(f"unknown conversation {conversation_id!r}")
-        # Only reachable if the conversation row vanished mid-statement (no code deletes them).
-        raise StoreError(f"append to {conversation_id!r} stored nothing")
+        # The plain append has no condition: it gets here only if the row vanished
+        # mid-statement, which no code does (conversations are never deleted).
+        raise ConditionFailed(conversation_id, _conversation_from_row(rows[0]))
 
     async def events(
         self,

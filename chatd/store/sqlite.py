@@ -40,10 +40,12 @@ from chatd.store.base import (
     OPEN_STATUSES,
     STATUSES,
     AgentRecord,
+    ConditionFailed,
     ConversationFilter,
     ConversationRecord,
     DuplicateError,
     Event,
+    Expect,
     NewEvent,
     StoreError,
     TicketRecord,
@@ -705,15 +707,31 @@ class SQLiteStore:
         return await self._submit(apply)
 
     async def append_event_with_conversation(
-        self, conversation_id: str, event: NewEvent
+        self, conversation_id: str, event: NewEvent, expect: Expect | None = None
     ) -> tuple[Event, bool, ConversationRecord | None]:
-        """:meth:`append_event`, then the conversation read back (None if not created).
+        """:meth:`append_event` if ``expect`` holds, then the conversation read back.
 
-        One process owns the file and its service appends under the conversation's lock, so a
-        read after the commit sees what the append left.
+        One process owns the file and its service appends under the conversation's lock, so
+        reads before and after the commit see what the append found and left. (None for a
+        retried cid; ConditionFailed when ``expect`` does not hold.)
         """
+        if expect is not None:
+            conv = await self.get_conversation(conversation_id)
+            if conv is None or not expect.allows(conv):
+                retried = await self._event_by_cid(conversation_id, event.cid)
+                if retried is None:
+                    raise ConditionFailed(conversation_id, conv)
+                return retried, False, None
         stored, created = await self.append_event(conversation_id, event)
         return stored, created, (await self.get_conversation(conversation_id) if created else None)
+
+    async def _event_by_cid(self, conversation_id: str, cid: str | None) -> Event | None:
+        if cid is None:
+            return None
+        rows = await self._read(
+            f"{_SELECT_EVENT} WHERE conversation_id = ? AND cid = ?", [conversation_id, cid]
+        )
+        return _event_from_row(rows[0]) if rows else None
 
     async def events(
         self,

@@ -94,6 +94,39 @@ async def test_messages_flow_in_order_across_nodes(cluster: Cluster) -> None:
         print(f"cross-node message latency: p50 {p50:.1f} ms, max {max(latencies) * 1000:.1f} ms")
 
 
+async def test_closed_on_one_node_refuses_messages_on_another(cluster: Cluster) -> None:
+    """The agent closes the chat on node 2: the customer's next message on node 1 is refused
+    (invalid_state) and stored nowhere, a retry of an acknowledged one is acknowledged again as
+    a duplicate, and the agent can no longer write to it (forbidden)."""
+    token = cluster.add_agent("Frank")
+    n1, n2, _ = cluster.nodes
+    agent = await AgentClient.connect(n2.ws_url, token)
+    customer = await CustomerClient.connect(n1.ws_url)
+    async with closing(agent, customer):
+        await customer.action("request_human")
+        conv = (await agent.wait_for("chat_assigned"))["conversation"]["conversation_id"]
+        sent = await customer.say("before the close")
+        first_ack = await customer.wait_for("ack", ref=sent)
+        await agent.wait_for("message", text="before the close")
+        await agent.action("close", conversation_id=conv)
+        await customer.wait_for("closed")
+        late = await customer.say("after the close")
+        refused = await customer.wait_for("error", ref=late)
+        assert refused["code"] == "invalid_state"
+        await customer.say("before the close", cid=sent)
+        again = await customer.wait_for("ack", ref=sent)
+        assert again["seq"] == first_ack["seq"] and again.get("duplicate") is True
+        reply = await agent.reply(conv, "after the close")
+        assert (await agent.wait_for("error", ref=reply))["code"] == "forbidden"
+        rows = await store_rows(
+            cluster,
+            "SELECT text FROM events WHERE conversation_id = $1 AND text LIKE $2",
+            conv,
+            "after%",
+        )
+        assert rows == []
+
+
 async def test_positions_agree_across_nodes(cluster: Cluster) -> None:
     """Waiting customers on three nodes see positions 1, 2, 3, and move up together."""
     token = cluster.add_agent("Bob", capacity=1)

@@ -25,9 +25,11 @@ import pytest
 from chatd.store import (
     STATUSES,
     AgentRecord,
+    ConditionFailed,
     ConversationFilter,
     ConversationRecord,
     DuplicateError,
+    Expect,
     NewEvent,
     SQLiteStore,
     Store,
@@ -311,6 +313,35 @@ class TestEvents:
         assert (again, created_again, none) == (event, False, None)
         with pytest.raises(StoreError):
             await store.append_event_with_conversation("nope", msg())
+
+    async def test_append_with_conversation_checks_the_expectation(self, store: Store) -> None:
+        """An Expect that does not hold stores nothing and says how the conversation stands;
+        a retried cid is still answered with its stored event."""
+        await store.create_conversation(conv("c1"))
+        await store.update_conversation("c1", status="assigned", agent_id="a2")
+        stored, _ = await store.append_event("c1", msg("one", cid="m1"))
+        refusals = [
+            Expect(statuses=("bot", "queued")),
+            Expect(statuses=("assigned",), agent_id="a1"),
+            Expect(seq_below=1),
+        ]
+        for expect in refusals:
+            with pytest.raises(ConditionFailed) as refused:
+                await store.append_event_with_conversation("c1", msg("two", cid="m2"), expect)
+            now = refused.value.conversation
+            assert (now.status, now.agent_id, now.last_seq) == ("assigned", "a2", 1)
+            retried = await store.append_event_with_conversation(
+                "c1", msg("one (retry)", cid="m1"), expect
+            )
+            assert retried == (stored, False, None)
+        assert await seqs_of(store, "c1") == [1]
+        event, created, record = await store.append_event_with_conversation(
+            "c1", msg("two", cid="m2"), Expect(statuses=("assigned",), agent_id="a2", seq_below=2)
+        )
+        assert created and event.seq == 2 and record is not None and record.last_seq == 2
+        with pytest.raises(ConditionFailed) as unknown:
+            await store.append_event_with_conversation("nope", msg(), Expect(seq_below=5))
+        assert unknown.value.conversation is None
 
     async def test_cid_is_scoped_to_conversation(self, store: Store) -> None:
         """The same cid in another conversation is a new event."""
