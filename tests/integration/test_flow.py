@@ -257,6 +257,33 @@ async def test_close_and_csat(chatd: Harness) -> None:
         await c.close()
 
 
+async def test_closed_chat_refuses_new_messages_and_acks_retries(chatd: Harness) -> None:
+    """After the close a new message is refused (invalid_state) and the agent can no longer
+    write (forbidden), while a resend of an acknowledged message (its ack lost on a flaky
+    network) is acknowledged again as a duplicate, not refused."""
+    agent = await chatd.agent(await chatd.add_agent("Vic"))
+    customer = await chatd.customer()
+    await ask_for_person(customer)
+    await agent.wait_for("chat_assigned")
+    conv = customer.conversation_id
+    sent = await customer.say("my withdrawal is stuck")
+    first = await customer.wait_for("ack", ref=sent)
+    await agent.action("close", conversation_id=conv)
+    await customer.wait_for("closed")
+    late = await customer.say("hello?")
+    assert (await customer.wait_for("error", ref=late))["code"] == "invalid_state"
+    await customer.say("my withdrawal is stuck", cid=sent)
+    again = await customer.wait_for("ack", ref=sent)
+    assert again["seq"] == first["seq"] and again.get("duplicate") is True
+    reply = await agent.reply(conv, "one more thing")
+    assert (await agent.wait_for("error", ref=reply))["code"] == "forbidden"
+    texts = [e.text for e in await chatd.service.store.events(conv) if e.kind == "message"]
+    assert "hello?" not in texts and "one more thing" not in texts
+    assert texts.count("my withdrawal is stuck") == 1
+    for c in (agent, customer):
+        await c.close()
+
+
 async def test_transcript_api_and_roles(chatd: Harness) -> None:
     """Operators read every event of a transcript; agent tokens are refused on operator routes."""
     op_token = await chatd.add_agent("Olivia", role="operator")
