@@ -101,6 +101,30 @@ def _owned_by(
     return conv
 
 
+def _by_agent(
+    agent: AgentRecord,
+    kind: str,
+    ts: float,
+    *,
+    cid: str | None,
+    text: str | None = None,
+    internal: bool = False,
+    data: Mapping[str, Any] | None = None,
+) -> NewEvent:
+    """An event written by ``agent``: their id and name are stamped on it."""
+    return NewEvent(
+        kind=kind,
+        ts=ts,
+        author="agent",
+        text=text,
+        author_id=agent.agent_id,
+        author_name=agent.name,
+        cid=cid,
+        internal=internal,
+        data=data or {},
+    )
+
+
 def _allows(expect: Expect, conv: ConversationRecord | None) -> bool:
     return conv is not None and expect.allows(conv)
 
@@ -880,15 +904,7 @@ class ChatService:
         try:
             event, created = await self._append(
                 conversation_id,
-                NewEvent(
-                    kind="message",
-                    ts=now,
-                    author="agent",
-                    author_id=agent.agent_id,
-                    author_name=agent.name,
-                    text=text,
-                    cid=cid,
-                ),
+                _by_agent(agent, "message", now, text=text, cid=cid),
                 expect=Expect(
                     statuses=("assigned",),
                     agent_id=agent.agent_id,
@@ -921,16 +937,7 @@ class ChatService:
         self._check_size(conv, cid)
         event, _ = await self._append(
             conversation_id,
-            NewEvent(
-                kind="note",
-                ts=self.clock(),
-                author="agent",
-                author_id=agent.agent_id,
-                author_name=agent.name,
-                text=text,
-                cid=cid,
-                internal=True,
-            ),
+            _by_agent(agent, "note", self.clock(), text=text, cid=cid, internal=True),
         )
         return event
 
@@ -943,15 +950,8 @@ class ChatService:
         await self._update(conversation_id, tags=clean)
         event, _ = await self._append(
             conversation_id,
-            NewEvent(
-                kind="tags",
-                ts=self.clock(),
-                author="agent",
-                author_id=agent.agent_id,
-                author_name=agent.name,
-                cid=cid,
-                internal=True,
-                data={"tags": list(clean)},
+            _by_agent(
+                agent, "tags", self.clock(), cid=cid, internal=True, data={"tags": list(clean)}
             ),
         )
         return event
@@ -976,12 +976,10 @@ class ChatService:
         )
         await self._append(
             conversation_id,
-            NewEvent(
-                kind="transferred",
-                ts=now,
-                author="agent",
-                author_id=agent.agent_id,
-                author_name=agent.name,
+            _by_agent(
+                agent,
+                "transferred",
+                now,
                 cid=cid,
                 data={
                     "agent_name": target_record.name,
@@ -1043,15 +1041,7 @@ class ChatService:
         now = self.clock()
         await self._append(
             ticket.conversation_id,
-            NewEvent(
-                kind="ticket_reply",
-                ts=now,
-                author="agent",
-                author_id=agent.agent_id,
-                author_name=agent.name,
-                text=text,
-                cid=cid,
-            ),
+            _by_agent(agent, "ticket_reply", now, text=text, cid=cid),
         )
         await self.store.update_ticket(
             ticket_id, status="answered", answered_at=now, answered_by=agent.agent_id
