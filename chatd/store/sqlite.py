@@ -91,6 +91,8 @@ _BOOL_FIELDS = frozenset({"verified", "internal"})
 
 _SELECT_AGENT = f"SELECT {', '.join(_AGENT_COLUMNS)} FROM agents"
 _SELECT_EVENT = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events"
+#: The event a (conversation, cid) pair already stored: what a retried send is answered with.
+_SELECT_EVENT_BY_CID = f"{_SELECT_EVENT} WHERE conversation_id = ? AND cid = ?"
 _SELECT_TICKET = f"SELECT {', '.join(_TICKET_COLUMNS)} FROM tickets"
 _SELECT_CONVERSATION = (
     "SELECT "
@@ -684,7 +686,7 @@ class SQLiteStore:
             ).rowcount
             if not inserted:
                 row = conn.execute(
-                    f"{_SELECT_EVENT} WHERE conversation_id = ? AND cid = ?",
+                    _SELECT_EVENT_BY_CID,
                     (conversation_id, event.cid),
                 ).fetchone()
                 return _event_from_row(row), False
@@ -728,9 +730,7 @@ class SQLiteStore:
     async def _event_by_cid(self, conversation_id: str, cid: str | None) -> Event | None:
         if cid is None:
             return None
-        rows = await self._read(
-            f"{_SELECT_EVENT} WHERE conversation_id = ? AND cid = ?", [conversation_id, cid]
-        )
+        rows = await self._read(_SELECT_EVENT_BY_CID, [conversation_id, cid])
         return _event_from_row(rows[0]) if rows else None
 
     async def events(
