@@ -139,31 +139,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(config: Config, *, reuse_port: bool = False) -> int:
     """Run until SIGTERM/SIGINT; then close sockets with 1001, flush the store, exit 0."""
-    from aiohttp import web
-
-    from chatd.logs import configure_logging, get_logger
+    from chatd.logs import configure_logging
     from chatd.web import make_app
+    from chatd.web.serving import ListenError, serve_forever
 
     configure_logging(config.log.level, config.log.format)
-    log = get_logger("chatd")
     app = make_app(config)
-    log.info(
-        "listening",
-        url=f"http://{config.server.host}:{config.server.port}",
-        data_dir=config.server.data_dir,
-    )
-    web.run_app(
-        app,
-        host=config.server.host,
-        port=config.server.port,
-        shutdown_timeout=config.server.shutdown_timeout_s,
-        print=None,
-        access_log=None,
-        reuse_port=reuse_port or None,
-        # A market-move surge opens thousands of sockets within seconds; the default backlog
-        # of 128 overflowed in `chatd bench surge` and connects timed out.
-        backlog=2048,
-    )
+    try:
+        asyncio.run(serve_forever(app, config, reuse_port=reuse_port))
+    except ListenError as exc:
+        print(f"chatd: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

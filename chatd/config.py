@@ -93,15 +93,36 @@ class SecurityConfig:
 @dataclass(frozen=True, slots=True)
 class LimitsConfig:
     max_message_chars: int = 4000
+    #: Frames above this many bytes close the connection with 1009 (a frame of exactly this
+    #: size is accepted).
     max_frame_bytes: int = 65536
-    #: Token bucket per connection: sustained messages per second and burst.
+    #: Token bucket per conversation (customers) or per account (staff): sustained frames per
+    #: second and burst. Keyed by conversation, not by socket: reconnecting or opening more
+    #: sockets to one conversation does not add to its rate.
     messages_per_s: float = 1.0
     message_burst: int = 8
-    #: Rate-limit violations within one connection before it is closed (4029).
+    #: Token bucket per client address over all its conversations (several people behind
+    #: one office NAT share it, so it is wider than one conversation's).
+    ip_messages_per_s: float = 10.0
+    ip_message_burst: int = 40
+    #: Rate-limit refusals of one conversation within violation_window_s before its socket is
+    #: closed (4029); a socket that reconnects keeps the count.
     violations_before_close: int = 20
+    violation_window_s: float = 60.0
+    #: Open WebSockets per client address (after X-Forwarded-For from a trusted proxy).
     connections_per_ip: int = 20
-    #: New conversations per IP per window (Chatwoot: 6 per 12 h; a shared office NAT needs more).
-    new_conversations_per_ip: int = 30
+    #: Open TCP connections per peer address, counted at accept, before any HTTP is parsed
+    #: (trusted proxies are exempt: their clients are counted per address after parsing). A
+    #: browser holds one WebSocket and a few HTTP connections; an office NAT many of those.
+    tcp_connections_per_ip: int = 256
+    #: Seconds a connection may take to send a complete request head (a WebSocket handshake
+    #: included), and an idle keep-alive connection stays open; slow or stalled clients are cut.
+    request_timeout_s: float = 10.0
+    #: New conversations per client address (per user id for verified customers) per window.
+    #: A mobile carrier's or an office's NAT puts many customers behind one address, and in a
+    #: market crash they all open the chat within minutes: 120 per hour still stops one host
+    #: from flooding the queue (Chatwoot allows 6 per 12 h, which a NAT reaches at once).
+    new_conversations_per_ip: int = 120
     new_conversations_window_s: float = 3600.0
     max_events_per_conversation: int = 5000
     #: Frames queued for one slow client before it is disconnected (4008).
@@ -200,6 +221,11 @@ _POSITIVE = {
     "limits.max_frame_bytes",
     "limits.messages_per_s",
     "limits.message_burst",
+    "limits.ip_messages_per_s",
+    "limits.ip_message_burst",
+    "limits.violation_window_s",
+    "limits.tcp_connections_per_ip",
+    "limits.request_timeout_s",
     "limits.connections_per_ip",
     "limits.new_conversations_per_ip",
     "limits.new_conversations_window_s",

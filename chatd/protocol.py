@@ -28,6 +28,7 @@ __all__ = [
     "CUSTOMER_MESSAGES",
     "ERROR_CODES",
     "MAX_CID_CHARS",
+    "MAX_ID",
     "SUBPROTOCOL",
     "ProtocolError",
     "decode_agent",
@@ -36,6 +37,7 @@ __all__ = [
     "frame_ack",
     "frame_error",
     "parse_frame",
+    "parse_json_object",
 ]
 
 SUBPROTOCOL = "chatd.v1"
@@ -48,6 +50,8 @@ DEFAULT_MAX_TEXT_CHARS = 4000
 MAX_FRAME_BYTES = 65536
 #: JSON nesting is never needed beyond a few levels; deep nesting is an attack on the parser.
 MAX_JSON_DEPTH = 8
+#: Numeric ids and sequence numbers: exact in a JavaScript number and in a 64-bit column.
+MAX_ID = 2**53
 
 #: Stable error codes: clients switch on these, so they never change meaning.
 ERROR_CODES: dict[str, str] = {
@@ -87,13 +91,22 @@ CLOSE_CODES: dict[int, str] = {
 class ProtocolError(Exception):
     """A client frame is invalid. ``code`` is a key of ERROR_CODES; ``ref`` is the frame's cid."""
 
-    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        ref: str | None = None,
+        *,
+        retry_after_s: float | None = None,
+    ) -> None:
         if code not in ERROR_CODES:  # pragma: no cover - programming error
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
         self.ref = ref
+        #: rate_limited: seconds until the refused frame would be accepted.
+        self.retry_after_s = retry_after_s
 
 
 # -- field validation ---------------------------------------------------------------------------
@@ -195,7 +208,7 @@ class CustomerHello(ClientMessage):
     fields: ClassVar[tuple[Field, ...]] = (
         Field("locale", str, required=False, max_len=16),
         Field("resume_token", str, required=False, max_len=512),
-        Field("last_seq", int, required=False, minimum=0, maximum=2**53),
+        Field("last_seq", int, required=False, minimum=0, maximum=MAX_ID),
         Field("user_id", str, required=False, max_len=128),
         Field("user_hash", str, required=False, max_len=128),
     )
@@ -423,7 +436,7 @@ class Sync(ClientMessage):
     type: ClassVar[str] = "sync"
     fields: ClassVar[tuple[Field, ...]] = (
         CONVERSATION,
-        Field("last_seq", int, minimum=0, maximum=2**53),
+        Field("last_seq", int, minimum=0, maximum=MAX_ID),
     )
     conversation_id: str = ""
     last_seq: int = 0
@@ -434,7 +447,11 @@ class TicketReply(ClientMessage):
     """Answer a ticket in writing; the customer sees it when they come back."""
 
     type: ClassVar[str] = "ticket_reply"
-    fields: ClassVar[tuple[Field, ...]] = (CID, Field("ticket_id", int, minimum=1), TEXT)
+    fields: ClassVar[tuple[Field, ...]] = (
+        CID,
+        Field("ticket_id", int, minimum=1, maximum=MAX_ID),
+        TEXT,
+    )
     cid: str = ""
     ticket_id: int = 0
     text: str = ""
@@ -493,26 +510,50 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def _encodable(value: Any) -> bool:
+    """Whether every string in a decoded JSON value (keys too) can be encoded as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_json_object(
+    raw: str, *, what: str = "frame", too_deep: str = "bad_frame"
+) -> dict[str, Any]:
+    """Parse a JSON object (a frame, or an API request body); ProtocolError otherwise.
+
+    Refused: anything but an object (``bad_frame``), nesting deeper than MAX_JSON_DEPTH (code
+    ``too_deep``) and strings holding an unpaired UTF-16 surrogate (``invalid_field``).
+    """
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_frame", f"{what} is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("bad_frame", f"{what} must be a JSON object")
+    # JSON may spell a lone UTF-16 surrogate ("\ud800"); Python decodes it into a str that no
+    # UTF-8 encoder accepts, so it would fail later where the text is stored or echoed (the
+    # ack of a cid). Only a text with a \u escape can hold one: check just those.
+    if "\\u" in raw and not _encodable(obj):
+        raise ProtocolError("invalid_field", "a string holds an unpaired UTF-16 surrogate")
+    # A flat object (every chat message) is one level deep: walk only objects that nest.
+    for value in obj.values():
+        if isinstance(value, dict | list):
+            if _depth(obj, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+                raise ProtocolError(too_deep, f"{what} nested deeper than {MAX_JSON_DEPTH} levels")
+            break
+    return obj
+
+
 def parse_frame(raw: str | bytes) -> dict[str, Any]:
     """Parse a text frame into a JSON object with a string ``type``; ProtocolError otherwise."""
     if isinstance(raw, bytes | bytearray):
         raise ProtocolError("bad_frame", "binary frames are not accepted; send JSON text")
     if len(raw) > MAX_FRAME_BYTES:
         raise ProtocolError("bad_frame", f"frame larger than {MAX_FRAME_BYTES} bytes")
-    try:
-        obj = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ProtocolError("bad_frame", "frame is not valid JSON") from None
-    if not isinstance(obj, dict):
-        raise ProtocolError("bad_frame", "frame must be a JSON object")
-    # A flat object (every chat message) is one level deep: walk only frames that nest.
-    for value in obj.values():
-        if isinstance(value, dict | list):
-            if _depth(obj, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-                raise ProtocolError(
-                    "bad_frame", f"frame nested deeper than {MAX_JSON_DEPTH} levels"
-                )
-            break
+    obj = parse_json_object(raw)
     if not isinstance(obj.get("type"), str):
         raise ProtocolError("bad_frame", "frame needs a string 'type'")
     return obj
@@ -671,6 +712,8 @@ def frame_error(error: ProtocolError, **extra: Any) -> dict[str, Any]:
         "message": error.message,
         "ref": error.ref,
     }
+    if error.retry_after_s is not None:
+        frame["retry_after_s"] = round(error.retry_after_s, 2)
     frame.update(extra)
     return frame
 

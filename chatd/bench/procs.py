@@ -53,6 +53,9 @@ allowed_origins = ["*"]
 messages_per_s = 1000
 message_burst = 1000
 connections_per_ip = 100000
+tcp_connections_per_ip = 100000
+ip_messages_per_s = 1000000
+ip_message_burst = 1000000
 new_conversations_per_ip = 1000000
 outbox_frames = 4096
 """

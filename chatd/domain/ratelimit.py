@@ -6,7 +6,10 @@ is treated as standing still, never as a refill.
 
 Which limit uses which counter:
 
-- messages per connection: :class:`TokenBucket` (smooth rate, short bursts allowed);
+- messages per conversation and per IP: :class:`KeyedLimiter`, a :class:`TokenBucket` per key
+  (smooth rate, short bursts allowed) plus a window of rate violations per key. Keyed by what
+  an attacker cannot reset: a conversation's rate is the same however many sockets it uses, and
+  reconnecting does not forget its violations;
 - new conversations per IP per window: :class:`WindowCounter` (exact "at most N per T");
 - open connections per IP: :class:`ConnectionCounter`.
 """
@@ -25,6 +28,7 @@ __all__ = [
     "DEFAULT_NEW_CONVERSATIONS",
     "DEFAULT_NEW_CONVERSATIONS_WINDOW_S",
     "ConnectionCounter",
+    "KeyedLimiter",
     "TokenBucket",
     "WindowCounter",
 ]
@@ -223,3 +227,111 @@ class ConnectionCounter(Generic[K]):
             self._open.pop(key, None)
         else:
             self._open[key] = current - 1
+
+
+class _KeyState:
+    """One key of a :class:`KeyedLimiter`: its bucket, its recent refusals, its last use."""
+
+    __slots__ = ("bucket", "last_used", "violations")
+
+    def __init__(self, bucket: TokenBucket, now: float) -> None:
+        self.bucket = bucket
+        self.violations: deque[float] = deque()
+        self.last_used = now
+
+
+class KeyedLimiter(Generic[K]):
+    """A token bucket and a count of recent refusals per key, for at most ``max_keys`` keys.
+
+    :meth:`take` grants ``rate`` per second and ``burst`` at once per key; every refusal is
+    recorded, and :meth:`violations` says how many refusals the key had in the last
+    ``violation_window_s`` seconds (the caller closes abusive connections on that count).
+
+    Memory is bounded: keys are kept in order of last use and, at ``max_keys``, the key unused
+    the longest is forgotten. A key unused for ``idle_s`` (its bucket full again and its
+    violations expired) carries no information, so dropping it changes nothing; only a flood of
+    more than ``max_keys`` keys active at once can make one forget early. Size ``max_keys``
+    above the number of conversations (or addresses) active within ``idle_s``.
+    """
+
+    __slots__ = ("_keys", "burst", "idle_s", "max_keys", "rate", "violation_window_s")
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        *,
+        violation_window_s: float = 60.0,
+        max_keys: int = 100_000,
+    ) -> None:
+        TokenBucket(rate, burst)  # validates rate and burst
+        if not (math.isfinite(violation_window_s) and violation_window_s > 0):
+            raise ValueError(f"violation_window_s must be > 0, got {violation_window_s!r}")
+        if max_keys < 1:
+            raise ValueError(f"max_keys must be >= 1, got {max_keys!r}")
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self.violation_window_s = float(violation_window_s)
+        self.max_keys = max_keys
+        refill_s = burst / rate if rate > 0 else math.inf
+        #: After this long unused, a key's state equals a fresh key's.
+        self.idle_s = max(refill_s, violation_window_s)
+        self._keys: OrderedDict[K, _KeyState] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _state(self, key: K, now: float) -> _KeyState:
+        state = self._keys.get(key)
+        if state is None:
+            self._forget_idle(now)
+            while len(self._keys) >= self.max_keys:
+                self._keys.popitem(last=False)
+            state = _KeyState(TokenBucket(self.rate, self.burst), now)
+            self._keys[key] = state
+        else:
+            state.last_used = max(state.last_used, now)
+            self._keys.move_to_end(key)
+        return state
+
+    def _forget_idle(self, now: float) -> None:
+        # Keys are ordered by last use, so the first key still in use ends the scan.
+        while self._keys:
+            oldest = next(iter(self._keys.values()))
+            if now - oldest.last_used < self.idle_s:
+                break
+            self._keys.popitem(last=False)
+
+    def take(self, key: K, now: float, cost: float = 1.0) -> bool:
+        """Take ``cost`` from ``key``'s bucket; on refusal record a violation. True if taken."""
+        state = self._state(key, now)
+        if state.bucket.try_take(now, cost):
+            return True
+        self._violate(state, now)
+        return False
+
+    def refuse(self, key: K, now: float) -> None:
+        """Record a violation of ``key`` for a refusal decided elsewhere (a shared limit)."""
+        self._violate(self._state(key, now), now)
+
+    @staticmethod
+    def _violate(state: _KeyState, now: float) -> None:
+        violations = state.violations
+        # max(...) keeps the log sorted if the clock steps back, so expiry from the left holds.
+        violations.append(max(now, violations[-1]) if violations else now)
+
+    def violations(self, key: K, now: float) -> int:
+        """Refusals of ``key`` within the last ``violation_window_s`` seconds."""
+        state = self._keys.get(key)
+        if state is None:
+            return 0
+        violations = state.violations
+        cutoff = now - self.violation_window_s
+        while violations and violations[0] <= cutoff:
+            violations.popleft()
+        return len(violations)
+
+    def retry_after(self, key: K, now: float, cost: float = 1.0) -> float:
+        """Seconds from ``now`` until ``key`` may take ``cost`` again (0 if it may now)."""
+        state = self._keys.get(key)
+        return 0.0 if state is None else state.bucket.retry_after(now, cost)

@@ -63,7 +63,7 @@ _Method = TypeVar("_Method", bound=Callable[..., Awaitable[Any]])
 #: Where a customer may still write (a ticket's conversation takes follow-ups until closed).
 _CUSTOMER_WRITABLE = tuple(status for status in STATUSES if status != "closed")
 
-__all__ = ["ChatService", "normalize_locale"]
+__all__ = ["ChatService", "Done", "normalize_locale"]
 
 log = get_logger(__name__)
 
@@ -92,11 +92,26 @@ def _with_last_event(conv: ConversationRecord, seq: int, ts: float) -> Conversat
     return ConversationRecord(*values)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Done:
+    """What a client action stored: its event (None when it changed nothing) and whether it
+    was a retry of an action already applied (then ``event`` is the first one's)."""
+
+    event: Event | None = None
+    duplicate: bool = False
+
+    @property
+    def seq(self) -> int | None:
+        return self.event.seq if self.event is not None else None
+
+
 def _owned_by(
     agent: AgentRecord, conv: ConversationRecord | None, ref: str | None
 ) -> ConversationRecord:
-    """``conv`` if it is assigned to ``agent``, else ProtocolError forbidden."""
-    if conv is None or conv.status != "assigned" or conv.agent_id != agent.agent_id:
+    """``conv`` if it is assigned to ``agent``; not_found or forbidden otherwise."""
+    if conv is None:
+        raise ProtocolError("not_found", "no such conversation", ref)
+    if conv.status != "assigned" or conv.agent_id != agent.agent_id:
         raise ProtocolError("forbidden", "this conversation is not assigned to you", ref)
     return conv
 
@@ -419,6 +434,18 @@ class ChatService:
                 "limit_reached", "this conversation is too long; please start a new one", ref
             )
 
+    async def _retried(self, conversation_id: str, owner: str, cid: str | None) -> Done | None:
+        """The first result when ``owner`` already sent ``cid`` in this conversation.
+
+        Actions that are not plain appends (close, csat, ticket, transfer) check this first:
+        their state has changed since the first attempt, so re-running them would answer a
+        client whose ack was lost with an error about the change it made itself.
+        """
+        if cid is None:
+            return None
+        event = await self.store.event_by_cid(conversation_id, owner, cid)
+        return Done(event, duplicate=True) if event is not None else None
+
     # -- customers --------------------------------------------------------------------------------
 
     async def start_conversation(
@@ -521,10 +548,12 @@ class ChatService:
             raise ProtocolError("forbidden", "that conversation is not yours", ref)
         return await self.customer_events(other_id, 0)
 
-    async def customer_events(self, conversation_id: str, after_seq: int) -> list[dict]:
-        """Public events after ``after_seq``, as customer frames (for resume)."""
+    async def customer_events(
+        self, conversation_id: str, after_seq: int, limit: int | None = None
+    ) -> list[dict]:
+        """Public events after ``after_seq`` (at most ``limit``), as customer frames (resume)."""
         events = await self.store.events(
-            conversation_id, after_seq=after_seq, include_internal=False
+            conversation_id, after_seq=after_seq, include_internal=False, limit=limit
         )
         return [event_frame(e, for_customer=True) for e in events]
 
@@ -633,6 +662,11 @@ class ChatService:
         fields: dict[str, Any] = {"bot_misses": misses}
         if reply.locale != conv.locale:
             fields["locale"] = reply.locale
+        if reply.intent and not reply.ambiguous and reply.intent != conv.intent:
+            # The topic of the chat so far: a later "talk to a person" hands it over (routing
+            # by skill, the console's intent, /ops's filter) even though that turn matched none.
+            fields["intent"] = reply.intent
+            fields["skills"] = tuple(reply.skills)
         await self._update(conv.conversation_id, **fields)
         if decision.handoff:
             await self._handoff(conv.conversation_id, decision, reply)
@@ -712,27 +746,37 @@ class ChatService:
         )
 
     @serialized
-    async def leave_queue(self, conversation_id: str, cid: str) -> None:
+    async def leave_queue(self, conversation_id: str, cid: str) -> Done:
         """The customer stops waiting; the bot takes the conversation back."""
         conv = await self.conversation(conversation_id)
         if conv is None or conv.status != "queued":
+            retried = await self._retried(conversation_id, "customer", cid)
+            if retried is not None:
+                return retried
             raise ProtocolError("invalid_state", "you are not waiting in the queue", cid)
         self.coordinator.leave(conversation_id, self.clock())
         await self._update(conversation_id, status="bot", enqueued_at=None)
-        await self._append(
-            conversation_id, NewEvent(kind="left_queue", ts=self.clock(), author="customer")
+        event, _ = await self._append(
+            conversation_id,
+            NewEvent(kind="left_queue", ts=self.clock(), author="customer", cid=cid),
         )
         self.on_queue_changed()
+        return Done(event)
 
     @serialized
-    async def create_ticket(self, conversation_id: str, cid: str, contact: str, text: str) -> int:
-        """Turn the conversation into a ticket answered in writing later."""
+    async def create_ticket(
+        self, conversation_id: str, cid: str, contact: str, text: str
+    ) -> tuple[int, Done]:
+        """Turn the conversation into a ticket answered in writing later; (ticket id, done)."""
         conv = await self.conversation(conversation_id)
         if conv is None:
             raise ProtocolError("not_found", "no such conversation", cid)
+        retried = await self._retried(conversation_id, "customer", cid)
+        if retried is not None and retried.event is not None:
+            return int(retried.event.data.get("ticket_id", 0)), retried
         existing = await self.store.ticket_for_conversation(conversation_id)
         if existing is not None:
-            return existing.ticket_id
+            return existing.ticket_id, Done()
         if conv.status not in ("bot", "queued"):
             raise ProtocolError("invalid_state", f"the conversation is {conv.status}", cid)
         now = self.clock()
@@ -745,7 +789,7 @@ class ChatService:
             conversation_id, contact=contact_masked, text=masked.text, now=now
         )
         await self._update(conversation_id, status="ticket")
-        await self._append(
+        event, _ = await self._append(
             conversation_id,
             NewEvent(
                 kind="ticket_created",
@@ -759,26 +803,29 @@ class ChatService:
         self.metrics.tickets.inc()
         log.info("ticket_created", conversation_id=conversation_id, ticket_id=ticket.ticket_id)
         await self._to_all_agents({"type": "ticket", "ticket": ticket_dict(ticket)})
-        return ticket.ticket_id
+        return ticket.ticket_id, Done(event)
 
     @serialized
     async def submit_csat(
         self, conversation_id: str, cid: str, score: int, comment: str | None
-    ) -> None:
-        """Rate a closed conversation, once."""
+    ) -> Done:
+        """Rate a closed conversation, once (a retry of the rating is acknowledged again)."""
         conv = await self.conversation(conversation_id)
         if conv is None:
             raise ProtocolError("not_found", "no such conversation", cid)
         if conv.status not in ("closed", "ticket"):
             raise ProtocolError("invalid_state", "rate the chat after it has ended", cid)
         if conv.csat_score is not None:
+            retried = await self._retried(conversation_id, "customer", cid)
+            if retried is not None:
+                return retried
             raise ProtocolError("invalid_state", "this chat was already rated", cid)
         comment = redact(comment).text if comment else None
         await self.store.update_conversation(
             conversation_id, csat_score=score, csat_comment=comment
         )
         self.metrics.csat.observe(score)
-        await self._append(
+        event, _ = await self._append(
             conversation_id,
             NewEvent(
                 kind="csat",
@@ -788,15 +835,28 @@ class ChatService:
                 data={"score": score, "comment": comment},
             ),
         )
+        return Done(event)
 
     @serialized
-    async def close(self, conversation_id: str, *, by: str, ref: str | None) -> None:
-        """End the conversation (customer, agent or system); agents get their slot back."""
+    async def close(
+        self,
+        conversation_id: str,
+        *,
+        by: str,
+        ref: str | None,
+        agent: AgentRecord | None = None,
+    ) -> Done:
+        """End the conversation (customer, agent or system); agents get their slot back.
+
+        ``ref`` is the closing client's cid, stored on the ``closed`` event so that a retry is
+        acknowledged as a duplicate; ``agent`` names the staff member who closed it.
+        """
         conv = await self.conversation(conversation_id)
         if conv is None:
             raise ProtocolError("not_found", "no such conversation", ref)
         if conv.status == "closed" or conv.closed_at is not None:
-            return
+            owner = agent.agent_id if agent is not None else by
+            return await self._retried(conversation_id, owner, ref) or Done()
         now = self.clock()
         agent_id = conv.agent_id if conv.status == "assigned" else None
         if conv.status == "queued":
@@ -811,9 +871,20 @@ class ChatService:
         # finds it closed. A ticket stays a ticket (its answer may still come): only closed_at.
         status = "ticket" if conv.status == "ticket" else "closed"
         await self._update(conversation_id, status=status, closed_at=now, closed_by=by)
-        await self._append(
+        data: dict[str, Any] = {"by": by}
+        if agent is not None:
+            data.update(agent_id=agent.agent_id, agent_name=agent.name)
+        event, _ = await self._append(
             conversation_id,
-            NewEvent(kind="closed", ts=now, author=by, data={"by": by}),
+            NewEvent(
+                kind="closed",
+                ts=now,
+                author=by,
+                author_id=agent.agent_id if agent is not None else None,
+                author_name=agent.name if agent is not None else None,
+                cid=ref,
+                data=data,
+            ),
             agent_id=agent_id,
         )
         self.metrics.conversations_closed.labels(ended).inc()
@@ -824,6 +895,7 @@ class ChatService:
                 {"type": "unassigned", "conversation_id": conversation_id, "reason": "closed"},
             )
             self.wake_assigner()
+        return Done(event)
 
     async def customer_typing(self, conversation_id: str, active: bool) -> None:
         conv = self.open.get(conversation_id)
@@ -899,7 +971,7 @@ class ChatService:
     @serialized
     async def agent_message(
         self, agent: AgentRecord, conversation_id: str, cid: str, text: str
-    ) -> Event:
+    ) -> Done:
         now = self.clock()
         try:
             event, created = await self._append(
@@ -923,7 +995,7 @@ class ChatService:
                 await self._update(conversation_id, first_response_at=now)
                 if conv.enqueued_at is not None:
                     self.metrics.first_response.observe(max(0.0, now - conv.enqueued_at))
-        return event
+        return Done(event, duplicate=not created)
 
     async def agent_typing(self, agent: AgentRecord, conversation_id: str, active: bool) -> None:
         await self._owned(agent, conversation_id, None)
@@ -932,49 +1004,53 @@ class ChatService:
         )
 
     @serialized
-    async def note(self, agent: AgentRecord, conversation_id: str, cid: str, text: str) -> Event:
+    async def note(self, agent: AgentRecord, conversation_id: str, cid: str, text: str) -> Done:
         conv = await self._owned(agent, conversation_id, cid)
         self._check_size(conv, cid)
-        event, _ = await self._append(
+        event, created = await self._append(
             conversation_id,
             _by_agent(agent, "note", self.clock(), text=text, cid=cid, internal=True),
         )
-        return event
+        return Done(event, duplicate=not created)
 
     @serialized
     async def set_tags(
         self, agent: AgentRecord, conversation_id: str, cid: str, tags: tuple[str, ...]
-    ) -> Event:
+    ) -> Done:
         await self._owned(agent, conversation_id, cid)
         clean = tuple(sorted({t.strip().lower() for t in tags if t.strip()}))
         await self._update(conversation_id, tags=clean)
-        event, _ = await self._append(
+        event, created = await self._append(
             conversation_id,
             _by_agent(
                 agent, "tags", self.clock(), cid=cid, internal=True, data={"tags": list(clean)}
             ),
         )
-        return event
+        return Done(event, duplicate=not created)
 
     @serialized
     async def transfer(
         self, agent: AgentRecord, conversation_id: str, cid: str, to_agent_id: str | None
-    ) -> None:
+    ) -> Done:
         """Hand a chat to another online agent, or back to the queue at its original place."""
+        retried = await self._retried(conversation_id, agent.agent_id, cid)
+        if retried is not None:
+            return retried
         await self._owned(agent, conversation_id, cid)
         now = self.clock()
         if to_agent_id is None:
             await self.requeue(conversation_id, reason="transfer")
-            return
-        await self.coordinator.transfer(agent.agent_id, to_agent_id, conversation_id, now, cid)
+            return Done()
         target_record = self.agents.get(to_agent_id) or await self.store.get_agent(to_agent_id)
-        assert target_record is not None
+        if target_record is None or target_record.role != "agent":
+            raise ProtocolError("not_found", f"no agent with the id {to_agent_id[:64]!r}", cid)
+        await self.coordinator.transfer(agent.agent_id, to_agent_id, conversation_id, now, cid)
         await self._update(conversation_id, agent_id=to_agent_id, assigned_at=now)
         await self._to_agent(
             agent.agent_id,
             {"type": "unassigned", "conversation_id": conversation_id, "reason": "transferred"},
         )
-        await self._append(
+        event, _ = await self._append(
             conversation_id,
             _by_agent(
                 agent,
@@ -990,6 +1066,7 @@ class ChatService:
         )
         await self._to_agent(to_agent_id, await self.assigned_frame(self.open[conversation_id]))
         log.info("transferred", conversation_id=conversation_id, to_agent_id=to_agent_id)
+        return Done(event)
 
     @serialized
     async def requeue(self, conversation_id: str, *, reason: str) -> None:
@@ -1021,28 +1098,36 @@ class ChatService:
         await self.coordinator.send_position_now(conversation_id)
         self.wake_assigner()
 
-    async def agent_close(self, agent: AgentRecord, conversation_id: str, cid: str) -> None:
+    async def agent_close(self, agent: AgentRecord, conversation_id: str, cid: str) -> Done:
+        retried = await self._retried(conversation_id, agent.agent_id, cid)
+        if retried is not None:
+            return retried
         await self._owned(agent, conversation_id, cid)
-        await self.close(conversation_id, by="agent", ref=cid)
+        return await self.close(conversation_id, by="agent", ref=cid, agent=agent)
 
-    async def sync(self, agent: AgentRecord, conversation_id: str, last_seq: int) -> list[dict]:
+    async def sync(
+        self, agent: AgentRecord, conversation_id: str, last_seq: int, limit: int | None = None
+    ) -> list[dict]:
+        """Events after ``last_seq`` (at most ``limit``) of a conversation the agent owns."""
         if agent.role != "operator":
             await self._owned(agent, conversation_id, None)
-        events = await self.store.events(conversation_id, after_seq=last_seq)
+        events = await self.store.events(conversation_id, after_seq=last_seq, limit=limit)
         return [event_dict(e) for e in events]
 
     async def ticket_reply(
         self, agent: AgentRecord, ticket_id: int, cid: str | None, text: str
-    ) -> TicketRecord:
+    ) -> tuple[TicketRecord, Done]:
         """Answer a ticket; the customer sees it live or when they come back."""
         ticket = await self.store.get_ticket(ticket_id)
         if ticket is None:
             raise ProtocolError("not_found", f"no ticket {ticket_id}", cid)
         now = self.clock()
-        await self._append(
+        event, created = await self._append(
             ticket.conversation_id,
             _by_agent(agent, "ticket_reply", now, text=text, cid=cid),
         )
+        if not created:
+            return ticket, Done(event, duplicate=True)
         await self.store.update_ticket(
             ticket_id, status="answered", answered_at=now, answered_by=agent.agent_id
         )
@@ -1051,6 +1136,20 @@ class ChatService:
             await self.store.update_conversation(ticket.conversation_id, first_response_at=now)
         updated = await self.store.get_ticket(ticket_id)
         assert updated is not None
+        return updated, Done(event)
+
+    async def close_ticket(self, agent: AgentRecord, ticket_id: int) -> TicketRecord:
+        """Mark a ticket done; its conversation ends too (closing twice changes nothing)."""
+        ticket = await self.store.get_ticket(ticket_id)
+        if ticket is None:
+            raise ProtocolError("not_found", f"no ticket {ticket_id}")
+        if ticket.status != "closed":
+            await self.store.update_ticket(ticket_id, status="closed")
+            log.info("ticket_closed", ticket_id=ticket_id, agent_id=agent.agent_id)
+        await self.close(ticket.conversation_id, by="agent", ref=None, agent=agent)
+        updated = await self.store.get_ticket(ticket_id)
+        assert updated is not None
+        await self._to_all_agents({"type": "ticket", "ticket": ticket_dict(updated)})
         return updated
 
     # -- assignment -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,9 +38,12 @@ class Outbox:
     __slots__ = (
         "_close",
         "_frames",
+        "_room",
+        "_room_for",
         "_task",
         "_wakeup",
         "closed",
+        "log_context",
         "max_frames",
         "transport",
         "ws",
@@ -60,6 +64,13 @@ class Outbox:
         self._close: tuple[int, str] | None = None
         self._task: asyncio.Task[None] | None = None
         self.closed = False
+        #: Set by :meth:`wait_for_room` while a replay waits for the client to read.
+        self._room: asyncio.Future[None] | None = None
+        self._room_for = 0
+        #: Who this socket belongs to (conn_id, role, conversation_id / agent_id), for log lines
+        #: written from another connection's task: a publisher overflowing this outbox must log
+        #: this connection, not itself.
+        self.log_context: dict[str, Any] = {}
 
     def start(self) -> asyncio.Task[None]:
         """Start the writer task (once)."""
@@ -72,7 +83,10 @@ class Outbox:
             return False
         if len(self._frames) >= self.max_frames:
             self._frames.clear()
-            log.warning("slow_consumer", queued=self.max_frames)
+            # An empty context: the caller's bound variables (another connection's) stay out.
+            contextvars.Context().run(
+                log.warning, "slow_consumer", queued=self.max_frames, **self.log_context
+            )
             self.close(CLOSE_SLOW_CONSUMER, "slow consumer: resume from your last seq")
             # The writer is stuck waiting for the peer to read; stop it so the close can proceed.
             if self._task is not None and not self._task.done():
@@ -87,10 +101,36 @@ class Outbox:
         if self._close is None:
             self._close = (code, message)
             self._wakeup.set()
+            self._wake_room()
 
     @property
     def pending(self) -> int:
         return len(self._frames)
+
+    async def wait_for_room(self, frames: int, stall_s: float) -> bool:
+        """Wait until ``frames`` more frames fit without overflowing (flow control for replays).
+
+        False when the outbox closed meanwhile or the client read nothing for ``stall_s``
+        seconds; the caller then stops (the client resumes from the last seq it got).
+        """
+        frames = min(frames, self.max_frames)
+        while len(self._frames) + frames > self.max_frames:
+            if self._close is not None or self.closed:
+                return False
+            self._room = asyncio.get_running_loop().create_future()
+            self._room_for = frames
+            try:
+                await asyncio.wait_for(asyncio.shield(self._room), stall_s)
+            except TimeoutError:
+                return False
+            finally:
+                self._room = None
+        return self._close is None and not self.closed
+
+    def _wake_room(self) -> None:
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
 
     async def run(self) -> None:
         """Drain the queue into the socket until closed, then send the close frame."""
@@ -100,6 +140,7 @@ class Outbox:
         finally:
             self.closed = True
             self._frames.clear()
+            self._wake_room()
 
     async def _drain(self) -> bool:
         """Write frames until a close is requested (True) or the peer is gone (False)."""
@@ -109,7 +150,19 @@ class Outbox:
                 while self._frames:
                     if ws.closed:
                         return False
-                    await ws.send_str(self._frames.popleft())
+                    frame = self._frames.popleft()
+                    try:
+                        await ws.send_str(frame)
+                    except UnicodeEncodeError:
+                        # A lone surrogate that got past decoding: drop the frame, keep the
+                        # connection (the writer dying would silently stall this client).
+                        contextvars.Context().run(
+                            log.error, "frame_not_encodable", **self.log_context
+                        )
+                    if self._room is not None and (
+                        len(self._frames) + self._room_for <= self.max_frames
+                    ):
+                        self._wake_room()
                 if self._close is not None:
                     return True
                 self._wakeup.clear()

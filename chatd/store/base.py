@@ -121,7 +121,8 @@ class NewEvent:
     text: str | None = None
     author_id: str | None = None
     author_name: str | None = None
-    #: Client message id: a second append with the same (conversation, cid) returns the first event.
+    #: Client message id, unique per author: a second append with the same (conversation,
+    #: :func:`cid_owner`, cid) returns the first event. Another author's cid never collides.
     cid: str | None = None
     #: Internal events (notes, tags, assignment reasons, audit) are never shown to the customer.
     internal: bool = False
@@ -243,6 +244,10 @@ class Store(Protocol):
     async def update_conversation(self, conversation_id: str, **fields: Any) -> None:
         """Set the given fields (names from CONVERSATION_FIELDS, else ValueError) and updated_at."""
 
+    async def event_by_cid(self, conversation_id: str, owner: str, cid: str) -> Event | None:
+        """The event ``owner`` (:func:`cid_owner`) stored with ``cid`` in the conversation."""
+        ...
+
     async def append_event(self, conversation_id: str, event: NewEvent) -> tuple[Event, bool]:
         """Store an event with the next seq. Returns (event, created).
 
@@ -296,6 +301,15 @@ class Store(Protocol):
 
     # -- metrics ----------------------------------------------------------------------------------
     async def count_by_status(self) -> dict[str, int]: ...
+
+
+def cid_owner(author: str, author_id: str | None) -> str:
+    """Whose namespace a cid lives in: the staff account that wrote it, else the author role.
+
+    Customers are the only authors without an id (one per conversation); bots and the system
+    send no cids. Both stores index ``COALESCE(author_id, author)`` with the same meaning.
+    """
+    return author_id if author_id is not None else author
 
 
 def unknown_fields(fields: Sequence[str]) -> list[str]:

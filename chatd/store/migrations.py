@@ -95,8 +95,16 @@ _V2_SUBJECT = """
 ALTER TABLE conversations ADD COLUMN subject TEXT;
 """
 
+_V3_CID_PER_AUTHOR = """
+-- A cid is unique per author, not per conversation: an agent reusing a customer's cid (or
+-- another agent's) must not have their message swallowed as a "retry" of someone else's.
+DROP INDEX events_cid;
+CREATE UNIQUE INDEX events_cid ON events (conversation_id, COALESCE(author_id, author), cid)
+    WHERE cid IS NOT NULL;
+"""
+
 #: Ordered upgrade scripts; index i takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_SUBJECT)
+MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_SUBJECT, _V3_CID_PER_AUTHOR)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 

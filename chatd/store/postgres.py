@@ -7,10 +7,11 @@ in-process state:
   which row-locks the conversation until commit) and inserts the event with the new value, so two
   nodes appending to one conversation are serialised by PostgreSQL and never reuse or skip a seq.
   A failed insert rolls the bump back with it: no gaps.
-* **cid dedupe**: the unique index ``(conversation_id, cid)`` is the arbiter. The append statement
-  skips the bump when the cid is already stored; when another node committed the same cid while
-  we waited for the row lock, the insert raises a unique violation (the statement, bump included,
-  is rolled back) and we return the event that won.
+* **cid dedupe**: the unique index ``(conversation_id, COALESCE(author_id, author), cid)`` (a cid
+  is unique per author) is the arbiter. The append statement skips the bump when the cid is
+  already stored; when another node committed the same cid while we waited for the row lock, the
+  insert raises a unique violation (the statement, bump included, is rolled back) and we return
+  the event that won.
 * **ticket numbers** come from an identity sequence, never reused.
 * **migrations** (:data:`MIGRATIONS`) are applied in one transaction under an advisory lock, so
   nodes starting together do not race, and a database migrated by a newer chatd is refused.
@@ -50,6 +51,7 @@ from chatd.store.base import (
     StoreError,
     TicketRecord,
     check_update,
+    cid_owner,
     unknown_fields,
 )
 
@@ -161,7 +163,15 @@ _V3_SUBJECT = """
 ALTER TABLE conversations ADD COLUMN subject TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_DISPATCH_FENCE, _V3_SUBJECT)
+_V4_CID_PER_AUTHOR = """
+-- A cid is unique per author, not per conversation: an agent reusing a customer's cid (or
+-- another agent's) must not have their message swallowed as a "retry" of someone else's.
+DROP INDEX events_cid;
+CREATE UNIQUE INDEX events_cid ON events (conversation_id, (COALESCE(author_id, author)), cid)
+    WHERE cid IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_DISPATCH_FENCE, _V3_SUBJECT, _V4_CID_PER_AUTHOR)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -189,6 +199,10 @@ _SELECT_EVENT = "SELECT " + ", ".join(
     "data::text AS data" if c == "data" else c for c in _EVENT_COLUMNS
 )
 _SELECT_EVENT += " FROM events"
+#: The event an author (base.cid_owner) already stored under a cid: a retry's answer.
+_SELECT_EVENT_BY_CID = (
+    f"{_SELECT_EVENT} WHERE conversation_id = $1 AND COALESCE(author_id, author) = $2 AND cid = $3"
+)
 _SELECT_TICKET = f"SELECT {', '.join(_TICKET_COLUMNS)} FROM tickets"
 _SELECT_CONVERSATION = (
     "SELECT " + ", ".join(f"c.{c}" for c in _CONVERSATION_COLUMNS) + " FROM conversations c"
@@ -211,7 +225,9 @@ WITH bump AS (
     UPDATE conversations SET last_seq = last_seq + 1
     WHERE conversation_id = $1
       AND ($8::text IS NULL
-           OR NOT EXISTS (SELECT 1 FROM events WHERE conversation_id = $1 AND cid = $8)){condition}
+           OR NOT EXISTS (SELECT 1 FROM events WHERE conversation_id = $1
+                          AND COALESCE(author_id, author) = COALESCE($6, $4)
+                          AND cid = $8)){condition}
     RETURNING {returning}
 )"""
 _APPEND_INSERT = """
@@ -565,25 +581,27 @@ class PostgresStore:
                     data=data,
                 )
                 return stored, True, row
+            owner = cid_owner(event.author, event.author_id)
             return (
-                await self._existing_event(conversation_id, event.cid, checked=checked),
+                await self._existing_event(conversation_id, owner, event.cid, checked=checked),
                 False,
                 None,
             )
 
+    async def event_by_cid(self, conversation_id: str, owner: str, cid: str) -> Event | None:
+        """The event ``owner`` (see base.cid_owner) stored with ``cid`` in the conversation."""
+        rows = await self._fetch("event_by_cid", _SELECT_EVENT_BY_CID, conversation_id, owner, cid)
+        return _event_from_row(rows[0]) if rows else None
+
     async def _existing_event(
-        self, conversation_id: str, cid: str | None, *, checked: bool
+        self, conversation_id: str, owner: str, cid: str | None, *, checked: bool
     ) -> Event:
         """Why an append wrote nothing: the stored event of ``cid``; else ConditionFailed with
         the conversation when it exists (its Expect did not hold); else StoreError, or
         ConditionFailed without a conversation when the append was ``checked``."""
         async with self._acquire("append_event") as conn:
             if cid is not None:
-                row = await conn.fetchrow(
-                    f"{_SELECT_EVENT} WHERE conversation_id = $1 AND cid = $2",
-                    conversation_id,
-                    cid,
-                )
+                row = await conn.fetchrow(_SELECT_EVENT_BY_CID, conversation_id, owner, cid)
                 if row is not None:
                     return _event_from_row(row)
             rows = await conn.fetch(

@@ -50,6 +50,7 @@ from chatd.store.base import (
     StoreError,
     TicketRecord,
     check_update,
+    cid_owner,
 )
 from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
 
@@ -92,7 +93,9 @@ _BOOL_FIELDS = frozenset({"verified", "internal"})
 _SELECT_AGENT = f"SELECT {', '.join(_AGENT_COLUMNS)} FROM agents"
 _SELECT_EVENT = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events"
 #: The event a (conversation, cid) pair already stored: what a retried send is answered with.
-_SELECT_EVENT_BY_CID = f"{_SELECT_EVENT} WHERE conversation_id = ? AND cid = ?"
+_SELECT_EVENT_BY_CID = (
+    f"{_SELECT_EVENT} WHERE conversation_id = ? AND COALESCE(author_id, author) = ? AND cid = ?"
+)
 _SELECT_TICKET = f"SELECT {', '.join(_TICKET_COLUMNS)} FROM tickets"
 _SELECT_CONVERSATION = (
     "SELECT "
@@ -114,7 +117,9 @@ if _EVENT_COLUMNS != _EVENT_PARAM_ORDER:  # pragma: no cover - guards a change t
     raise ImportError("Event fields changed: update append_event's parameters")
 #: Insert, or nothing when the conversation already has this cid (a client retry).
 _INSERT_EVENT_UNLESS_CID = (
-    _INSERT_EVENT + " ON CONFLICT (conversation_id, cid) WHERE cid IS NOT NULL DO NOTHING"
+    _INSERT_EVENT
+    + " ON CONFLICT (conversation_id, COALESCE(author_id, author), cid) WHERE cid IS NOT NULL"
+    + " DO NOTHING"
 )
 _INSERT_CONVERSATION = (
     f"INSERT INTO conversations ({', '.join(_CONVERSATION_COLUMNS)})"
@@ -687,7 +692,7 @@ class SQLiteStore:
             if not inserted:
                 row = conn.execute(
                     _SELECT_EVENT_BY_CID,
-                    (conversation_id, event.cid),
+                    (conversation_id, cid_owner(event.author, event.author_id), event.cid),
                 ).fetchone()
                 return _event_from_row(row), False
             self._seqs.stage(conversation_id, seq)
@@ -720,17 +725,22 @@ class SQLiteStore:
         if expect is not None:
             conv = await self.get_conversation(conversation_id)
             if conv is None or not expect.allows(conv):
-                retried = await self._event_by_cid(conversation_id, event.cid)
+                retried = (
+                    None
+                    if event.cid is None
+                    else await self.event_by_cid(
+                        conversation_id, cid_owner(event.author, event.author_id), event.cid
+                    )
+                )
                 if retried is None:
                     raise ConditionFailed(conversation_id, conv)
                 return retried, False, None
         stored, created = await self.append_event(conversation_id, event)
         return stored, created, (await self.get_conversation(conversation_id) if created else None)
 
-    async def _event_by_cid(self, conversation_id: str, cid: str | None) -> Event | None:
-        if cid is None:
-            return None
-        rows = await self._read(_SELECT_EVENT_BY_CID, [conversation_id, cid])
+    async def event_by_cid(self, conversation_id: str, owner: str, cid: str) -> Event | None:
+        """The event ``owner`` (see base.cid_owner) stored with ``cid`` in the conversation."""
+        rows = await self._read(_SELECT_EVENT_BY_CID, [conversation_id, owner, cid])
         return _event_from_row(rows[0]) if rows else None
 
     async def events(

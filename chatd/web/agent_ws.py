@@ -11,20 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
 from aiohttp import WSMsgType, web
 
 from chatd import protocol as p
 from chatd.bus.base import Subscription
-from chatd.domain.ratelimit import TokenBucket
 from chatd.logs import get_logger
-from chatd.service.chat import ChatService
+from chatd.service.chat import ChatService, Done
 from chatd.service.outbox import Outbox
 from chatd.service.views import conversation_summary
 from chatd.store.base import AgentRecord
-from chatd.web.customer_ws import TYPING_PER_S
+from chatd.web.customer_ws import REPLAY_PAGE, REPLAY_STALL_S
 from chatd.web.keys import CONFIG, LIMITS, LOOPS, METRICS, SERVICE
-from chatd.web.sockets import serve_socket
+from chatd.web.limits import ConnectionLimits
+from chatd.web.sockets import bind, serve_socket
 
 __all__ = ["agent_ws"]
 
@@ -44,8 +43,7 @@ class AgentConnection:
         self.outbox = outbox
         self.agent: AgentRecord | None = None
         self.subscriptions: list[Subscription] = []
-        self.bucket = self.app[LIMITS].message_bucket()
-        self.typing_bucket = TokenBucket(TYPING_PER_S, TYPING_PER_S)
+        self.limits: ConnectionLimits = self.app[LIMITS]
         self.checked_at = 0.0
 
     def send(self, frame: Mapping[str, Any]) -> None:
@@ -59,7 +57,7 @@ class AgentConnection:
         agent = await service.authenticate(msg.token)
         self.agent = agent
         self.checked_at = service.clock()
-        structlog.contextvars.bind_contextvars(agent_id=agent.agent_id)
+        bind(self.outbox, agent_id=agent.agent_id)
         self.subscriptions = [
             service.bus.subscribe(f"agent:{agent.agent_id}", self._deliver),
             service.bus.subscribe("agents", self._deliver),
@@ -98,8 +96,30 @@ class AgentConnection:
         log.info("agent_connected", role=agent.role, status=status)
 
     def _rate_check(self, ref: str | None) -> None:
-        if not self.bucket.try_take(self.service.clock()):
-            raise p.ProtocolError("rate_limited", "slow down", ref)
+        """Expensive frames (ticket replies, KB searches) are limited per account."""
+        assert self.agent is not None
+        now = self.service.clock()
+        key = f"agent:{self.agent.agent_id}"
+        if not self.limits.take_frame(key, None, now):
+            wait = self.limits.retry_after(key, None, now)
+            raise p.ProtocolError("rate_limited", "slow down", ref, retry_after_s=wait)
+
+    def _ack(self, ref: str | None, done: Done) -> None:
+        self.send(p.frame_ack(ref, seq=done.seq, duplicate=done.duplicate))
+
+    async def _sync(self, conversation_id: str, last_seq: int) -> None:
+        """Send the events after ``last_seq`` in pages, waiting for the console to read each."""
+        assert self.agent is not None
+        while True:
+            page = await self.service.sync(self.agent, conversation_id, last_seq, REPLAY_PAGE)
+            for frame in page:
+                self.send(frame)
+                last_seq = frame["seq"]
+            if len(page) < REPLAY_PAGE:
+                return
+            if not await self.outbox.wait_for_room(REPLAY_PAGE, REPLAY_STALL_S):
+                self.outbox.close(4008, "slow consumer: sync again from your last seq")
+                return
 
     async def _still_valid(self) -> bool:
         """Re-check the account now and then: `chatd agents remove` must end live sessions too."""
@@ -131,30 +151,24 @@ class AgentConnection:
                 await service.set_agent_status(agent, status)
                 self.send({"type": "status", "status": status})
             case p.AgentText(cid=cid, conversation_id=conversation_id, text=text):
-                event = await service.agent_message(agent, conversation_id, cid, text)
-                self.send(p.frame_ack(cid, seq=event.seq))
+                self._ack(cid, await service.agent_message(agent, conversation_id, cid, text))
             case p.AgentTyping(conversation_id=conversation_id, active=active):
-                if self.typing_bucket.try_take(service.clock()):
+                if self.limits.typing.take(f"agent:{agent.agent_id}", service.clock()):
                     await service.agent_typing(agent, conversation_id, active)
             case p.Note(cid=cid, conversation_id=conversation_id, text=text):
-                event = await service.note(agent, conversation_id, cid, text)
-                self.send(p.frame_ack(cid, seq=event.seq))
+                self._ack(cid, await service.note(agent, conversation_id, cid, text))
             case p.SetTags(cid=cid, conversation_id=conversation_id, tags=tags):
-                event = await service.set_tags(agent, conversation_id, cid, tags)
-                self.send(p.frame_ack(cid, seq=event.seq))
+                self._ack(cid, await service.set_tags(agent, conversation_id, cid, tags))
             case p.Transfer(cid=cid, conversation_id=conversation_id, to_agent_id=to_agent_id):
-                await service.transfer(agent, conversation_id, cid, to_agent_id)
-                self.send(p.frame_ack(cid))
+                self._ack(cid, await service.transfer(agent, conversation_id, cid, to_agent_id))
             case p.AgentClose(cid=cid, conversation_id=conversation_id):
-                await service.agent_close(agent, conversation_id, cid)
-                self.send(p.frame_ack(cid))
+                self._ack(cid, await service.agent_close(agent, conversation_id, cid))
             case p.Sync(conversation_id=conversation_id, last_seq=last_seq):
-                for frame in await service.sync(agent, conversation_id, last_seq):
-                    self.send(frame)
+                await self._sync(conversation_id, last_seq)
             case p.TicketReply(cid=cid, ticket_id=ticket_id, text=text):
                 self._rate_check(cid)
-                await service.ticket_reply(agent, ticket_id, cid, text)
-                self.send(p.frame_ack(cid))
+                _ticket, done = await service.ticket_reply(agent, ticket_id, cid, text)
+                self._ack(cid, done)
             case p.KbSearch(cid=cid, query=query, locale=locale):
                 self._rate_check(cid)  # matching runs on the event loop
                 hits = service.bot.search(query, locale=locale, limit=5)
@@ -189,8 +203,11 @@ class AgentConnection:
 async def _receive_frames(conn: AgentConnection, ws: web.WebSocketResponse, config: Any) -> None:
     metrics = conn.app[METRICS]
     max_text = config.limits.max_message_chars
+    clock = conn.service.clock
+    # One deadline for the hello, not a timeout per frame (pings must not extend it).
+    hello_deadline = clock() + config.limits.hello_timeout_s
     while True:
-        timeout = None if conn.agent else config.limits.hello_timeout_s
+        timeout = None if conn.agent else max(0.0, hello_deadline - clock())
         try:
             message = await ws.receive(timeout=timeout)
         except TimeoutError:

@@ -125,13 +125,15 @@ def conversation_filter(request: web.Request, *, max_limit: int = MAX_LIMIT) -> 
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, checked like a WebSocket frame (depth, UTF-8)."""
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_frame", "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_frame", "the body must be a JSON object")
-    return body
+        raw = await request.text()
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_field", "the body must be UTF-8 JSON") from None
+    try:
+        return p.parse_json_object(raw, what="the body", too_deep="invalid_field")
+    except p.ProtocolError as exc:
+        raise ApiError(400, exc.code, exc.message) from None
 
 
 def _service(request: web.Request) -> ChatService:
@@ -273,8 +275,16 @@ async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response
     cid = body.get("cid")
     if cid is not None and (not isinstance(cid, str) or len(cid) > p.MAX_CID_CHARS):
         raise ApiError(400, "invalid_field", "'cid' must be a short string")
-    updated = await _service(request).ticket_reply(agent, _ticket_id(request), cid, text)
+    updated, _done = await _service(request).ticket_reply(agent, _ticket_id(request), cid, text)
     return web.json_response({"ticket": ticket_dict(updated)})
+
+
+@routes.post("/api/tickets/{ticket_id}/close")
+@requires("agent", "operator")
+async def ticket_close(request: web.Request, agent: AgentRecord) -> web.Response:
+    """Mark a ticket done (its conversation ends too); closing a closed ticket is fine."""
+    closed = await _service(request).close_ticket(agent, _ticket_id(request))
+    return web.json_response({"ticket": ticket_dict(closed)})
 
 
 # -- operators only -----------------------------------------------------------------------------

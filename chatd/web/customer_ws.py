@@ -2,6 +2,9 @@
 
 The handler only adapts: it decodes frames with chatd.protocol, calls the ChatService, and maps
 ProtocolError to error frames. Bad input never closes the connection unless it is abusive.
+
+Rate limits are keyed by the conversation and the client address (chatd.web.limits), never by
+the socket: reconnecting does not refill a conversation's bucket or forget its violations.
 """
 
 from __future__ import annotations
@@ -9,28 +12,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
 from aiohttp import WSMsgType, web
 
 from chatd import protocol as p
 from chatd.bus.base import Subscription
-from chatd.domain.ratelimit import TokenBucket
 from chatd.logs import get_logger
-from chatd.service.chat import ChatService
+from chatd.service.chat import ChatService, Done
 from chatd.service.cluster import SeqGate
 from chatd.service.outbox import Outbox
 from chatd.web.keys import CONFIG, LIMITS, METRICS, SERVICE
+from chatd.web.limits import ConnectionLimits
 from chatd.web.security import client_ip
-from chatd.web.sockets import serve_socket
+from chatd.web.sockets import bind, serve_socket
 
-__all__ = ["customer_ws"]
+__all__ = ["REPLAY_PAGE", "customer_ws"]
 
 log = get_logger(__name__)
 
 #: Typing indicators are relayed at most this often per connection (seconds).
 TYPING_MIN_INTERVAL_S = 0.5
-#: Typing frames relayed per second at most (start/stop of a fast typist fits easily).
-TYPING_PER_S = 4.0
+#: Events read from the store and queued per step of a resume's replay. The replay waits for the
+#: client to read each page before the next (flow control), so a customer who missed the whole
+#: conversation gets every event without overflowing the bounded outbox (4008).
+REPLAY_PAGE = 200
+#: How long a replay waits for the client to read a page before giving up (the client resumes
+#: again from the last seq it got).
+REPLAY_STALL_S = 30.0
+#: Frames that cost no rate-limit token: keepalives and typing (which has its own bucket).
+_FREE_FRAMES = (p.Ping, p.CustomerTyping)
 
 
 class CustomerConnection:
@@ -41,18 +50,16 @@ class CustomerConnection:
         self.app = app
         self.service: ChatService = app[SERVICE]
         self.config = app[CONFIG]
+        self.limits: ConnectionLimits = app[LIMITS]
         self.ws = ws
         self.outbox = outbox
         self.ip = client_ip(request)
         self.conversation_id: str | None = None
         self.subscription: Subscription | None = None
-        self.bucket = app[LIMITS].message_bucket()
-        self.violations = 0
         #: Highest event seq sent on this connection (live frames at or below it are repeats).
         self.delivered_seq = 0
         self.last_typing = 0.0
         self.last_typing_state = False
-        self.typing_bucket = TokenBucket(TYPING_PER_S, TYPING_PER_S)
         #: Cluster mode: puts events published by several nodes back in seq order.
         self.gate: SeqGate | None = None
 
@@ -73,7 +80,22 @@ class CustomerConnection:
             self.delivered_seq = seq
         self.outbox.send(frame)
 
-    async def hello(self, msg: p.CustomerHello) -> None:
+    def _admit_new_conversation(self, user_key: str | None) -> None:
+        """Count a new chat against the address (or the verified user); refuse past the limit."""
+        key = user_key or self.ip
+        now = self.service.clock()
+        counter = self.limits.new_conversations
+        if counter.try_add(key, now):
+            return
+        retry = counter.retry_after(key, now)
+        raise p.ProtocolError(
+            "rate_limited",
+            f"too many new chats from your network; try again in {int(retry) + 1} s",
+            retry_after_s=retry,
+        )
+
+    async def hello(self, msg: p.CustomerHello) -> bool:
+        """Open or resume the conversation; False when the socket is being closed instead."""
         service = self.service
         verified = False
         try:
@@ -86,18 +108,19 @@ class CustomerConnection:
             conv = await service.resume_conversation(msg.resume_token)
             resumed = True
         else:
-            limits = self.app[LIMITS]
-            if not limits.new_conversations.try_add(self.ip, service.clock()):
-                retry = limits.new_conversations.retry_after(self.ip, service.clock())
-                raise p.ProtocolError(
-                    "rate_limited",
-                    f"too many new chats from your network; try again in {int(retry) + 1}s",
-                )
+            try:
+                self._admit_new_conversation(f"user:{msg.user_id}" if verified else None)
+            except p.ProtocolError as exc:
+                # The widget must show why and stop reconnecting until retry_after_s: an error
+                # frame, then 4029 (it would otherwise wait for a welcome that never comes).
+                self.send(p.frame_error(exc))
+                self.outbox.close(4029, "too many new chats")
+                return False
             conv = await service.start_conversation(
                 locale=msg.locale, user_id=msg.user_id, verified=verified
             )
         self.conversation_id = conv.conversation_id
-        structlog.contextvars.bind_contextvars(conversation_id=conv.conversation_id)
+        bind(self.outbox, conversation_id=conv.conversation_id)
         service.customer_connections[conv.conversation_id] = (
             service.customer_connections.get(conv.conversation_id, 0) + 1
         )
@@ -126,12 +149,10 @@ class CustomerConnection:
             ticket = await service.store.ticket_for_conversation(conv.conversation_id)
             if ticket is not None:
                 welcome["ticket_id"] = ticket.ticket_id
-        backlog = await service.customer_events(conv.conversation_id, msg.last_seq or 0)
         self.send(welcome)
-        last_seq = msg.last_seq or 0
-        for event in backlog:
-            self.send(event)
-            last_seq = event["seq"]
+        last_seq = await self._replay(conv.conversation_id, msg.last_seq or 0)
+        if last_seq is None:
+            return False
         for frame in pending:
             if "seq" not in frame or frame["seq"] > last_seq:
                 self.send(frame)
@@ -147,22 +168,51 @@ class CustomerConnection:
             )
         await service.coordinator.send_position_now(conv.conversation_id)
         log.info("customer_connected", resumed=resumed, status=conv.status)
+        return True
+
+    async def _replay(self, conversation_id: str, after_seq: int) -> int | None:
+        """Send every public event after ``after_seq`` in pages; the last seq sent.
+
+        None when the client stopped reading (the socket is closed as a slow consumer; it
+        resumes from what it got).
+        """
+        last_seq = after_seq
+        while True:
+            page = await self.service.customer_events(conversation_id, last_seq, REPLAY_PAGE)
+            for event in page:
+                self.send(event)
+                last_seq = event["seq"]
+            if len(page) < REPLAY_PAGE:
+                return last_seq
+            if not await self.outbox.wait_for_room(REPLAY_PAGE, REPLAY_STALL_S):
+                self.outbox.close(4008, "slow consumer: resume from your last seq")
+                return None
 
     def _rate_check(self, ref: str | None) -> None:
+        """Take a token for one frame of this conversation (and address); close on abuse."""
         now = self.service.clock()
-        if self.bucket.try_take(now):
+        key = self.conversation_id or f"ip:{self.ip}"
+        limits = self.limits
+        if limits.take_frame(key, self.ip, now):
             return
-        self.violations += 1
-        if self.violations >= self.config.limits.violations_before_close:
+        if limits.violations(key, now) >= self.config.limits.violations_before_close:
             self.outbox.close(4029, "too many messages")
         raise p.ProtocolError(
-            "rate_limited", "you are sending messages too fast; wait a moment", ref
+            "rate_limited",
+            "you are sending messages too fast; wait a moment",
+            ref,
+            retry_after_s=limits.retry_after(key, self.ip, now),
         )
+
+    def _ack(self, ref: str | None, done: Done, **extra: Any) -> None:
+        self.send({**p.frame_ack(ref, seq=done.seq, duplicate=done.duplicate), **extra})
 
     async def handle(self, msg: p.ClientMessage) -> None:
         service = self.service
         conversation_id = self.conversation_id
         assert conversation_id is not None
+        if not isinstance(msg, _FREE_FRAMES):
+            self._rate_check(msg.ref)
         match msg:
             case p.Ping():
                 self.send({"type": "pong"})
@@ -173,11 +223,10 @@ class CustomerConnection:
                 changed = active != self.last_typing_state
                 if (
                     changed or now - self.last_typing >= TYPING_MIN_INTERVAL_S
-                ) and self.typing_bucket.try_take(now):
+                ) and self.limits.typing.take(conversation_id, now):
                     self.last_typing, self.last_typing_state = now, active
                     await service.customer_typing(conversation_id, active)
             case p.CustomerText(cid=cid, text=text, intent=intent):
-                self._rate_check(cid)
                 await service.customer_message(
                     conversation_id,
                     cid,
@@ -188,22 +237,17 @@ class CustomerConnection:
                     ),
                 )
             case p.RequestHuman(cid=cid):
-                self._rate_check(cid)
                 await service.request_human(conversation_id, cid)
                 self.send(p.frame_ack(cid))
             case p.LeaveQueue(cid=cid):
-                await service.leave_queue(conversation_id, cid)
-                self.send(p.frame_ack(cid))
+                self._ack(cid, await service.leave_queue(conversation_id, cid))
             case p.CreateTicket(cid=cid, contact=contact, text=text):
-                self._rate_check(cid)
-                ticket_id = await service.create_ticket(conversation_id, cid, contact, text)
-                self.send({**p.frame_ack(cid), "ticket_id": ticket_id})
+                ticket_id, done = await service.create_ticket(conversation_id, cid, contact, text)
+                self._ack(cid, done, ticket_id=ticket_id)
             case p.Csat(cid=cid, score=score, comment=comment):
-                await service.submit_csat(conversation_id, cid, score, comment)
-                self.send(p.frame_ack(cid))
+                self._ack(cid, await service.submit_csat(conversation_id, cid, score, comment))
             case p.CustomerClose(cid=cid):
-                await service.close(conversation_id, by="customer", ref=cid)
-                self.send(p.frame_ack(cid))
+                self._ack(cid, await service.close(conversation_id, by="customer", ref=cid))
             case p.History(cid=cid, conversation_id=other_id):
                 events = await service.customer_history(conversation_id, other_id, cid)
                 self.send(
@@ -230,10 +274,12 @@ class CustomerConnection:
 async def _receive_frames(conn: CustomerConnection, metrics: Any) -> None:
     ws = conn.ws
     max_text = conn.config.limits.max_message_chars
-    hello_timeout = conn.config.limits.hello_timeout_s
-    started = False
+    clock = conn.service.clock
+    # One deadline for the hello, not a timeout per frame: pings or garbage must not keep a
+    # connection that never says hello alive.
+    hello_deadline: float | None = clock() + conn.config.limits.hello_timeout_s
     while True:
-        timeout = None if started else hello_timeout
+        timeout = None if hello_deadline is None else max(0.0, hello_deadline - clock())
         try:
             message = await ws.receive(timeout=timeout)
         except TimeoutError:
@@ -247,21 +293,24 @@ async def _receive_frames(conn: CustomerConnection, metrics: Any) -> None:
             continue
         ref = None
         try:
-            msg = p.decode_customer(message.data, max_text=max_text)
+            try:
+                msg = p.decode_customer(message.data, max_text=max_text)
+            except p.ProtocolError:
+                if hello_deadline is None:
+                    conn._rate_check(None)  # garbage costs a token like any frame
+                raise
             ref = msg.ref
-            if not started:
+            if hello_deadline is not None:
                 if not isinstance(msg, p.CustomerHello):
                     raise p.ProtocolError("hello_required", "send hello first", ref)
-                await conn.hello(msg)
-                started = True
+                if not await conn.hello(msg):
+                    return
+                hello_deadline = None
             else:
                 await conn.handle(msg)
         except p.ProtocolError as exc:
             metrics.protocol_errors.labels(exc.code).inc()
-            extra = {}
-            if exc.code == "rate_limited":
-                extra["retry_after_s"] = round(conn.bucket.retry_after(conn.service.clock()), 2)
-            conn.send(p.frame_error(exc, **extra))
+            conn.send(p.frame_error(exc))
         except Exception:
             log.exception("customer_frame_failed")
             metrics.protocol_errors.labels("internal_error").inc()

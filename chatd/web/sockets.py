@@ -20,7 +20,7 @@ from chatd.service.outbox import Outbox
 from chatd.web.keys import CONFIG, LIMITS, METRICS, SOCKETS
 from chatd.web.security import client_ip, refuse, websocket_refusal
 
-__all__ = ["Session", "serve_socket"]
+__all__ = ["Session", "bind", "serve_socket"]
 
 #: Runs one connection on a prepared socket; returns when the client is gone.
 Session = Callable[[web.WebSocketResponse, Outbox], Awaitable[None]]
@@ -49,7 +49,9 @@ async def serve_socket(
     ws = web.WebSocketResponse(
         protocols=(p.SUBPROTOCOL,),
         heartbeat=30.0,
-        max_msg_size=config.limits.max_frame_bytes,
+        # aiohttp refuses a message of max_msg_size bytes or more; PROTOCOL.md promises that a
+        # frame of exactly max_frame_bytes is accepted.
+        max_msg_size=config.limits.max_frame_bytes + 1,
         compress=compress,
     )
     metrics = app[METRICS]
@@ -58,7 +60,7 @@ async def serve_socket(
         app[SOCKETS].add(ws)
         outbox = Outbox(ws, outbox_frames, request.transport)
         writer = outbox.start()
-        structlog.contextvars.bind_contextvars(conn_id=uuid.uuid4().hex[:12], role=role)
+        bind(outbox, conn_id=uuid.uuid4().hex[:12], role=role)
         metrics.connections.labels(role).inc()
         try:
             await session(ws, outbox)
@@ -73,3 +75,9 @@ async def serve_socket(
     finally:
         limits.release(ip)
     return ws
+
+
+def bind(outbox: Outbox, **context: str) -> None:
+    """Name the connection in its log lines: its own task's and its outbox's (written by others)."""
+    structlog.contextvars.bind_contextvars(**context)
+    outbox.log_context.update(context)

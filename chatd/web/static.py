@@ -50,7 +50,9 @@ def static_routes() -> list[web.RouteDef]:
 
     async def asset(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        if "/" in name or name.startswith(".") or Path(name).suffix not in _TYPES:
+        # A name longer than any file here would only reach the file system to fail there
+        # (ENAMETOOLONG past 255 bytes: a 500).
+        if len(name) > 64 or "/" in name or name.startswith(".") or Path(name).suffix not in _TYPES:
             raise web.HTTPNotFound(reason="no such file")
         response = _file_response(root / name, cache="public, max-age=300")
         response.headers["Access-Control-Allow-Origin"] = "*"

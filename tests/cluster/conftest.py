@@ -50,6 +50,9 @@ agent_grace_s = {GRACE_S}
 messages_per_s = 1000.0
 message_burst = 1000
 connections_per_ip = 1000
+tcp_connections_per_ip = 100000
+ip_messages_per_s = 1000000.0
+ip_message_burst = 1000000
 new_conversations_per_ip = 10000
 """
 

@@ -13,6 +13,8 @@ CONFIG = """
 [limits]
 messages_per_s = 1000.0
 message_burst = 1000
+ip_messages_per_s = 1000000.0
+ip_message_burst = 1000000
 [queue]
 update_interval_s = 0.2
 agent_grace_s = 30.0

@@ -24,6 +24,9 @@ CONFIG = """
 messages_per_s = 10000.0
 message_burst = 10000
 connections_per_ip = 10000
+tcp_connections_per_ip = 10000
+ip_messages_per_s = 1000000.0
+ip_message_burst = 1000000
 new_conversations_per_ip = 1000000
 violations_before_close = 1000000
 """

@@ -230,22 +230,32 @@ def _rss_kb(pid: int) -> int:
 def test_client_that_stops_reading_is_cut_off_with_bounded_memory(tmp_path: Path) -> None:
     """A customer who never reads is disconnected instead of being buffered for (4008, or cut
     when even the close frame cannot get through); server memory stays bounded meanwhile and
-    everyone else is still served."""
+    everyone else is still served. The slow_consumer log line names the slow customer, not
+    the agent whose message overflowed their outbox."""
     server = start_server(
         tmp_path,
-        config_text="[limits]\noutbox_frames = 64\nmessages_per_s = 1000.0\nmessage_burst = 1000\n",
+        config_text=(
+            "[limits]\noutbox_frames = 64\nmessages_per_s = 1000.0\nmessage_burst = 1000\n"
+            "ip_messages_per_s = 1000000.0\nip_message_burst = 1000000\n"
+        ),
     )
     try:
         token = add_agent(tmp_path, "Hank")
-        asyncio.run(_flood_a_silent_customer(server.ws_url, server.proc.pid, token, server.log))
-        assert "slow_consumer" in server.log()
+        conversation_id = asyncio.run(
+            _flood_a_silent_customer(server.ws_url, server.proc.pid, token, server.log)
+        )
+        lines = [json.loads(line) for line in server.log().splitlines() if "slow_consumer" in line]
+        assert lines, "no slow_consumer line"
+        for line in lines:
+            assert line["role"] == "customer" and line["conversation_id"] == conversation_id
+            assert "agent_id" not in line, line
     finally:
         server.stop()
 
 
 async def _flood_a_silent_customer(
     ws_url: str, pid: int, token: str, server_log: Callable[[], str]
-) -> None:
+) -> str:
     # A tiny receive buffer so the kernel cannot absorb megabytes on the silent side.
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -285,6 +295,7 @@ async def _flood_a_silent_customer(
     silent.transport.abort()
     for c in (agent, probe):
         await c.close()
+    return str(conv)
 
 
 # -- abuse limits -------------------------------------------------------------------------------
@@ -626,8 +637,8 @@ async def test_two_tabs_hand_off_once(chatd: Harness) -> None:
 async def test_resume_while_queued_gets_position_at_once(chatd: Harness) -> None:
     """A waiting customer who reloads is told their position immediately, unchanged or not."""
     first, second = await chatd.customer(), await chatd.customer()
-    for c in (first, second):
-        await c.action("request_human")
+    for c in (first, second):  # one after the other: the second is second in line
+        await c.wait_for("ack", ref=await c.action("request_human"))
     await second.wait_for("queue", where=lambda f: f["position"] == 2)
     second.abort()
     back = await chatd.customer(resume_token=second.resume_token, last_seq=second.last_seq)

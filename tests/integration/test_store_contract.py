@@ -351,6 +351,28 @@ class TestEvents:
         event, created = await store.append_event("b", msg(cid="m1"))
         assert created and event.conversation_id == "b" and event.seq == 1
 
+    async def test_cid_is_scoped_to_its_author(self, store: Store) -> None:
+        """A cid is unique per author: an agent (or another agent) sending the customer's cid
+        stores a new event; each author's own retry still returns their first event, also on
+        the checked append, and event_by_cid finds each author's event."""
+        await store.create_conversation(conv("c1"))
+        customer, _ = await store.append_event("c1", msg("hi", cid="m1"))
+        by_a1, created_a1 = await store.append_event(
+            "c1", msg("hello", cid="m1", author="agent", author_id="a1")
+        )
+        by_a2, created_a2, _ = await store.append_event_with_conversation(
+            "c1", msg("hey", cid="m1", author="agent", author_id="a2")
+        )
+        assert created_a1 and created_a2 and [by_a1.seq, by_a2.seq] == [2, 3]
+        retry, created = await store.append_event(
+            "c1", msg("hello (retry)", cid="m1", author="agent", author_id="a1")
+        )
+        assert not created and retry.seq == 2 and retry.text == "hello"
+        assert await seqs_of(store, "c1") == [1, 2, 3]
+        found = [await store.event_by_cid("c1", owner, "m1") for owner in ("customer", "a1", "a2")]
+        assert [e.seq if e else None for e in found] == [customer.seq, 2, 3]
+        assert await store.event_by_cid("c1", "a3", "m1") is None
+
     async def test_concurrent_retries_store_once(self, store: Store) -> None:
         """Twenty concurrent sends of one cid store one event and all return it."""
         await store.create_conversation(conv("c1"))
@@ -640,7 +662,7 @@ class TestSQLiteSchema:
             assert again is not None and again.subject == "hello again"
         finally:
             await store.close()
-        assert _user_version(path) == SCHEMA_VERSION == 2
+        assert _user_version(path) == SCHEMA_VERSION == 3
 
     async def test_not_a_database_is_refused(self, tmp_path: Path) -> None:
         """A file that is not SQLite raises StoreError."""

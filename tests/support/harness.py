@@ -16,14 +16,23 @@ from chatd.client import AgentClient, CustomerClient
 from chatd.config import Config, load_config
 from chatd.service.chat import ChatService
 from chatd.store.base import AgentRecord
-from chatd.web import make_app
+from chatd.web import make_app, serving
 from chatd.web.keys import LOOPS, SERVICE
 
 #: Fast timers so tests do not wait on production intervals.
 TEST_SETTINGS: dict[str, dict[str, Any]] = {
     "queue": {"update_interval_s": 0.2, "agent_grace_s": 1.0},
     "security": {"secret": "integration-test-secret", "identity_secret": "identity-test-key"},
-    "limits": {"messages_per_s": 50.0, "message_burst": 100, "connections_per_ip": 500},
+    "limits": {
+        # Per conversation (whatever its sockets): tests that reconnect and resend do not
+        # refill it, so it is wide; the limit tests set their own.
+        "messages_per_s": 1000.0,
+        "message_burst": 1000,
+        "ip_messages_per_s": 100_000.0,
+        "ip_message_burst": 100_000,
+        "connections_per_ip": 500,
+        "tcp_connections_per_ip": 100_000,
+    },
 }
 
 
@@ -39,7 +48,7 @@ class Harness:
     def __init__(self, data_dir: Path, settings: dict[str, dict[str, Any]]) -> None:
         self.data_dir = data_dir
         self.settings = settings
-        self.runner: web.AppRunner | None = None
+        self.served: serving.Served | None = None
         self.port = 0
         self.app: web.Application | None = None
 
@@ -53,18 +62,16 @@ class Harness:
         return load_config(overrides=overrides)
 
     async def start(self) -> None:
-        self.app = make_app(self.config(), bot=shared_bot())
-        self.runner = web.AppRunner(self.app, handle_signals=False)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
-        await site.start()
-        if not self.port:
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        config = self.config()
+        self.app = make_app(config, bot=shared_bot())
+        # The server's own start-up (chatd.web.serving): the TCP edge guards are in place.
+        self.served = await serving.start(self.app, config, host="127.0.0.1", port=self.port)
+        self.port = self.served.port
 
     async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        if self.served is not None:
+            await self.served.stop()
+            self.served = None
 
     async def restart(self) -> None:
         await self.stop()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,8 +78,12 @@ def start_server(
     port: int | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 30,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> RunningServer:
-    """Run `python -m chatd serve` on 127.0.0.1 and wait until /healthz answers 200."""
+    """Run `python -m chatd serve` on 127.0.0.1 and wait until /healthz answers 200.
+
+    ``preexec_fn`` runs in the child before chatd starts (e.g. to lower its resource limits).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     args = [
@@ -99,7 +104,9 @@ def start_server(
         args += ["--config", str(cfg)]
     log_path = data_dir / f"server-{port}.log"
     with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=_env(env))
+        proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env=_env(env), preexec_fn=preexec_fn
+        )
     server = RunningServer(port=port, data_dir=data_dir, proc=proc, log_path=log_path, args=args)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -12,6 +12,7 @@ from chatd.domain.ratelimit import (
     DEFAULT_NEW_CONVERSATIONS,
     DEFAULT_NEW_CONVERSATIONS_WINDOW_S,
     ConnectionCounter,
+    KeyedLimiter,
     TokenBucket,
     WindowCounter,
 )
@@ -313,3 +314,78 @@ def test_connections_match_a_model(limit: int, ops: list[tuple[bool, str]]) -> N
             model[key] = max(0, model.get(key, 0) - 1)
         assert conns.count(key) == model[key] <= limit
         assert len(conns) == sum(1 for n in model.values() if n)
+
+
+# --------------------------------------------------------------------------------------------
+# KeyedLimiter: the per-conversation (and per-address) message limit
+
+
+def test_keyed_limiter_keys_do_not_share_tokens() -> None:
+    """Each key has its own burst; one key running dry does not touch another."""
+    limiter: KeyedLimiter[str] = KeyedLimiter(rate=1.0, burst=2)
+    assert limiter.take("a", 0.0) and limiter.take("a", 0.0)
+    assert not limiter.take("a", 0.0)
+    assert limiter.take("b", 0.0) and limiter.take("b", 0.0)
+
+
+def test_keyed_limiter_counts_refusals_in_the_window() -> None:
+    """Every refusal is a violation; violations older than the window no longer count."""
+    limiter: KeyedLimiter[str] = KeyedLimiter(rate=0.001, burst=1, violation_window_s=10.0)
+    assert limiter.take("c", 0.0)
+    for i in range(3):
+        assert not limiter.take("c", float(i))
+    limiter.refuse("c", 3.0)
+    assert limiter.violations("c", 3.0) == 4
+    assert limiter.violations("c", 10.5) == 3  # the one at t=0 left the window
+    assert limiter.violations("c", 13.5) == 0
+    assert limiter.violations("unknown", 0.0) == 0
+
+
+def test_keyed_limiter_retry_after_matches_the_bucket() -> None:
+    """retry_after is the key's bucket's wait (0 for a key never seen)."""
+    limiter: KeyedLimiter[str] = KeyedLimiter(rate=0.5, burst=1)
+    assert limiter.retry_after("new", 0.0) == 0.0
+    limiter.take("k", 0.0)
+    assert limiter.retry_after("k", 0.0) == pytest.approx(2.0)
+
+
+def test_keyed_limiter_forgets_idle_keys_and_stays_bounded() -> None:
+    """Keys idle long enough to be full again are dropped; at most max_keys are ever kept."""
+    limiter: KeyedLimiter[int] = KeyedLimiter(
+        rate=1.0, burst=5, violation_window_s=5.0, max_keys=100
+    )
+    for key in range(1000):
+        limiter.take(key, 0.0)
+        assert len(limiter) <= 100
+    limiter.take(-1, limiter.idle_s + 1)
+    assert len(limiter) == 1
+
+
+@given(
+    st.floats(min_value=0.01, max_value=10.0, allow_nan=False),
+    st.integers(min_value=1, max_value=20),
+    st.lists(
+        st.tuples(st.integers(0, 3), st.floats(min_value=0.0, max_value=2.0, allow_nan=False)),
+        max_size=300,
+    ),
+)
+def test_keyed_limiter_grants_each_key_at_most_burst_plus_rate(
+    rate: float, burst: int, steps: list[tuple[int, float]]
+) -> None:
+    """Per key, granted frames never exceed burst + rate * elapsed, and every refusal is one
+    violation (the window is longer than the schedule)."""
+    limiter: KeyedLimiter[int] = KeyedLimiter(rate, burst, violation_window_s=1e9)
+    now = 0.0
+    granted: dict[int, int] = {}
+    refused: dict[int, int] = {}
+    first: dict[int, float] = {}
+    for key, dt in steps:
+        now += dt
+        first.setdefault(key, now)
+        if limiter.take(key, now):
+            granted[key] = granted.get(key, 0) + 1
+        else:
+            refused[key] = refused.get(key, 0) + 1
+        assert granted.get(key, 0) <= burst + rate * (now - first[key]) + 1e-6
+    for key, count in refused.items():
+        assert limiter.violations(key, now) == count
