@@ -4,12 +4,17 @@ uses is the data every command uses, a busy port is one line, the scripts work f
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
 import socket
+import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.cli import run_chatd
-from tests.support.server import start_server
+from tests.support.cli import ROOT, chatd_env, run_chatd
+from tests.support.server import free_port, start_server
 
 
 def _token(stdout: str) -> str:
@@ -116,3 +121,109 @@ def test_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == f"chatd: cannot listen on 127.0.0.1:{port}: address already in use\n"
     assert result.stdout == ""
+
+
+def test_scripts_serve_takes_paths_relative_to_the_callers_directory(tmp_path: Path) -> None:
+    """`scripts/serve --config mine.toml` run from another directory reads ./mine.toml there and
+    keeps its data there (it used to change to the repository first and fail)."""
+    port = free_port()
+    (tmp_path / "mine.toml").write_text(f'[server]\nport = {port}\ndata_dir = "mine-data"\n')
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(ROOT / "scripts" / "serve"), "--config", "mine.toml"],
+            cwd=tmp_path,
+            env=chatd_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120  # a first run may install chatd into .venv
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert proc.poll() is None, log_path.read_text()
+        text = log_path.read_text()
+        assert f"config: {tmp_path / 'mine.toml'} (from --config)" in text
+        assert f"data: {tmp_path / 'mine-data'} (from [server] data_dir in" in text
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
+    assert (tmp_path / "mine-data" / "chatd.db").is_file()
+
+
+def _fake_apt(tmp_path: Path, *, lock_failures: int) -> tuple[dict[str, str], Path]:
+    """A PATH whose apt-get (and sudo) record their calls; `update` finds the lists lock held
+    by another process ``lock_failures`` times, as apt-get says it, then succeeds."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "apt-calls"
+    (bin_dir / "apt-get").write_text(
+        "#!/usr/bin/env bash\n"
+        f'echo "$*" >> {shlex.quote(str(calls))}\n'
+        'if [[ " $* " == *" update "* ]]; then\n'
+        f"  n=$(grep -c ' update ' {shlex.quote(str(calls))} || true)\n"
+        f'  if [ "$n" -le {lock_failures} ]; then\n'
+        '    echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 4242'
+        ' (apt-get)" >&2\n'
+        '    echo "E: Unable to lock directory /var/lib/apt/lists/" >&2\n'
+        "    exit 100\n"
+        "  fi\n"
+        "fi\n"
+    )
+    (bin_dir / "sudo").write_text('#!/usr/bin/env bash\nexec "$@"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "CHATD_APT_RETRY_S": "0.1",
+        "CHATD_APT_LOCK_WAIT_S": "30",
+    }
+    return env, calls
+
+
+def test_apt_install_waits_for_another_apt_process(tmp_path: Path) -> None:
+    """scripts/test's apt step waits while another apt process holds the lock: `apt-get update`
+    is retried after lock errors, and `install` is asked to wait for the dpkg lock."""
+    env, calls = _fake_apt(tmp_path, lock_failures=2)
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "apt-install"), "chromium"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("holds the lock; waiting") == 2
+    lines = calls.read_text().splitlines()
+    assert [line.split()[-2] if "update" in line else "install" for line in lines] == [
+        "update",
+        "update",
+        "update",
+        "install",
+    ]
+    assert all("-o DPkg::Lock::Timeout=30" in line for line in lines)
+    assert lines[-1].endswith("install -y -qq chromium")
+    test_script = (ROOT / "scripts" / "test").read_text()
+    assert re.search(r"^\[.*\] \|\| scripts/apt-install ", test_script, re.MULTILINE)
+
+
+def test_apt_install_gives_up_after_the_lock_wait(tmp_path: Path) -> None:
+    """A lock that is never released ends the wait with one line saying so, exit 1."""
+    env, _calls = _fake_apt(tmp_path, lock_failures=10**6)
+    env["CHATD_APT_LOCK_WAIT_S"] = "1"
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "apt-install"), "chromium"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "apt-get update: another apt/dpkg process held its lock for 1 s; try again later"
+    )
