@@ -227,3 +227,27 @@ def test_apt_install_gives_up_after_the_lock_wait(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[-1] == (
         "apt-get update: another apt/dpkg process held its lock for 1 s; try again later"
     )
+
+
+def test_readme_development_commands_run(tmp_path: Path) -> None:
+    """README's `bot_intents` commands run as written from the repository after scripts/test
+    (with .venv's Python; a bare `python` has neither the package's dependencies nor a name on
+    Debian)."""
+    readme = (ROOT / "README.md").read_text()
+    commands = [
+        line.split("#")[0].strip() for line in readme.splitlines() if "-m bot_intents" in line
+    ]
+    assert len(commands) >= 2
+    questions = tmp_path / "questions.txt"
+    questions.write_text("how do I reset my password?\n我的提现还没到账\n")
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    # The PATH of a shell that has not activated .venv.
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if not p.startswith(str(ROOT / ".venv"))
+    )
+    for command in commands:
+        command = command.replace("< questions.txt", f"< {shlex.quote(str(questions))}")
+        result = subprocess.run(
+            ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, (command, result.stderr)
