@@ -125,6 +125,7 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `chatd` command line; returns the exit code (see the module docstring)."""
     args = build_parser().parse_args(argv)
     try:
         code = _run(args, argv)
