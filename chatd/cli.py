@@ -1,37 +1,64 @@
 """The `chatd` command line: serve, agents, transcripts, bench, simulate.
 
-Exit codes: 0 success, 1 a runtime failure (printed), 2 bad usage or configuration (the message
-names the key).
+Every command finds its configuration and data by one rule (:func:`chatd.config.locate_config`):
+``--config``, else ``$CHATD_CONFIG``, else ``./config.toml``; ``--data-dir``, else the file's
+``[server] data_dir``, else ``$CHATD_DATA_DIR``, else ``./chatd-data``. ``serve`` prints what it
+found at start; the admin commands (:mod:`chatd.admin`) print which store they opened.
+
+Exit codes: 0 success, 1 a runtime failure (printed), 2 bad usage or configuration (one line
+naming the flag or key), 141 when the reader of our output went away (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import datetime as dt
-import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
-from chatd.config import Config, ConfigError, load_config
+from chatd.admin import (
+    StoreMissing,
+    agents_command,
+    bounded_limit,
+    iso_time,
+    store_description,
+    transcripts_command,
+)
+from chatd.config import Config, ConfigError, Origins, locate_config
+from chatd.store.base import STATUSES, StoreError
 
-__all__ = ["main"]
+__all__ = ["main", "serve"]
+
+#: What a shell reports for a writer killed by SIGPIPE (128 + 13): `chatd ... | head` exits so.
+EXIT_BROKEN_PIPE = 141
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line naming the flag (no usage dump above it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}; see {self.prog} --help\n")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
     parser.add_argument(
-        "--data-dir", metavar="DIR", help="where the embedded store lives (default ./chatd-data)"
+        "--config",
+        metavar="FILE",
+        help="TOML configuration file (default: $CHATD_CONFIG, else ./config.toml if present)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the embedded store lives (default: the config file's [server] data_dir, "
+        "else $CHATD_DATA_DIR, else ./chatd-data)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chatd", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="chatd", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the chat server")
@@ -84,40 +111,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--status")
+    parser.add_argument("--status", choices=STATUSES)
     parser.add_argument("--agent-id")
     parser.add_argument("--intent")
-    parser.add_argument("--since", help="ISO date/time (UTC)")
-    parser.add_argument("--until", help="ISO date/time (UTC)")
+    when = "ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T08:30 (UTC unless it says)"
+    parser.add_argument(
+        "--since", type=iso_time, metavar="WHEN", help=f"created at or after: {when}"
+    )
+    parser.add_argument("--until", type=iso_time, metavar="WHEN", help=f"created before: {when}")
     parser.add_argument("--text", help="substring of any message")
-    parser.add_argument("--limit", type=int, default=100)
-
-
-def _config(args: argparse.Namespace, **server: Any) -> Config:
-    overrides = {"server": {"data_dir": args.data_dir, **server}}
-    return load_config(args.config, overrides=overrides)
+    parser.add_argument("--limit", type=bounded_limit, default=100, help="at most (default 100)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one `chatd` command line; returns the exit code (see the module docstring)."""
+    args = build_parser().parse_args(argv)
     try:
-        if args.command == "serve":
-            config = _config(args, host=args.host, port=args.port)
-            if args.workers < 1:
-                print("chatd: --workers must be at least 1", file=sys.stderr)
-                return 2
-            if args.workers > 1:
-                if not config.clustered:
-                    print(
-                        "chatd: --workers > 1 needs cluster mode: the workers share state "
-                        "through [cluster] redis_url and a postgresql:// [storage] url "
-                        "(see README, Cluster mode)",
-                        file=sys.stderr,
-                    )
-                    return 2
-                return serve_workers(args.workers, argv)
-            return serve(config, reuse_port=bool(os.environ.get("CHATD_WORKER")))
+        code = _run(args, argv)
+        # Our output may sit in the buffer: a reader that went away must surface here, not as
+        # "Exception ignored" at interpreter exit.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # `chatd transcripts export | head`: the reader has what it wanted. Stop without a
+        # traceback, like other Unix tools, and keep the exit-time flush from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    try:
         if args.command == "bench":
             from chatd.bench.cli import run_bench
 
@@ -126,30 +151,99 @@ def main(argv: Sequence[str] | None = None) -> int:
             from chatd.sim.cli import run_simulate
 
             return run_simulate(args)
-        config = _config(args)
+        server = {"host": args.host, "port": args.port} if args.command == "serve" else {}
+        config, origins = locate_config(args.config, args.data_dir, overrides=server)
+        if args.command == "serve":
+            return _serve_command(args, argv, config, origins)
+        from chatd.logs import configure_logging
+
+        # Warnings only (a store file's mode tightened), on stderr: stdout is the command's data.
+        configure_logging("warning", config.log.format)
         if args.command == "agents":
-            return asyncio.run(agents_command(args, config))
-        return asyncio.run(transcripts_command(args, config))
+            return asyncio.run(agents_command(args, config, origins))
+        return asyncio.run(transcripts_command(args, config, origins))
     except ConfigError as exc:
         print(f"chatd: configuration error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
-
-
-def serve(config: Config, *, reuse_port: bool = False) -> int:
-    """Run until SIGTERM/SIGINT; then close sockets with 1001, flush the store, exit 0."""
-    from chatd.logs import configure_logging
-    from chatd.web import make_app
-    from chatd.web.serving import ListenError, serve_forever
-
-    configure_logging(config.log.level, config.log.format)
-    app = make_app(config)
-    try:
-        asyncio.run(serve_forever(app, config, reuse_port=reuse_port))
-    except ListenError as exc:
+    except StoreMissing as exc:
         print(f"chatd: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"chatd: store error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _serve_command(
+    args: argparse.Namespace, argv: Sequence[str] | None, config: Config, origins: Origins
+) -> int:
+    worker = bool(os.environ.get("CHATD_WORKER"))
+    if args.workers < 1:
+        print("chatd: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers == 1:
+        # The parent of --workers said where the data is; its workers need not repeat it.
+        return serve(config, reuse_port=worker, origins=None if worker else origins)
+    if not config.clustered:
+        print(
+            "chatd: --workers > 1 needs cluster mode: the workers share state "
+            "through [cluster] redis_url and a postgresql:// [storage] url "
+            "(see README, Cluster mode)",
+            file=sys.stderr,
+        )
+        return 2
+    from chatd.web.serving import listen_sockets
+
+    try:
+        # The workers bind with SO_REUSEPORT; a port held by anything else fails here, once.
+        for sock in listen_sockets(config.server.host, config.server.port, reuse_port=True):
+            sock.close()
+    except OSError as exc:
+        print(_cannot_listen(config, exc), file=sys.stderr)
+        return 2
+    _print_origins(config, origins)
+    return serve_workers(args.workers, argv)
+
+
+def _cannot_listen(config: Config, exc: OSError) -> str:
+    host, port = config.server.host, config.server.port
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    reason = (exc.strerror or str(exc)).lower()
+    return f"chatd: cannot listen on {where}: {reason}"
+
+
+def _print_origins(config: Config, origins: Origins) -> None:
+    """The first lines of `chatd serve`: which configuration file and which data it uses."""
+    if origins.config_file is not None:
+        print(f"config: {origins.config_file} (from {origins.config_from})", file=sys.stderr)
+    else:
+        print(
+            "config: none, defaults (no --config, CHATD_CONFIG or ./config.toml)", file=sys.stderr
+        )
+    print(f"data: {config.server.data_dir} ({origins.data_from})", file=sys.stderr)
+    if config.storage.url:
+        print(f"store: {store_description(config, origins)}", file=sys.stderr)
+
+
+def serve(config: Config, *, reuse_port: bool = False, origins: Origins | None = None) -> int:
+    """Run until SIGTERM/SIGINT; then close sockets with 1001, flush the store, exit 0.
+
+    A port that cannot be bound is one line on stderr and exit 2, before anything starts.
+    ``origins``: print where the configuration and the data come from first.
+    """
+    from chatd.logs import configure_logging
+    from chatd.web import make_app
+    from chatd.web.serving import listen_sockets, serve_forever
+
+    try:
+        sockets = listen_sockets(config.server.host, config.server.port, reuse_port=reuse_port)
+    except OSError as exc:
+        print(_cannot_listen(config, exc), file=sys.stderr)
+        return 2
+    if origins is not None:
+        _print_origins(config, origins)
+    configure_logging(config.log.level, config.log.format)
+    app = make_app(config)
+    asyncio.run(serve_forever(app, config, sockets))
     return 0
 
 
@@ -203,136 +297,3 @@ def _without_workers(args: list[str]) -> list[str]:
         elif not arg.startswith("--workers="):
             out.append(arg)
     return out
-
-
-async def _store(config: Config) -> Any:
-    from chatd.store import open_store
-
-    config.data_path.mkdir(parents=True, exist_ok=True)
-    store = open_store(config.storage_url(), synchronous=config.storage.synchronous)
-    await store.open()
-    return store
-
-
-def _csv_list(raw: str) -> tuple[str, ...]:
-    return tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
-
-
-async def agents_command(args: argparse.Namespace, config: Config) -> int:
-    from chatd.auth import hash_token, new_agent_token
-    from chatd.store.base import AgentRecord, DuplicateError
-
-    store = await _store(config)
-    try:
-        if args.agents_command == "add":
-            if not 1 <= args.capacity <= 50:
-                print("chatd: --capacity must be between 1 and 50", file=sys.stderr)
-                return 2
-            name = args.name.strip()
-            if not name or len(name) > 64:
-                print("chatd: the name must be 1-64 characters", file=sys.stderr)
-                return 2
-            agent_id = "ag_" + uuid.uuid4().hex[:12]
-            token = new_agent_token(agent_id)
-            record = AgentRecord(
-                agent_id=agent_id,
-                name=name,
-                role=args.role,
-                token_hash=hash_token(token),
-                languages=_csv_list(args.languages) or ("en",),
-                skills=_csv_list(args.skills),
-                capacity=args.capacity,
-                created_at=time.time(),
-            )
-            try:
-                await store.add_agent(record)
-            except DuplicateError:
-                print(f"chatd: an account named {name!r} exists already", file=sys.stderr)
-                return 1
-            print(f"created {args.role} {name} ({agent_id})")
-            print("The token is shown only this once; keep it like a password:")
-            print(f"token: {token}")
-            return 0
-        if args.agents_command == "list":
-            for a in await store.list_agents():
-                print(
-                    f"{a.agent_id}  {a.name:<20} {a.role:<8} capacity={a.capacity} "
-                    f"languages={','.join(a.languages)} skills={','.join(a.skills) or '-'}"
-                )
-            return 0
-        record = await store.get_agent_by_name(args.name)
-        if record is None or not await store.remove_agent(record.agent_id):
-            print(f"chatd: no account named {args.name!r}", file=sys.stderr)
-            return 1
-        print(f"removed {record.name} ({record.agent_id})")
-        return 0
-    finally:
-        await store.close()
-
-
-def _iso_arg(value: str | None, name: str) -> float | None:
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"--{name}: expected an ISO date/time, got {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.timestamp()
-
-
-async def transcripts_command(args: argparse.Namespace, config: Config) -> int:
-    from chatd.service.export import CSV_COLUMNS, csv_row, jsonl_line
-    from chatd.store.base import ConversationFilter
-
-    store = await _store(config)
-    try:
-        if args.transcripts_command == "show":
-            conv = await store.get_conversation(args.conversation_id)
-            if conv is None:
-                print(f"chatd: no conversation {args.conversation_id}", file=sys.stderr)
-                return 1
-            for e in await store.events(conv.conversation_id):
-                stamp = dt.datetime.fromtimestamp(e.ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-                who = e.author_name or e.author
-                note = " (internal)" if e.internal else ""
-                extra = f" {json.dumps(dict(e.data), ensure_ascii=False)}" if e.data else ""
-                print(f"#{e.seq:<4} {stamp} {e.kind:<14} {who}{note}: {e.text or ''}{extra}")
-            return 0
-        flt = ConversationFilter(
-            status=args.status,
-            agent_id=args.agent_id,
-            intent=args.intent,
-            since=_iso_arg(args.since, "since"),
-            until=_iso_arg(args.until, "until"),
-            text=args.text,
-            limit=args.limit,
-        )
-        found = await store.list_conversations(flt)
-        if args.transcripts_command == "list":
-            for c in found:
-                stamp = dt.datetime.fromtimestamp(c.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M")
-                print(
-                    f"{c.conversation_id}  {stamp}  {c.status:<8} {c.locale}  "
-                    f"intent={c.intent or '-'} agent={c.agent_id or '-'} csat={c.csat_score or '-'}"
-                )
-            return 0
-        # A CLI writing its own output file: blocking I/O is what the user waits for anyway.
-        out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: ASYNC230
-        try:
-            writer = csv.writer(out) if args.format == "csv" else None
-            if writer is not None:
-                writer.writerow(CSV_COLUMNS)
-            for c in found:
-                for e in await store.events(c.conversation_id):
-                    if writer is not None:
-                        writer.writerow(csv_row(e))
-                    else:
-                        out.write(jsonl_line(e))
-        finally:
-            if out is not sys.stdout:
-                out.close()
-        return 0
-    finally:
-        await store.close()

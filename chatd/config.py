@@ -19,7 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ClusterConfig", "Config", "ConfigError", "MetricsConfig", "load_config"]
+__all__ = [
+    "DEFAULT_DATA_DIR",
+    "ClusterConfig",
+    "Config",
+    "ConfigError",
+    "MetricsConfig",
+    "Origins",
+    "load_config",
+    "locate_config",
+]
+
+#: The data directory when nothing names one, relative to the current directory.
+DEFAULT_DATA_DIR = "./chatd-data"
 
 
 class ConfigError(Exception):
@@ -30,7 +42,7 @@ class ConfigError(Exception):
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
-    data_dir: str = "./chatd-data"
+    data_dir: str = DEFAULT_DATA_DIR
     #: Origins allowed to open WebSockets (cross-site WebSocket hijacking defence). Empty: same
     #: origin as the server only (requests without an Origin header, i.e. non-browser clients,
     #: pass).
@@ -315,16 +327,27 @@ def load_config(
     environ: typing.Mapping[str, str] | None = None,
 ) -> Config:
     """Read a TOML file (or defaults), apply command-line overrides and environment secrets."""
-    env = os.environ if environ is None else environ
-    table: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with open(path, "rb") as fh:
-                table = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    table = _read_toml(path) if path is not None else {}
+    return _assemble(table, overrides, os.environ if environ is None else environ)
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file is a directory: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _assemble(
+    table: dict[str, Any],
+    overrides: dict[str, dict[str, Any]] | None,
+    env: typing.Mapping[str, str],
+) -> Config:
     for section, values in (overrides or {}).items():
         table.setdefault(section, {})
         if not isinstance(table[section], dict):
@@ -339,6 +362,77 @@ def load_config(
     config = dataclasses.replace(config, security=security, metrics=metrics)
     _check_cluster(config)
     return config
+
+
+@dataclass(frozen=True, slots=True)
+class Origins:
+    """Where :func:`locate_config` found the configuration file and the data directory."""
+
+    #: The configuration file read (absolute), or None: defaults only.
+    config_file: Path | None
+    #: How it was chosen: "--config", "CHATD_CONFIG", "./config.toml", or "" (none).
+    config_from: str
+    #: How the data directory was chosen, in words: "from --data-dir",
+    #: "from [server] data_dir in /etc/chatd/config.toml", "from CHATD_DATA_DIR",
+    #: "default: ./chatd-data in the current directory".
+    data_from: str
+
+    @property
+    def data_dir_is_default(self) -> bool:
+        """True when nothing named the data directory (flag, file or variable)."""
+        return self.data_from.startswith("default")
+
+
+def locate_config(
+    config_flag: str | None,
+    data_dir_flag: str | None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> tuple[Config, Origins]:
+    """The one rule every ``chatd`` command uses to find its configuration and its data.
+
+    The configuration file: ``--config FILE``, else ``$CHATD_CONFIG``, else ``./config.toml``
+    when it exists, else none (defaults). The data directory: ``--data-dir DIR``, else the
+    file's ``[server] data_dir`` (relative to the file's own directory, so the same file names
+    the same data from anywhere), else ``$CHATD_DATA_DIR``, else ``./chatd-data``; flag,
+    variable and default are relative to the current directory. The returned config's
+    ``server.data_dir`` is absolute. ``overrides`` are further ``[server]`` settings from the
+    command line (None values are ignored).
+    """
+    env = os.environ if environ is None else environ
+    here = Path.cwd() if cwd is None else cwd
+
+    def absolute(raw: str, base: Path) -> Path:
+        return Path(os.path.normpath(base / Path(raw).expanduser()))
+
+    config_file: Path | None = None
+    config_from = ""
+    if config_flag:
+        config_file, config_from = absolute(config_flag, here), "--config"
+    elif env.get("CHATD_CONFIG"):
+        config_file, config_from = absolute(env["CHATD_CONFIG"], here), "CHATD_CONFIG"
+    elif (here / "config.toml").is_file():
+        config_file, config_from = here / "config.toml", "./config.toml"
+    table = _read_toml(config_file) if config_file is not None else {}
+    server_table = table.get("server")
+    in_file = server_table.get("data_dir") if isinstance(server_table, dict) else None
+    if data_dir_flag:
+        data_dir, data_from = absolute(data_dir_flag, here), "from --data-dir"
+    elif isinstance(in_file, str) and in_file and config_file is not None:
+        data_dir = absolute(in_file, config_file.parent)
+        data_from = f"from [server] data_dir in {config_file}"
+    elif env.get("CHATD_DATA_DIR"):
+        data_dir, data_from = absolute(env["CHATD_DATA_DIR"], here), "from CHATD_DATA_DIR"
+    else:
+        data_dir = absolute(DEFAULT_DATA_DIR, here)
+        data_from = f"default: {DEFAULT_DATA_DIR} in the current directory"
+    # A data_dir of the wrong type in the file stays in place for _build to report by its key.
+    if in_file is None or isinstance(in_file, str) or data_dir_flag:
+        overrides = {**(overrides or {}), "data_dir": str(data_dir)}
+    config = _assemble(table, {"server": overrides or {}}, env)
+    return config, Origins(config_file, config_from, data_from)
 
 
 def _guessproof(value: str, key: str, env: typing.Mapping[str, str], variable: str) -> str:

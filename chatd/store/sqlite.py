@@ -52,6 +52,7 @@ from chatd.store.base import (
     check_update,
     cid_owner,
 )
+from chatd.store.files import prepare_private_database
 from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
 
 __all__ = ["SQLiteStore"]
@@ -254,7 +255,8 @@ class SQLiteStore:
         """Open both connections, switch to WAL and apply pending schema migrations."""
         if self._writer is not None or self._closing:
             raise StoreError(f"{self!r} was already opened")
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # Transcripts are private: directory 0700, database 0600 (and an older 0644 tightened).
+        prepare_private_database(self._path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatd-sqlite")
         try:
             # Opening and migrating may wait on another process's lock: off the event loop.

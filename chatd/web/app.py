@@ -151,7 +151,8 @@ def make_app(config: Config, *, bot: Bot | None = None) -> web.Application:
         middlewares=[error_middleware, security_headers_middleware],
         client_max_size=256 * 1024,
     )
-    Path(config.server.data_dir).mkdir(parents=True, exist_ok=True)
+    # 0700: the store and secret.key inside are for chatd's account alone (chatd.store.files).
+    Path(config.server.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     app[CONFIG] = config
     if bot is not None:
         app[BOT] = bot

@@ -19,7 +19,7 @@ from chatd.config import Config
 from chatd.logs import get_logger
 from chatd.web.edge import ConnectionGuard, quiet_accept_errors, raise_descriptor_limit
 
-__all__ = ["ListenError", "Served", "bind", "serve_forever", "start"]
+__all__ = ["ListenError", "Served", "listen_sockets", "serve_forever", "start"]
 
 log = get_logger(__name__)
 
@@ -44,36 +44,57 @@ class Served:
         await self.runner.cleanup()
 
 
-def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
-    """The listening socket, bound before the app starts: a port in use fails first, in one
-    line, instead of after the store opened and "ready" was logged."""
+def listen_sockets(host: str, port: int, *, reuse_port: bool = False) -> list[socket.socket]:
+    """Bound (not yet listening) TCP sockets for every address ``host`` resolves to.
+
+    Bound before the application starts, so a port in use is one line and exit 2 instead of a
+    traceback after "ready". Options as asyncio's create_server sets them: SO_REUSEADDR (a
+    restart need not wait for TIME_WAIT), IPV6_V6ONLY (an IPv4 and an IPv6 socket can share the
+    port), SO_REUSEPORT on request (``--workers``). OSError names what failed.
+    """
+    infos = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+    )
+    sockets: list[socket.socket] = []
+    seen = set()
     try:
-        family, _type, _proto, _name, address = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        return socket.create_server(
-            address[:2] if family == socket.AF_INET else address,
-            family=family,
-            backlog=BACKLOG,
-            reuse_port=reuse_port,
-        )
-    except OSError as exc:
-        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-        raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
+        for family, kind, proto, _name, address in infos:
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 async def start(
     app: web.Application,
     config: Config,
+    sockets: list[socket.socket] | None = None,
     *,
     host: str | None = None,
     port: int | None = None,
-    reuse_port: bool = False,
 ) -> Served:
-    """Start ``app`` on ``host:port`` (port 0: any free port) behind the TCP edge."""
-    host = config.server.host if host is None else host
-    port = config.server.port if port is None else port
-    sock = bind(host, port, reuse_port=reuse_port)
+    """Start ``app`` on ``sockets`` (from :func:`listen_sockets`), or on ``host:port`` (port 0:
+    any free port), behind the TCP edge. ListenError when the port cannot be bound."""
+    if sockets is None:
+        host = config.server.host if host is None else host
+        port = config.server.port if port is None else port
+        try:
+            sockets = listen_sockets(host, port)
+        except OSError as exc:
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
     quiet_accept_errors(asyncio.get_running_loop())
     guard = ConnectionGuard.for_descriptors(config, raise_descriptor_limit())
     runner = web.AppRunner(
@@ -90,18 +111,19 @@ async def start(
         await runner.setup()
         assert runner.server is not None
         guard.install(runner.server)
-        site = web.SockSite(runner, sock)
-        await site.start()
+        for sock in sockets:
+            await web.SockSite(runner, sock, backlog=BACKLOG).start()
     except BaseException:
-        sock.close()
+        for sock in sockets:
+            sock.close()
         await runner.cleanup()
         raise
-    return Served(runner=runner, port=int(sock.getsockname()[1]), guard=guard)
+    return Served(runner=runner, port=int(sockets[0].getsockname()[1]), guard=guard)
 
 
-async def serve_forever(app: web.Application, config: Config, *, reuse_port: bool = False) -> None:
-    """Serve until SIGTERM or SIGINT, then shut down (ListenError when the port is taken)."""
-    served = await start(app, config, reuse_port=reuse_port)
+async def serve_forever(app: web.Application, config: Config, sockets: list[socket.socket]) -> None:
+    """Serve on ``sockets`` until SIGTERM or SIGINT, then shut down cleanly."""
+    served = await start(app, config, sockets)
     log.info(
         "listening",
         url=f"http://{config.server.host}:{served.port}",

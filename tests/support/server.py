@@ -63,7 +63,9 @@ class RunningServer:
 
 
 def _env(extra: dict[str, str] | None) -> dict[str, str]:
-    env = dict(os.environ)
+    # The test names its data dir and config file; a developer's CHATD_CONFIG/CHATD_DATA_DIR
+    # (or a ./config.toml, hence cwd=data_dir below) must not change what a test runs against.
+    env = {k: v for k, v in os.environ.items() if k not in ("CHATD_CONFIG", "CHATD_DATA_DIR")}
     env.setdefault("CHATD_SECRET", "test-secret-0123456789abcdef0123456789")
     env["PYTHONUNBUFFERED"] = "1"
     if extra:
@@ -105,7 +107,12 @@ def start_server(
     log_path = data_dir / f"server-{port}.log"
     with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=_env(env), preexec_fn=preexec_fn
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_env(env),
+            cwd=data_dir,
+            preexec_fn=preexec_fn,
         )
     server = RunningServer(port=port, data_dir=data_dir, proc=proc, log_path=log_path, args=args)
     deadline = time.monotonic() + timeout
@@ -136,7 +143,9 @@ def add_agent(
     args += ["--role", role, "--languages", languages, "--capacity", str(capacity)]
     if skills:
         args += ["--skills", skills]
-    out = subprocess.run(args, capture_output=True, text=True, env=_env(None), check=True).stdout
+    out = subprocess.run(
+        args, capture_output=True, text=True, env=_env(None), check=True, cwd=data_dir
+    ).stdout
     for line in out.splitlines():
         if line.startswith("token: "):
             return line.removeprefix("token: ").strip()
