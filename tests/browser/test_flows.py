@@ -248,7 +248,7 @@ def test_agent_closes_customer_rates_and_ops_sees_csat(
     expect(events.locator(".k-message.bot .e-data").first).to_contain_text(
         re.compile(r"intent: .* confidence: ")
     )
-    expect(events.locator(".k-assigned .e-data")).to_contain_text("reason:")
+    expect(events.locator(".k-assigned .e-data")).to_contain_text("routed to Anna: speaks")
     expect(events.locator(".k-queued")).to_be_visible()
 
     ops.get_by_role("tab", name="Dashboard").click()
