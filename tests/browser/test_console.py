@@ -184,3 +184,47 @@ def test_close_chat_asks_first(server: RunningServer, new_page, agent_token: str
     agent.get_by_role("button", name="Close chat").click()
     dialog.get_by_role("button", name="Close chat").click()
     expect(agent.locator("#conv-banner")).to_contain_text("closed")
+
+
+# The three tests below need server changes the lead lands on main (contracts (b), (c), (d) of
+# the UI brief). strict=True: once main has them they pass, the XPASS fails the run, and the mark
+# must go.
+@pytest.mark.xfail(strict=True, reason="needs contract (b) on main: the handoff keeps the intent")
+def test_console_shows_the_topic_of_a_talk_to_a_person_handoff(
+    server: RunningServer, new_page, agent_token: str
+) -> None:
+    """After the bot answered a withdrawal question, "Talk to a person" brings the chat to the
+    agent with its topic shown in the header and the customer facts."""
+    agent = new_page()
+    console_login(agent, server.url, agent_token)
+    _handoff(new_page(), server.url, "my withdrawal is still pending")
+    expect(agent.locator("#conv-main")).to_be_visible()
+    expect(agent.locator("#conv-sub .topic")).to_have_text("withdrawal.pending")
+    expect(agent.locator("#facts")).to_contain_text("withdrawal.pending")
+
+
+@pytest.mark.xfail(strict=True, reason="needs contract (c) on main: POST /api/tickets/{id}/close")
+def test_tickets_tab_counts_open_tickets_and_a_ticket_can_be_closed(
+    server: RunningServer, new_page, agent_token: str
+) -> None:
+    """The Tickets tab shows how many tickets are open; closing one lowers the count and moves it
+    to the Closed filter."""
+    for contact in ("a@example.com", "b@example.com"):
+        cust = new_page()
+        _handoff(cust, server.url)
+        form = cust.locator(f"{W} form.card").filter(has_text="Leave a message")
+        form.locator("input").fill(contact)
+        form.locator("textarea").fill("My deposit is missing")
+        form.get_by_role("button", name="Send message").click()
+        expect(cust.locator(f"{W} .sys").filter(has_text="Ticket #")).to_be_visible()
+    agent = new_page()
+    console_login(agent, server.url, agent_token)
+    count = agent.locator("#tickets-count")
+    expect(count).to_have_text("2")
+    agent.get_by_role("tab", name=re.compile("Tickets")).click()
+    agent.locator("#ticket-list .chat-item").filter(has_text="a@example.com").click()
+    agent.get_by_role("button", name="Close ticket").click()
+    expect(agent.locator("#ticket-msg")).to_contain_text("closed")
+    expect(count).to_have_text("1")
+    agent.locator("#ticket-filter").select_option("closed")
+    expect(agent.locator("#ticket-list .chat-item")).to_contain_text("a@example.com")
