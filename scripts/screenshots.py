@@ -1,4 +1,5 @@
-"""Regenerate docs/screenshots/: widget (desktop + 360 px phone), agent console, ops dashboard.
+"""Regenerate docs/screenshots/: widget (desktop + 360 px phone), agent console (desktop and
+1,024 px with the details drawer), ops dashboard and a transcript.
 
 Starts a fresh chatd on a free port in a temporary directory, seeds some traffic through real
 WebSocket clients (deflected FAQ chats, handed-off chats closed with CSAT, a ticket), then drives
@@ -173,7 +174,8 @@ def main() -> None:
             warnings.simplefilter("ignore", ResourceWarning)
             server = start_server(Path(tmp) / "data", config_text=CONFIG)
         try:
-            anna = add_agent(server.data_dir, "Anna", languages="en,zh", capacity=4)
+            # capacity 3: her third chat fills her, so the phone customer after it waits in line
+            anna = add_agent(server.data_dir, "Anna", languages="en,zh", capacity=3)
             ben = add_agent(server.data_dir, "Ben", languages="en", capacity=5)
             olga = add_agent(server.data_dir, "Olga", role="operator", languages="en")
             seed(server, ben)
@@ -260,8 +262,16 @@ def shoot(server: RunningServer, anna: str, olga: str, out: Path, chromium: str)
         console.wait_for_timeout(300)
         console.screenshot(path=out / "console.png")
 
-        # queue card on a phone: Anna is full (capacity) or away
-        console.locator("#my-status").select_option("away")
+        # 1,024 px: the customer panel is a drawer behind "Details"
+        console.set_viewport_size({"width": 1024, "height": 768})
+        console.get_by_role("button", name="Details", exact=True).click()
+        console.get_by_role("button", name="Transfer to a colleague…").click()
+        expect(console.locator("#transfer-list .pick").first).to_be_visible()
+        console.wait_for_timeout(300)
+        console.screenshot(path=out / "console-1024.png")
+        console.keyboard.press("Escape")
+
+        # queue card on a phone: Anna is full (capacity 3), so the customer waits in line
         waiting = browser.new_context(
             viewport={"width": 360, "height": 740},
             device_scale_factor=2,

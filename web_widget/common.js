@@ -257,34 +257,118 @@ export function flashTitle(text) {
   }, 900);
 }
 
+/** What each kind of masked secret is called (the server's placeholder is [redacted:kind]). */
+export const SECRET_NAMES = {
+  seed_phrase: "recovery phrase",
+  private_key: "private key",
+  wif_key: "private key",
+  extended_private_key: "private key",
+  api_secret: "API secret",
+  password: "password",
+  otp_code: "2FA code",
+  card_number: "card number",
+};
+export const secretName = (kind) => SECRET_NAMES[kind] || "secret";
+
+// http(s) links and [redacted:kind] placeholders in user text. Linear: no nested quantifiers.
+const RICH = /\[redacted:([a-z_]+)\]|\bhttps?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]*[^\s<>"'.,;:!?)\]\u3000-\u303f\uff00-\uffef]/g;
+
+/**
+ * User text as DOM nodes: text nodes, a link for each http(s) URL (new tab, no referrer, no
+ * follow) and a chip for each masked secret. Nothing of the text is ever parsed as HTML.
+ */
+export function richText(text) {
+  const out = document.createDocumentFragment();
+  const str = String(text ?? "");
+  let at = 0;
+  for (const m of str.matchAll(RICH)) {
+    out.append(str.slice(at, m.index));
+    out.append(
+      m[1]
+        ? h("span", { class: "secret", text: `${secretName(m[1])} hidden`, title: "Masked by chatd: nobody can see it" })
+        : h("a", { href: m[0], target: "_blank", rel: "noopener noreferrer nofollow", text: m[0] }),
+    );
+    at = m.index + m[0].length;
+  }
+  out.append(str.slice(at));
+  return out;
+}
+
+const LANGUAGES = { en: "English", zh: "Chinese" };
+
+/**
+ * The router's reason ("language=zh (fallback: no speaker online) skills=kyc active=1/3
+ * idle=42s") in words, for operators; unknown parts are kept as they are.
+ */
+export function routingWords(reason) {
+  if (!reason) return "";
+  const words = [];
+  for (const m of String(reason).matchAll(/(\w+)=(\S+)(?: \(fallback: ([^)]*)\))?/g)) {
+    const [, key, value, fallback] = m;
+    const lang = LANGUAGES[value] || value;
+    if (key === "language") words.push(fallback ? `no ${lang} speaker online` : `speaks ${lang}`);
+    else if (key === "skills") words.push(value === "-" ? "no skill needed" : `skills ${value.replaceAll(",", ", ")}${fallback ? ` (${fallback})` : ""}`);
+    else if (key === "active") words.push(`had ${value.replace("/", " of ")} chats`);
+    else if (key === "idle") words.push(value === "never-assigned" ? "first chat of the shift" : `idle ${dur(Number.parseFloat(value))}`);
+    else words.push(`${key} ${value}`);
+  }
+  return words.join(", ");
+}
+
+/** Why a chat went to the queue (conversation.handoff_reason, queued.data.reason). */
+export const HANDOFF_REASONS = {
+  requested: "asked for a person",
+  low_confidence: "the bot could not answer",
+  intent_immediate: "a topic for a person",
+  always: "every chat goes to a person",
+};
+const REQUEUE_REASONS = { agent_disconnected: "the agent disconnected", transfer: "sent back by the agent" };
+
+/** What the bot made of a customer message, in words: "matched withdrawal.pending (94%)". */
+export function botWords(d) {
+  if (!d || d.intent === undefined) return "";
+  const sure = `${Math.round((d.confidence || 0) * 100)}%`;
+  if (d.ambiguous) return `bot unsure: offered choices (${sure})`;
+  return d.intent ? `bot matched ${d.intent} (${sure})` : "bot did not recognise this";
+}
+
 /** Human labels for event kinds, used by the console and the transcript view. */
 export function eventLabel(ev) {
   const d = ev.data || {};
   switch (ev.type) {
-    case "queued":
-      return `Entered the queue (${d.priority || "normal"} priority)`;
+    case "queued": {
+      const why = HANDOFF_REASONS[d.reason] || (d.reason ? String(d.reason).replaceAll("_", " ") : "");
+      return `Entered the queue${d.priority && d.priority !== "normal" ? ` (${d.priority})` : ""}${why ? `: ${why}` : ""}`;
+    }
     case "assigned": {
-      const why = d.reason ? ` · reason: ${d.reason}` : "";
       const waited = d.waited_s != null ? ` · waited ${dur(d.waited_s)}` : "";
-      return `${d.agent_name || ev.author_name || "Agent"} joined${why}${waited}`;
+      return `${d.agent_name || ev.author_name || "Agent"} joined${waited}`;
     }
     case "requeued":
-      return `Back in the queue (${d.reason || "requeued"})`;
+      return `Back in the queue: ${REQUEUE_REASONS[d.reason] || d.reason || "requeued"}`;
     case "transferred":
-      return `Transferred to ${d.agent_name || "another agent"}`;
+      return `${ev.author_name ? `${ev.author_name} transferred the chat` : "Transferred"} to ${d.agent_name || "another agent"}`;
     case "left_queue":
       return "Customer left the queue";
     case "ticket_offered":
-      return `Ticket offered (${d.reason || ""})`;
+      return `Ticket form offered: ${d.reason === "long_wait" ? "the wait was long" : "nobody was online"}`;
     case "ticket_created":
       return `Ticket #${d.ticket_id} created`;
     case "closed":
-      return `Closed by ${d.by || "?"}`;
+      if (d.by === "customer") return "Ended by the customer";
+      if (d.by === "system") return "Closed automatically";
+      return `Closed by ${d.agent_name || ev.author_name || "an agent"}`;
     case "csat":
       return `CSAT ${"★".repeat(d.score || 0)}${"☆".repeat(5 - (d.score || 0))}${d.comment ? ` “${d.comment}”` : ""}`;
     case "tags":
       return `Tags: ${(d.tags || []).join(", ") || "(none)"}`;
+    case "audit":
+      if (d.action === "secret_masked") {
+        const kinds = [...new Set((d.kinds || []).map(secretName))].join(", ") || "a secret";
+        return `Masked ${kinds} in the customer's message; the customer was warned`;
+      }
+      return `Audit: ${String(d.action || "event").replaceAll("_", " ")}`;
     default:
-      return ev.type;
+      return String(ev.type || "event").replaceAll("_", " ");
   }
 }

@@ -1,7 +1,8 @@
 // chatd agent console (/console): my chats, the conversation with its bot history, canned replies,
 // knowledge-base search, notes, tags, transfer, close, live queue overview and tickets.
 import {
-  $, AgentSocket, fill, s, api, beep, clock, dur, epoch, eventLabel, flashTitle, h, loginForm, stamp, tokenStore, uid,
+  $, AgentSocket, HANDOFF_REASONS, fill, s, api, beep, botWords, clock, dur, epoch, eventLabel, flashTitle, h, loginForm,
+  richText, secretName, stamp, tokenStore, uid,
 } from "./common.js";
 
 const TOKEN_KEY = "chatd.console.token";
@@ -61,10 +62,6 @@ function start(token, me) {
   state.sock.connect();
   api(token, "/api/canned").then((r) => (state.canned = r.canned || []), () => {});
   api(token, "/api/queue").then(paintQueue, () => {});
-  api(token, "/api/agents").then(
-    (r) => fill($("#agent-ids"), ...(r.agents || []).map((a) => h("option", { value: a.agent_id, text: `${a.name} (${a.status})` }))),
-    () => {}, // agents cannot list agents; they type the id
-  );
   loadTickets();
   setInterval(tick, 5000);
 }
@@ -281,9 +278,91 @@ function select(id) {
   const c = state.convs.get(id);
   if (c) c.unread = 0;
   fill($("#kb-results"));
+  closeTransfer();
+  $("#view-chats").classList.toggle("showing", !!c);
   renderList();
   renderConv();
   $("#compose-text").focus();
+}
+
+/** Phone width: back from the conversation to the list (the list and the chat share the screen). */
+function backToList() {
+  $("#view-chats").classList.remove("showing");
+  const active = $("#chat-list .chat-item.active");
+  (active || $("#tab-chats")).focus();
+}
+
+/** Below 1,100 px the side panel is a drawer opened from the conversation header. */
+function toggleDetails(open = !$("#details").classList.contains("open")) {
+  $("#details").classList.toggle("open", open);
+  $("#details-toggle").setAttribute("aria-expanded", String(open));
+  if (open) $("#details-close").focus();
+  else $("#details-toggle").focus();
+}
+
+/** Ask before something that cannot be undone, in an accessible modal dialog. */
+function askConfirm(question, yes) {
+  const dlg = $("#confirm-dialog");
+  $("#confirm-text").textContent = question;
+  $("#confirm-yes").textContent = yes;
+  dlg.returnValue = "";
+  dlg.showModal();
+  $("#confirm-no").focus();
+  return new Promise((resolve) => dlg.addEventListener("close", () => resolve(dlg.returnValue === "yes"), { once: true }));
+}
+
+// ---------------------------------------------------------------- transfer to a colleague
+const STATUS_ORDER = { online: 0, away: 1, offline: 2 };
+async function openTransfer() {
+  const panel = $("#transfer-panel");
+  if (!panel.hidden) return closeTransfer();
+  panel.hidden = false;
+  $("#transfer-open").setAttribute("aria-expanded", "true");
+  $("#transfer-msg").textContent = "Loading colleagues…";
+  fill($("#transfer-list"));
+  let agents = [];
+  try {
+    agents = (await api(state.token, "/api/agents")).agents || []; // fresh: statuses change
+  } catch (e) {
+    $("#transfer-msg").textContent = `Could not load colleagues: ${e.message}`;
+    return;
+  }
+  const me = state.me && state.me.agent_id;
+  const colleagues = agents
+    .filter((a) => a.role === "agent" && a.agent_id !== me)
+    .sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3) || String(a.name).localeCompare(b.name));
+  $("#transfer-msg").textContent = colleagues.length ? "" : "No colleagues yet.";
+  fill($("#transfer-list"),
+    ...colleagues.map((a) => {
+      const full = (a.active ?? 0) >= (a.capacity ?? 0);
+      const free = a.status === "online" && !full;
+      const why = a.status !== "online" ? a.status : full ? "no free slot" : "";
+      return h(
+        "li",
+        {},
+        h(
+          "button",
+          { class: "pick", disabled: !free, dataset: { agent: a.agent_id }, onclick: () => transferTo(a) },
+          h("span", { class: `dot ${a.status === "online" ? "on" : "off"}`, "aria-hidden": "true" }),
+          h("strong", { text: a.name }),
+          h("span", { class: "muted", text: ` · ${a.status}${why && why !== a.status ? ` · ${why}` : ""} · ${a.active ?? 0}/${a.capacity ?? "—"} chats · ${(a.languages || []).join(", ").toUpperCase()}` }),
+        ),
+      );
+    }),
+  );
+  const first = $("#transfer-list button:not(:disabled)");
+  if (first) first.focus();
+}
+function closeTransfer() {
+  $("#transfer-panel").hidden = true;
+  $("#transfer-open").setAttribute("aria-expanded", "false");
+}
+function transferTo(agent) {
+  if (!state.current) return;
+  if (sendFrame({ type: "transfer", cid: uid(), conversation_id: state.current, to_agent_id: agent.agent_id })) {
+    closeTransfer();
+    toast(`Transferring the chat to ${agent.name}…`, "info");
+  }
 }
 
 // ---------------------------------------------------------------- conversation view
@@ -298,9 +377,10 @@ function renderConv() {
   const sub = $("#conv-sub");
   fill(sub,
     h("span", { class: "badge", text: (s.locale || "en").toUpperCase(), title: "Customer language" }),
-    s.verified ? h("span", { class: "badge ok", text: "✓ verified" }) : h("span", { class: "badge", text: "not verified" }),
+    s.verified ? h("span", { class: "badge ok", text: "verified" }) : h("span", { class: "badge", text: "not verified" }),
     s.priority ? h("span", { class: `badge ${s.priority}`, text: s.priority }) : null,
-    s.intent ? h("span", { class: "muted", text: `intent: ${s.intent}` }) : null,
+    s.intent ? h("span", { class: "badge topic", text: s.intent, title: "What the bot understood the customer wants" }) : null,
+    s.handoff_reason ? h("span", { class: "muted", text: HANDOFF_REASONS[s.handoff_reason] || s.handoff_reason }) : null,
     h("span", { class: "muted", text: s.customer_online === false ? "· offline" : "· online" }),
   );
   const banner = $("#conv-banner");
@@ -329,15 +409,16 @@ export function eventNode(ev) {
     if (ev.author === "system") return h("div", { class: "ev sys warn", text: ev.text || "" });
     const who = ev.author === "customer" ? "Customer" : ev.author === "bot" ? "Bot" : ev.author_name || "Agent";
     const meta = [clock(ev.ts)];
-    if (ev.author === "bot" && d.intent !== undefined) meta.push(`intent ${d.intent || "none"} · ${Math.round((d.confidence || 0) * 100)}%${d.ambiguous ? " · ambiguous" : ""}`);
+    if (ev.author === "bot") meta.push(botWords(d));
     if (ev.type === "ticket_reply") meta.push("ticket answer");
+    const masked = [...new Set((d.masked || []).map(secretName))];
     return h(
       "div",
       { class: `ev msg ${ev.author}` },
       h("div", { class: "ev-who", text: who }),
-      h("div", { class: "bubble", text: ev.text || "" }),
-      d.masked && d.masked.length ? h("div", { class: "masked", text: `🔒 secret masked: ${d.masked.join(", ")}` }) : null,
-      h("div", { class: "ev-meta", text: meta.join(" · ") }),
+      h("div", { class: "bubble" }, richText(ev.text)),
+      masked.length ? h("div", { class: "masked", text: `Masked by chatd: ${masked.join(", ")}. The customer was warned.` }) : null,
+      h("div", { class: "ev-meta", text: meta.filter(Boolean).join(" · ") }),
     );
   }
   if (ev.type === "note") {
@@ -345,7 +426,7 @@ export function eventNode(ev) {
       "div",
       { class: "ev note" },
       h("div", { class: "ev-who", text: `Internal note · ${ev.author_name || "agent"}` }),
-      h("div", { class: "bubble", text: ev.text || "" }),
+      h("div", { class: "bubble" }, richText(ev.text)),
       h("div", { class: "ev-meta", text: clock(ev.ts) }),
     );
   }
@@ -379,7 +460,8 @@ function renderDetails(c) {
     ["Language", (s.locale || "en") === "zh" ? "Chinese (zh)" : "English (en)"],
     ["Identity", s.verified ? `verified · ${s.user_id || ""}` : "not verified"],
     ["Priority", s.priority || "normal"],
-    ["Intent", s.intent || "—"],
+    ["Topic", s.intent || "—"],
+    ["Handoff", HANDOFF_REASONS[s.handoff_reason] || s.handoff_reason || "—"],
     ["Started", stamp(s.created_at)],
     ["Waited", s.enqueued_at && s.assigned_at ? dur(epoch(s.assigned_at) - epoch(s.enqueued_at)) : "—"],
   ];
@@ -584,16 +666,43 @@ async function loadTickets() {
     toast(`Tickets: ${e.message}`);
   }
   renderTickets();
+  loadOpenCount();
+}
+/** The Tickets tab always shows how many tickets are open (waiting for an answer). */
+async function loadOpenCount() {
+  let open = 0;
+  try {
+    open = ((await api(state.token, "/api/tickets?status=open&limit=1000")).tickets || []).length;
+  } catch {
+    return;
+  }
+  const cnt = $("#tickets-count");
+  cnt.hidden = !open;
+  cnt.textContent = open >= 1000 ? "999+" : String(open);
+  cnt.title = `${open} open ticket${open === 1 ? "" : "s"}`;
+  cnt.setAttribute("aria-label", cnt.title);
 }
 function onTicket(t) {
-  if ($("#ticket-filter").value === (t.status || "open")) {
-    state.tickets = [t, ...state.tickets.filter((x) => x.ticket_id !== t.ticket_id)];
-    renderTickets();
-  }
-  if ($("#view-tickets").hidden) {
-    const cnt = $("#tickets-count");
-    cnt.hidden = false;
-    cnt.textContent = String((Number(cnt.textContent) || 0) + 1);
+  const status = $("#ticket-filter").value;
+  state.tickets = state.tickets.filter((x) => x.ticket_id !== t.ticket_id);
+  if (status === (t.status || "open")) state.tickets.unshift(t);
+  renderTickets();
+  loadOpenCount();
+}
+async function closeTicket() {
+  const id = state.ticketCurrent;
+  if (!id) return;
+  $("#ticket-close").disabled = true;
+  try {
+    await api(state.token, `/api/tickets/${id}/close`, { method: "POST" });
+    $("#ticket-msg").textContent = `Ticket #${id} closed.`;
+    await loadTickets();
+    await openTicket(id);
+    $("#ticket-msg").textContent = `Ticket #${id} closed.`;
+  } catch (e) {
+    toast(`Ticket #${id} was not closed: ${e.message}`);
+  } finally {
+    $("#ticket-close").disabled = false;
   }
 }
 function renderTickets() {
@@ -616,6 +725,7 @@ function renderTickets() {
 }
 async function openTicket(id) {
   state.ticketCurrent = id;
+  $("#view-tickets").classList.add("showing");
   renderTickets();
   $("#ticket-msg").textContent = "";
   try {
@@ -629,8 +739,9 @@ async function openTicket(id) {
       h("span", { class: "muted", text: `contact: ${t.contact || "—"} · ${stamp(t.created_at)}` }),
       r.conversation && r.conversation.locale ? h("span", { class: "badge", text: r.conversation.locale.toUpperCase() }) : null,
     );
+    $("#ticket-close").hidden = t.status === "closed";
     fill($("#ticket-timeline"),
-      h("div", { class: "ev ticket-q" }, h("div", { class: "ev-who", text: "Ticket question" }), h("div", { class: "bubble", text: t.text || "" })),
+      h("div", { class: "ev ticket-q" }, h("div", { class: "ev-who", text: "Ticket question" }), h("div", { class: "bubble" }, richText(t.text))),
       ...(r.events || []).map(eventNode),
     );
     $("#ticket-text").focus();
@@ -675,11 +786,7 @@ function showTab(name) {
     $(`#tab-${t}`).tabIndex = on ? 0 : -1;
     $(`#view-${t}`).hidden = !on;
   }
-  if (name === "tickets") {
-    $("#tickets-count").hidden = true;
-    $("#tickets-count").textContent = "";
-    loadTickets();
-  }
+  if (name === "tickets") loadTickets();
 }
 
 function wire() {
@@ -744,18 +851,27 @@ function wire() {
     typingTimer = setTimeout(stopTyping, 3000);
   });
   ta.addEventListener("blur", () => setTimeout(hideCanned, 150));
-  $("#close-conv").addEventListener("click", () => {
-    if (state.current) sendFrame({ type: "close", cid: uid(), conversation_id: state.current });
+  $("#close-conv").addEventListener("click", async () => {
+    const id = state.current;
+    if (!id) return;
+    const c = state.convs.get(id);
+    if (await askConfirm(`Close the chat with ${customerLabel(c.summary)}? The customer is asked to rate it.`, "Close chat")) {
+      sendFrame({ type: "close", cid: uid(), conversation_id: id });
+    }
   });
   $("#to-queue").addEventListener("click", () => {
     if (state.current) sendFrame({ type: "transfer", cid: uid(), conversation_id: state.current, to_agent_id: null });
   });
-  $("#transfer-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const to = $("#transfer-to").value.trim();
-    if (!to || !state.current) return;
-    if (sendFrame({ type: "transfer", cid: uid(), conversation_id: state.current, to_agent_id: to })) $("#transfer-to").value = "";
+  $("#transfer-open").addEventListener("click", openTransfer);
+  $("#details-toggle").addEventListener("click", () => toggleDetails());
+  $("#details-close").addEventListener("click", () => toggleDetails(false));
+  $("#details").addEventListener("keydown", (e) => e.key === "Escape" && $("#details").classList.contains("open") && toggleDetails(false));
+  $("#back-to-list").addEventListener("click", backToList);
+  $("#back-to-tickets").addEventListener("click", () => {
+    $("#view-tickets").classList.remove("showing");
+    $("#ticket-filter").focus();
   });
+  $("#ticket-close").addEventListener("click", closeTicket);
   $("#tag-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const c = state.convs.get(state.current);

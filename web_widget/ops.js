@@ -1,10 +1,21 @@
 // chatd operator pages (/ops): dashboard from /api/stats with inline SVG charts, conversation
 // search + full transcript (every event with its data), and JSONL/CSV export with the same filters.
-import { $, api, fill, clock, downloadAuthed, dur, epoch, eventLabel, h, loginForm, pct, s, stamp, tokenStore } from "./common.js";
+import {
+  $, HANDOFF_REASONS, api, botWords, clock, downloadAuthed, dur, epoch, eventLabel, fill, h, loginForm, pct, richText,
+  routingWords, s, secretName, stamp, tokenStore,
+} from "./common.js";
 
 const TOKEN_KEY = "chatd.ops.token";
 const PAGE = 50;
-const state = { token: "", filters: {}, offset: 0, rows: [] };
+const state = { token: "", filters: {}, offset: 0, rows: [], names: new Map() };
+/** The operator's time zone: the dashboard's day and hours, and exports, follow it. */
+const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const agentName = (id) => (id ? state.names.get(id) || id : "—");
+/** A date input's YYYY-MM-DD as local midnight, for the API (which reads zone-less dates as UTC). */
+const localMidnight = (day) => {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(y, m - 1, d).toISOString();
+};
 
 function showLogin() {
   fill($("#login-screen"),
@@ -31,8 +42,11 @@ function start(token, me) {
   $("#login-screen").hidden = true;
   $("#app").hidden = false;
   $("#me-name").textContent = me.name || "";
-  $("#day").value = new Date().toISOString().slice(0, 10);
+  const now = new Date();
+  $("#day").value = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  $("#day-zone").textContent = `(${ZONE})`;
   const tab = location.hash === "#conversations" ? "conversations" : "dashboard";
+  loadAgents();
   showTab(tab);
   loadDashboard();
   setInterval(() => !$("#view-dashboard").hidden && !document.hidden && loadLive(), 10000);
@@ -47,7 +61,7 @@ async function loadStats() {
   const day = $("#day").value;
   $("#stats-msg").textContent = "";
   try {
-    const st = await api(state.token, `/api/stats${day ? `?day=${day}` : ""}`);
+    const st = await api(state.token, `/api/stats?${query({ ...(day ? { day } : {}), tz: ZONE })}`);
     paintKpis(st);
     paintVolume(st.hourly || []);
     paintWait(st.hourly || []);
@@ -71,12 +85,13 @@ async function loadLive() {
       ].map(([k, v]) => h("div", { class: "qn" }, h("span", { class: "muted", text: k }), h("strong", { text: String(v) }))),
     );
     const agents = ag.agents || [];
+    rememberAgents(agents);
     fill($("#agents-table tbody"),
       ...agents.map((a) =>
         h(
           "tr",
           {},
-          h("td", {}, h("strong", { text: a.name }), h("div", { class: "muted small", text: a.agent_id })),
+          h("td", {}, h("strong", { text: a.name, title: a.agent_id }), a.role === "operator" ? h("div", { class: "muted small", text: "operator" }) : null),
           h("td", {}, h("span", { class: `status ${a.status}`, text: a.status })),
           h("td", { text: `${a.active ?? 0} / ${a.capacity ?? "—"}` }),
           h("td", { text: (a.languages || []).join(", ") }),
@@ -85,9 +100,27 @@ async function loadLive() {
       ),
     );
     if (!agents.length) $("#agents-table tbody").append(h("tr", {}, h("td", { colspan: 5, class: "muted", text: "No agents yet." })));
-    fill($("#ops-agent-ids"), ...agents.map((a) => h("option", { value: a.agent_id, text: a.name })));
   } catch (e) {
     fill($("#queue-now"), h("p", { class: "muted", text: `Live data unavailable: ${e.message}` }));
+  }
+}
+
+/** Names for agent ids (the agent filter, the results, transcripts). */
+function rememberAgents(agents) {
+  for (const a of agents) state.names.set(a.agent_id, a.name);
+  const sel = $("#agent-filter");
+  const chosen = sel.value;
+  fill(sel,
+    h("option", { value: "", text: "Anyone" }),
+    ...agents.filter((a) => a.role !== "operator").map((a) => h("option", { value: a.agent_id, text: a.name })),
+  );
+  sel.value = chosen;
+}
+async function loadAgents() {
+  try {
+    rememberAgents((await api(state.token, "/api/agents")).agents || []);
+  } catch {
+    /* names fall back to ids */
   }
 }
 
@@ -114,20 +147,31 @@ const W = 720;
 const H = 200;
 const PAD = { l: 40, r: 12, t: 12, b: 26 };
 
-function frame(max, fmt, label) {
+/** Axis ticks from 0: a round step (counts: whole numbers) so that at most 5 steps cover `top`. */
+export function axisTicks(top, steps) {
+  const step = steps.find((st) => st * 5 >= top) ?? steps[steps.length - 1] * Math.ceil(top / (5 * steps[steps.length - 1]));
+  const n = Math.max(1, Math.ceil(top / step));
+  return Array.from({ length: n + 1 }, (_, i) => i * step);
+}
+const COUNT_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000];
+const WAIT_STEPS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+const shortDur = (v) => (v >= 3600 ? `${v / 3600}h` : v >= 60 ? `${v / 60}m` : `${v}s`);
+
+function frame(ticks, fmt, label) {
   const g = s("g", {});
   const ih = H - PAD.t - PAD.b;
-  for (let i = 0; i <= 4; i++) {
-    const y = PAD.t + ih - (ih * i) / 4;
+  const max = ticks[ticks.length - 1];
+  for (const v of ticks) {
+    const y = PAD.t + ih - (ih * v) / max;
     g.append(s("line", { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, stroke: "#e3e7ee", "stroke-width": 1 }));
-    g.append(s("text", { x: PAD.l - 6, y: y + 4, "text-anchor": "end", "font-size": 11, fill: "#5f6b7e" }, fmt((max * i) / 4)));
+    g.append(s("text", { class: "tick", x: PAD.l - 6, y: y + 4, "text-anchor": "end", "font-size": 11, fill: "#5f6b7e" }, fmt(v)));
   }
   const bw = (W - PAD.l - PAD.r) / 24;
   for (let hr = 0; hr < 24; hr += 3) {
     g.append(s("text", { x: PAD.l + bw * hr + bw / 2, y: H - 8, "text-anchor": "middle", "font-size": 11, fill: "#5f6b7e" }, `${String(hr).padStart(2, "0")}h`));
   }
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, preserveAspectRatio: "none" }, s("title", {}, label), g);
-  return { svg, bw, ih };
+  return { svg, bw, ih, max };
 }
 
 function byHour(hourly) {
@@ -136,18 +180,11 @@ function byHour(hourly) {
   return rows;
 }
 
-function niceMax(v) {
-  if (v <= 4) return 4;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return v;
-}
-
 function paintVolume(hourly) {
   const rows = byHour(hourly);
-  const max = niceMax(Math.max(...rows.map((r) => r.conversations || 0), 1));
   const total = rows.reduce((n, r) => n + (r.conversations || 0), 0);
-  const { svg, bw, ih } = frame(max, (v) => String(Math.round(v)), `Conversations per hour: ${total} in total`);
+  const ticks = axisTicks(Math.max(...rows.map((r) => r.conversations || 0), 1), COUNT_STEPS);
+  const { svg, bw, ih, max } = frame(ticks, String, `Conversations per hour (${ZONE}): ${total} in total`);
   const scale = (v) => (ih * v) / max;
   for (const r of rows) {
     const x = PAD.l + bw * r.hour + bw * 0.15;
@@ -170,9 +207,8 @@ function paintVolume(hourly) {
 function paintWait(hourly) {
   const rows = byHour(hourly);
   const vals = rows.map((r) => (r.wait_p50_s == null ? null : Number(r.wait_p50_s)));
-  const top = Math.max(...vals.filter((v) => v != null), 10);
-  const max = top > 120 ? niceMax(top / 60) * 60 : niceMax(top);
-  const { svg, bw, ih } = frame(max, (v) => dur(v).replace(" min", "m").replace(" s", "s"), "Median wait per hour");
+  const ticks = axisTicks(Math.max(...vals.filter((v) => v != null), 10), WAIT_STEPS);
+  const { svg, bw, ih, max } = frame(ticks, shortDur, `Median wait per hour (${ZONE})`);
   let path = "";
   let pen = false;
   vals.forEach((v, hr) => {
@@ -196,11 +232,12 @@ function readFilters() {
   const f = Object.fromEntries(new FormData($("#filters")).entries());
   const out = {};
   for (const [k, v] of Object.entries(f)) if (String(v).trim()) out[k] = String(v).trim();
+  // the date inputs are local days; "To" means up to and including that day
+  if (out.since) out.since = localMidnight(out.since);
   if (out.until) {
-    // the date input means "up to and including that day"
-    const d = new Date(`${out.until}T00:00:00Z`);
-    d.setUTCDate(d.getUTCDate() + 1);
-    out.until = d.toISOString().slice(0, 10);
+    const d = new Date(localMidnight(out.until));
+    d.setDate(d.getDate() + 1);
+    out.until = d.toISOString();
   }
   return out;
 }
@@ -234,8 +271,8 @@ function renderRows() {
         h("td", {}, h("span", { class: `badge ${c.status}`, text: c.status })),
         h("td", { text: c.intent || "—" }),
         h("td", { text: (c.locale || "").toUpperCase() }),
-        h("td", { text: c.agent_id || "—" }),
-        h("td", { text: c.handoff_reason || "—" }),
+        h("td", { text: c.agent_name || agentName(c.agent_id) }),
+        h("td", { text: HANDOFF_REASONS[c.handoff_reason] || c.handoff_reason || "—" }),
         h("td", { class: "csat", text: c.csat_score ? `${"★".repeat(c.csat_score)}${"☆".repeat(5 - c.csat_score)}` : "—", title: c.csat_comment || "" }),
         h("td", {}, ...(c.tags || []).map((t) => h("span", { class: "tag", text: t }))),
       ),
@@ -254,18 +291,19 @@ async function openTranscript(id) {
     box.hidden = false;
     $("#transcript-title").textContent = `Transcript · ${c.conversation_id || id}`;
     const waited = c.enqueued_at && c.assigned_at ? dur(epoch(c.assigned_at) - epoch(c.enqueued_at)) : "—";
+    const closedEv = (r.events || []).filter((e) => e.type === "closed").pop();
     const facts = [
       ["Status", c.status],
       ["Started", stamp(c.created_at)],
       ["Language", c.locale],
       ["Identity", c.verified ? `verified · ${c.user_id || ""}` : "anonymous"],
       ["Priority", c.priority],
-      ["Intent", c.intent || "—"],
-      ["Agent", c.agent_id || "—"],
-      ["Handoff reason", c.handoff_reason || "—"],
+      ["Topic", c.intent || "—"],
+      ["Agent", c.agent_name || agentName(c.agent_id)],
+      ["Handoff reason", HANDOFF_REASONS[c.handoff_reason] || c.handoff_reason || "—"],
       ["Waited", waited],
       ["First response", c.first_response_at && c.enqueued_at ? dur(epoch(c.first_response_at) - epoch(c.enqueued_at)) : "—"],
-      ["Closed", c.closed_at ? stamp(c.closed_at) : "—"],
+      ["Closed", c.closed_at ? `${stamp(c.closed_at)}${closedEv ? ` · ${eventLabel(closedEv)}` : ""}` : "—"],
       ["CSAT", c.csat_score ? `${c.csat_score}/5${c.csat_comment ? ` “${c.csat_comment}”` : ""}` : "—"],
       ["Tags", (c.tags || []).join(", ") || "—"],
     ];
@@ -282,17 +320,18 @@ function eventRow(ev) {
   const d = ev.data || {};
   const details = [];
   if (ev.type === "message" && ev.author === "bot") {
-    details.push(`intent: ${d.intent ?? "none"}`, `confidence: ${d.confidence != null ? Number(d.confidence).toFixed(2) : "—"}`);
-    if (d.ambiguous) details.push("ambiguous");
+    details.push(botWords(d), `intent: ${d.intent ?? "none"}`, `confidence: ${d.confidence != null ? Number(d.confidence).toFixed(2) : "—"}`);
     if (d.suggestions && d.suggestions.length) details.push(`suggested: ${d.suggestions.map((x) => x.intent).join(", ")}`);
   }
-  if (d.masked && d.masked.length) details.push(`masked: ${d.masked.join(", ")}`);
-  if (d.warning) details.push(`warning: ${d.warning}`);
+  if (d.masked && d.masked.length) details.push(`masked: ${[...new Set(d.masked.map(secretName))].join(", ")}`);
   if (ev.type === "assigned") {
-    details.push(`agent: ${d.agent_name || ""} (${d.agent_id || "?"})`, `reason: ${d.reason || "—"}`, `waited: ${d.waited_s != null ? dur(d.waited_s) : "—"}`);
+    details.push(`routed to ${d.agent_name || agentName(d.agent_id)}: ${routingWords(d.reason) || "—"}`, `waited ${d.waited_s != null ? dur(d.waited_s) : "—"}`);
+  } else if (ev.type === "closed" || ev.type === "audit" || ev.type === "queued" || ev.type === "requeued") {
+    // the label says it in words; keep what it does not say
+    if (d.agent_id) details.push(`agent id: ${d.agent_id}`);
   } else if (ev.type !== "message") {
     // queue entry (priority, skills), requeue/transfer reasons, ticket ids, csat ...: show all data
-    for (const [k, v] of Object.entries(d)) if (k !== "masked" && k !== "warning") details.push(`${k}: ${fmtVal(v)}`);
+    for (const [k, v] of Object.entries(d)) if (k !== "masked" && k !== "warning") details.push(`${k.replaceAll("_", " ")}: ${fmtVal(v)}`);
   }
   const who = ev.author === "agent" || ev.author_name ? `${ev.author}${ev.author_name ? ` · ${ev.author_name}` : ""}` : ev.author;
   const body = ev.text != null && ev.text !== "" ? ev.text : ev.type === "message" ? "" : eventLabel(ev);
@@ -303,18 +342,19 @@ function eventRow(ev) {
     h("div", { class: "e-time", text: clock(ev.ts) }),
     h("div", { class: "e-main" },
       h("div", { class: "e-head" }, h("strong", { text: who || "" }), h("span", { class: "badge", text: ev.type }), ev.internal ? h("span", { class: "badge internal", text: "internal" }) : null),
-      body ? h("div", { class: "e-text", text: body }) : null,
+      body ? h("div", { class: "e-text" }, richText(body)) : null,
       details.length ? h("div", { class: "e-data", text: [...new Set(details)].join(" · ") }) : null,
     ),
   );
 }
 const fmtVal = (v) => (typeof v === "object" ? JSON.stringify(v) : String(v));
 
-async function exportAs(format) {
+async function exportAs(format, rows = "event") {
   const filters = readFilters();
   $("#conv-msg").textContent = `Preparing ${format.toUpperCase()}…`;
   try {
-    const name = await downloadAuthed(state.token, `/api/export?${query({ format, ...filters })}`, `chatd-export.${format}`);
+    const q = query({ format, ...(rows === "event" ? {} : { rows }), tz: ZONE, ...filters });
+    const name = await downloadAuthed(state.token, `/api/export?${q}`, `chatd-export.${format}`);
     $("#conv-msg").textContent = `Downloaded ${name}.`;
   } catch (e) {
     $("#conv-msg").textContent = `Export failed: ${e.message}`;
@@ -374,6 +414,7 @@ function wire() {
   $("#next-page").addEventListener("click", () => search(state.offset + PAGE));
   $("#export-jsonl").addEventListener("click", () => exportAs("jsonl"));
   $("#export-csv").addEventListener("click", () => exportAs("csv"));
+  $("#export-conversations").addEventListener("click", () => exportAs("csv", "conversation"));
   $("#close-transcript").addEventListener("click", () => ($("#transcript").hidden = true));
   $("#transcript-title").tabIndex = -1;
 }

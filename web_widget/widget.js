@@ -1,9 +1,6 @@
-/* chatd customer widget: one classic script tag, everything inside a shadow DOM.
- * <script src="https://HOST/widget.js" async data-server="https://HOST" data-locale="zh"
- *         data-color="#0b5fff" data-user-id=".." data-user-hash=".."></script>
- * Wire contract: WebSocket /ws/customer, subprotocol chatd.v1. Every conversation event has a seq;
- * resume_token + last seq live in localStorage so a reconnect or reload gets exactly what it missed.
- * All user content is rendered with textContent / text nodes, never as HTML. */
+/* chatd customer widget: one script tag (README), everything in a shadow DOM. WebSocket /ws/customer,
+ * chatd.v1: resume_token + last seq in localStorage, so a reload gets exactly what it missed.
+ * All user content is rendered as text nodes, never as HTML. */
 (() => {
 "use strict";
 if (window.__chatdWidget) return;
@@ -37,10 +34,16 @@ const STR = {
     ended: "The chat has ended.", rate: "How was your chat?", comment: "Anything to add? (optional)",
     rateSend: "Send rating", thanks: "Thanks for your feedback!", star: "{n} of 5 stars", newChat: "Start a new chat",
     end: "End chat", transcript: "Download transcript", typing: "{name} is typing…", you: "You", bot: "Assistant",
-    agent: "Agent", masked: "We hid a secret ({what}) in your message. Our staff will never ask for it.",
+    agent: "Agent", masked: "We hid your {what} from this chat: our staff can't see it and will never ask for it.",
+    leak: " If it may have leaked, {a}.", hidden: "secret hidden", tz: "Times are local ({z}).",
+    limited: "Too many new chats from your network. Please try again in {n} min.",
+    endQ: "End this chat?", endQ2: "End this chat? You will lose your place in line.", keep: "Keep chatting",
+    nobody: "No one is online right now. We'll connect you when someone is back.", nmCue: "New message",
+    tNext: "We'll answer here: come back any time, or add details below.",
     suggest: "Suggested questions", required: "Please fill in both fields.", fast: "You're sending too fast. Please wait a moment.",
     offline: "Not connected. We'll send it when we're back.", chatLog: "Conversation", rated: "You rated this chat {n}/5.",
-    kinds: { seed_phrase: "recovery phrase", private_key: "private key", api_secret: "API secret", api_key: "API key", password: "password" },
+    kinds: { seed_phrase: "recovery phrase", private_key: "private key", api_secret: "API secret", password: "password", otp_code: "2FA code", card_number: "card number" },
+    fix: { w: "move your funds to a new wallet", api_secret: "replace that API key", password: "change your password", otp_code: "change your password and 2FA", card_number: "ask your bank to block the card" },
     earlier: "Earlier conversations", back: "Back to current chat", nm: "New message in the current chat", st: { closed: "Ended", ticket: "Message left", open: "Open" },
   },
   zh: {
@@ -62,10 +65,16 @@ const STR = {
     ended: "对话已结束。", rate: "您对本次服务满意吗？", comment: "还有其他意见吗？（选填）",
     rateSend: "提交评价", thanks: "感谢您的反馈！", star: "{n} 星（满分 5 星）", newChat: "开始新对话",
     end: "结束对话", transcript: "下载聊天记录", typing: "{name} 正在输入…", you: "我", bot: "智能助手",
-    agent: "客服", masked: "我们隐藏了您消息中的敏感信息（{what}）。工作人员绝不会向您索要。",
+    agent: "客服", masked: "我们已在对话中隐藏了您的{what}：客服看不到它，也绝不会向您索要。",
+    leak: "如果它可能已经泄露，请{a}。", hidden: "已隐藏的敏感信息", tz: "时间为本地时间（{z}）。",
+    limited: "您所在网络发起的新对话过多，请在 {n} 分钟后重试。",
+    endQ: "结束本次对话？", endQ2: "结束本次对话？您将失去排队位置。", keep: "继续对话",
+    nobody: "目前没有客服在线，客服上线后将立即为您接通。", nmCue: "新消息",
+    tNext: "我们会在这里回复您，欢迎随时回来查看，也可以在下方补充信息。",
     suggest: "推荐问题", required: "请填写两个字段。", fast: "发送太频繁，请稍候。",
     offline: "未连接，恢复连接后将自动发送。", chatLog: "对话内容", rated: "您的评分：{n}/5。",
-    kinds: { seed_phrase: "助记词", private_key: "私钥", api_secret: "API 密钥", api_key: "API 密钥", password: "密码" },
+    kinds: { seed_phrase: "助记词", private_key: "私钥", api_secret: "API 密钥", password: "密码", otp_code: "二次验证码", card_number: "银行卡号" },
+    fix: { w: "立即把资产转移到新钱包", api_secret: "更换该 API 密钥", password: "修改密码", otp_code: "修改密码和二次验证", card_number: "联系银行冻结该卡" },
     earlier: "历史对话", back: "返回当前对话", nm: "当前对话有新消息", st: { closed: "已结束", ticket: "已留言", open: "进行中" },
   },
 };
@@ -76,45 +85,50 @@ const CSS = `
 :host{all:initial!important;display:block!important;position:fixed!important;right:0!important;bottom:0!important;width:0!important;height:0!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;transform:none!important;font-size:14px!important;contain:none!important}
 *,*::before,*::after{box-sizing:border-box}
 [hidden]{display:none!important}
-.w{--c:#0b5fff;font:14px/1.45 system-ui,"Segoe UI",Roboto,sans-serif;color:#1f2430;text-align:left;letter-spacing:normal}
+.w{--c:#0b5fff;--ci:#fff;--ct:#0b5fff;font:14px/1.45 system-ui,"Segoe UI",Roboto,sans-serif;color:#1f2430;text-align:left;letter-spacing:normal}
 button,input,textarea{font:inherit;color:inherit;margin:0}
 button{cursor:pointer;border:0;background:none}
 svg{fill:currentColor}
 :focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.launch,.sendb,.ib{border-radius:50%;background:var(--c);color:#fff;display:flex;align-items:center;justify-content:center;flex:none}
+.launch,.sendb,.ib{border-radius:50%;background:var(--c);color:var(--ci);display:flex;align-items:center;justify-content:center;flex:none}
 .launch{position:fixed;right:20px;bottom:20px;width:60px;height:60px;box-shadow:0 6px 20px #0004}
 .launch svg{width:28px;height:28px}
 .badge{position:absolute;top:-2px;right:-2px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#d92d20;color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center}
 .panel{position:fixed;right:20px;bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));display:flex;flex-direction:column;background:#fff;border-radius:16px;overflow:hidden;box-shadow:0 12px 48px #0003}
-.head{background:var(--c);color:#fff;padding:16px 12px 16px 20px;display:flex;align-items:center;gap:8px}
+.head{background:var(--c);color:var(--ci);padding:16px 12px 16px 20px;display:flex;align-items:center;gap:8px}
 .head .tt{flex:1;min-width:0}
 .head h2{font-size:17px;font-weight:650;margin:0;line-height:1.3}
-.head p{margin:2px 0 0;font-size:13px;opacity:.9;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.head p{margin:2px 0 0;font-size:13px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .ib{width:36px;height:36px;border-radius:8px;background:none}
-.ib:hover{background:#fff3}
-.ib svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
-.banner,.note,.sys.warn{background:#fff4e5;color:#7a4100}
-.note,.sys.warn{border-radius:8px;padding:6px 10px}
+.ib:hover,.endb:hover{box-shadow:inset 0 0 0 2px currentColor}
+.endb{border-radius:8px;padding:5px 10px;font-size:13px;font-weight:600;box-shadow:inset 0 0 0 1px;white-space:nowrap}
+.ib svg,.sendb svg{width:20px;height:20px}
+.ib svg{fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
+.banner,.sys.warn,.sec{background:#fff4e5;color:#7a4100}
+.sys.warn{border-radius:8px;padding:6px 10px}
 .banner{font-size:13px;padding:6px 16px;display:flex;gap:8px;align-items:center;border-bottom:1px solid #ffe0b2}
 .banner.err{background:#fdecea;color:#8a1c12;border-color:#f9c9c3}
-.banner button{text-decoration:underline;padding:2px;color:inherit;font-size:13px}
+.banner button{text-decoration:underline;padding:2px}
+.log,.nmw{position:relative}
+.nmw{height:0}
+.nm{position:absolute;bottom:8px;left:40%;border-radius:16px;padding:5px 14px;background:#1f2430;color:#fff}
 .log,.plog{flex:1;min-height:96px;overflow-y:auto;padding:16px 16px 8px;background:#f7f8fa}
 .m{display:flex;flex-direction:column;align-items:flex-start;margin:2px 0 10px;max-width:100%}
 .me{align-items:flex-end}
 .who{font-size:12px;color:#5b6472;margin:0 0 3px 4px}
 .b{max-width:85%;padding:9px 13px;border-radius:16px 16px 16px 4px;background:#fff;box-shadow:0 1px 2px #0002;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
 .agent .b{background:#eef3ff}
-.me .b{background:var(--c);color:#fff;border-radius:16px 16px 4px 16px}
+.me .b{background:var(--c);color:var(--ci);border-radius:16px 16px 4px 16px}
 .me.fail .b{background:#fff;color:#8a1c12;box-shadow:0 0 0 1px #e5a29b}
 .b a{color:inherit;text-decoration:underline}
+.sec{padding:0 6px;border-radius:6px;font-size:12.5px}
 .meta{font-size:11.5px;color:#5b6472;margin:3px 4px 0;display:flex;gap:6px;align-items:center}
 .meta .rt{color:#b42318;font-weight:600;text-decoration:underline;padding:0 2px;font-size:12px}
 .fail .meta{color:#b42318}
-.note{font-size:12.5px;margin:4px 0 0;max-width:85%}
 .sys{text-align:center;color:#5b6472;font-size:12.5px;margin:8px 16px 12px}
 .chips{display:flex;flex-wrap:wrap;gap:6px;margin:-4px 0 12px}
-.chip{border:1px solid var(--c);color:var(--c);background:#fff;border-radius:16px;padding:5px 12px;font-size:13px;text-align:left}
+.chip{border:1px solid var(--ct);color:var(--ct);background:#fff;border-radius:16px;padding:5px 12px;font-size:13px;text-align:left}
 .typing{font-size:12.5px;color:#5b6472;padding:2px 20px 6px;background:#f7f8fa;display:flex;align-items:center;gap:6px}
 .dots i{display:inline-block;width:5px;height:5px;margin:0 1px;border-radius:50%;background:#8a93a3;animation:bl 1.2s infinite}
 .dots i:nth-child(2){animation-delay:.2s}.dots i:nth-child(3){animation-delay:.4s}
@@ -125,7 +139,7 @@ svg{fill:currentColor}
 .card p{margin:0;color:#3d4452;font-size:13.5px}
 .qpos{font-size:15px;font-weight:650}
 .row{display:flex;gap:8px;flex-wrap:wrap}
-.btn{border-radius:8px;padding:8px 14px;background:var(--c);color:#fff;font-weight:600}
+.btn{border-radius:8px;padding:8px 14px;background:var(--c);color:var(--ci);font-weight:600}
 .btn.sec{background:#fff;color:#1f2430;box-shadow:inset 0 0 0 1px #c9ced6}
 .btn:disabled{opacity:.55;cursor:default}
 label{display:flex;flex-direction:column;gap:4px;font-size:13px;color:#3d4452}
@@ -134,15 +148,15 @@ textarea{resize:none}
 .err{color:#b42318;font-size:12.5px}
 .stars{display:flex;gap:2px;border:0;padding:0;margin:0}
 .stars input{position:absolute;opacity:0;width:1px;height:1px}
-.stars label{font-size:30px;line-height:1;color:#c9ced6;cursor:pointer;padding:0 2px;border-radius:6px}
-.stars label.on{color:#f5a524}
+.stars label{font-size:30px;line-height:1;color:#8a93a3;cursor:pointer;padding:0 2px;border-radius:6px}
+.stars label.on{color:#b45309}
 .stars input:focus-visible+label{outline:3px solid #ffbf47}
 .acts{padding:8px 12px 0;border-top:1px solid #e6e8ec}
 .hb{border:1px solid #c9ced6;background:#fff;border-radius:16px;padding:5px 12px;font-size:13px;color:#1f2430;display:inline-flex;align-items:center;gap:6px}
 .hb svg{width:14px;height:14px}
-.hb:hover{border-color:var(--c);color:var(--c)}
+.hb:hover{border-color:var(--ct);color:var(--ct)}
 .ec,.ph{padding:2px 12px;border-bottom:1px solid #e6e8ec}
-.eb{padding:6px 2px;font-size:13px;font-weight:600;color:var(--c)}
+.eb{padding:6px 2px;font-size:13px;font-weight:600;color:var(--ct)}
 .eb::after{content:" ▸"/""}.eb[aria-expanded=true]::after{content:" ▾"/""}
 .el{list-style:none;margin:0 0 6px;padding:0;max-height:150px;overflow-y:auto}
 .el button{width:100%;padding:6px 8px;border-radius:8px;text-align:left;font-size:13px}
@@ -156,14 +170,12 @@ textarea{resize:none}
 .comp textarea:focus-visible{outline:2px solid var(--c);outline-offset:0}
 .comp textarea{flex:1;border-radius:12px;max-height:120px;min-height:42px;padding:10px 12px;line-height:1.4}
 .sendb{width:42px;height:42px}
-.sendb svg{width:20px;height:20px}
 .sendb:disabled{opacity:.5}
 @media (max-width:480px){.panel{inset:0;width:auto;height:auto;border-radius:0}.launch.open{display:none}}
 @media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}
 `;
 
-// ---- tiny DOM helper: attributes, listeners and text children only (text is never parsed as HTML);
-// classes may come with the tag, hyperscript style: h("button.btn.sec", { text: "OK" })
+// ---- DOM helper: attributes, listeners, text children (never parsed as HTML); h("button.btn", {})
 const h = (sel, attrs, ...kids) => {
   const [tag, ...cls] = sel.split("."), e = document.createElement(tag); if (cls.length) e.className = cls.join(" ");
   for (const k in attrs || {}) {
@@ -187,26 +199,27 @@ const I = {
   x: "M6 6l12 12M18 6L6 18",
   dl: "M12 4v11M7 10l5 5 5-5M5 20h14",
   send: "M3 20.5l18-8.5L3 3.5v6.6l12.5 1.9L3 13.9z",
-  off: "M15 3h4a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2h-4M10 17l5-5-5-5M15 12H3",
 };
 const uid = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
 const fmtTime = (ts, o) => {
   const d = new Date(typeof ts === "number" ? (ts > 1e12 ? ts : ts * 1000) : ts || Date.now());
   return d.toLocaleString(LANG === "zh" ? "zh-CN" : "en-GB", o || { hour: "2-digit", minute: "2-digit" });
 };
+// text nodes, links (http/https only) and a chip for each secret the server masked: [redacted:kind]
 const richText = (text) => {
   const f = document.createDocumentFragment();
-  const re = /\bhttps?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]*[^\s<>"'.,;:!?)\]\u3000-\u303f\uff00-\uffef]/g;
+  const re = /\[redacted:(\w+)\]|\bhttps?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]*[^\s<>"'.,;:!?)\]\u3000-\u303f\uff00-\uffef]/g;
   let i = 0, m;
   while ((m = re.exec(text))) {
-    f.append(text.slice(i, m.index), h("a", { href: m[0], target: "_blank", rel: "noopener noreferrer", text: m[0] }));
+    f.append(text.slice(i, m.index), m[1] ? h("span.sec", { text: t("hidden"), title: kind(m[1]) })
+      : h("a", { href: m[0], target: "_blank", rel: "noopener noreferrer nofollow", text: m[0] }));
     i = m.index + m[0].length;
   }
   f.append(text.slice(i));
   return f;
 };
 
-// ---- persisted state: {token, conv, seq, events:[...], outbox:{cid:{text,intent,ts}}, dismissed}
+// ---- persisted: {token, conv, seq, events, outbox:{cid:{text,intent,ts}}, dismissed}
 let S = {};
 try { S = JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) {}
 S.events = Array.isArray(S.events) ? S.events : [];
@@ -214,7 +227,7 @@ S.outbox = S.outbox && typeof S.outbox === "object" ? S.outbox : {};
 const ordered = () => S.events.slice().sort((a, b) => a.seq - b.seq);
 const save = () => {
   if (S.events.length > MAX_CACHED) S.events = S.events.slice(-MAX_CACHED);
-  // storage full or blocked: fine, the server still replays from last_seq
+  // storage full/blocked: the server replays from last_seq
   try { localStorage.setItem(KEY, JSON.stringify(S)); } catch (e) {}
 };
 
@@ -223,35 +236,40 @@ const host = document.createElement("chatd-widget");
 const root = host.attachShadow({ mode: "open" });
 const $ = {};
 const w = h("div.w", { lang: LANG });
-w.style.setProperty("--c", COLOR);
+// on the brand colour: white up to WCAG luminance 0.179, else black (>= 4.6:1); as text: to 4.5:1
+const cx = document.createElement("canvas").getContext("2d"); cx.fillStyle = "#0b5fff"; cx.fillStyle = COLOR;
+const lum = (c) => c.reduce((a, v, i) => a + [0.2126, 0.7152, 0.0722][i] * ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4), 0);
+let ct = (cx.fillStyle.match(/^#(..)(..)(..)/) || [0, "0b", "5f", "ff"]).slice(1).map((v) => parseInt(v, 16));
+w.style.cssText = `--c:${cx.fillStyle};--ci:${lum(ct) > 0.179 ? "#000" : "#fff"}`;
+while (lum(ct) > 0.17) ct = ct.map((v) => v * 0.9);
+w.style.setProperty("--ct", `rgb(${ct})`);
 $.badge = h("span.badge", { hidden: true, "aria-hidden": "true" });
 $.launch = h("button.launch", { "aria-label": t("open"), "aria-expanded": "false", "aria-controls": "chatd-panel", onclick: () => toggle() }, svg(I.chat), $.badge);
 $.title = h("h2", { id: "chatd-title", text: t("title") });
 $.sub = h("p", { text: t("sub") });
 const ib = (k, icon, onclick) => h("button.ib", { "aria-label": t(k), title: t(k), onclick }, svg(icon));
-$.dl = ib("transcript", I.dl, () => download()); $.end = ib("end", I.off, () => act({ type: "close" }));
+$.dl = ib("transcript", I.dl, () => download());
+$.end = h("button.endb", { text: t("end"), onclick: () => { confirming = true; refresh(); $.keep.focus(); } });
 $.min = ib("min", I.x, () => toggle(false));
 $.bannerText = h("span");
 $.bannerBtn = h("button", { text: t("retryNow"), onclick: () => { attempt = 0; connect(); } });
 $.banner = h("div.banner", { role: "status", hidden: true }, $.bannerText, $.bannerBtn);
-// a verified customer's earlier conversations: a disclosure with the list, and a read-only view
-// that, while shown, hides the live chat after it in the panel (CSS .past~*)
+// verified customers' earlier chats: a list, and a read-only view hiding the live chat (.past~*)
 $.eList = h("ul.el", { id: "chatd-el", hidden: true });
 $.eBtn = h("button.eb", { text: t("earlier"), "aria-expanded": "false", "aria-controls": "chatd-el", onclick: () => disclose() });
 $.earlier = h("div.ec", { hidden: true }, $.eBtn, $.eList);
 $.back = h("button.btn.sec", { text: t("back"), onclick: () => showPast() });
 $.pastTitle = h("h3", { id: "chatd-pt" }); $.pastLog = h("div.plog", { tabindex: "0", "aria-labelledby": "chatd-pt" });
 $.past = h("section.past", { "aria-labelledby": "chatd-pt", hidden: true }, h("div.ph", {}, $.back, $.pastTitle), $.pastLog);
-$.log = h("div.log", { role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("chatLog"), tabindex: "0" });
+$.log = h("div.log", { role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("chatLog"), tabindex: "0", onscroll: () => nearBottom() && ($.nm.hidden = true) });
+$.nm = h("button.nm", { hidden: true, text: t("nmCue"), onclick: () => { $.nm.hidden = true; scrollDown(true); $.log.focus(); } });
 $.typing = h("div.typing", { hidden: true, "aria-live": "polite" }, h("span.dots", { "aria-hidden": "true" }, h("i"), h("i"), h("i")), h("span"));
-// queue card
 $.qpos = h("div.qpos", { "aria-live": "polite" }); $.qwait = h("p"); $.qon = h("p");
 $.queue = h("div.card", { hidden: true },
   h("h3", { text: t("queued") }), $.qpos, $.qwait, $.qon,
   h("div.row", {},
     $.qleave = h("button.btn.sec", { text: t("leaveTicket"), onclick: () => { selfOffer = true; refresh(); $.tContact.focus(); } }),
     h("button.btn.sec", { text: t("stop"), onclick: () => act({ type: "leave_queue" }) })));
-// ticket form
 $.tMsg = h("p");
 $.tContact = h("input", { type: "text", autocomplete: "email", maxlength: "200", required: true });
 $.tText = h("textarea", { rows: "3", maxlength: "4000", required: true });
@@ -260,13 +278,12 @@ $.tBtn = h("button.btn", { type: "submit", text: t("ticketSend") });
 $.ticket = h("form.card", { hidden: true, novalidate: true, onsubmit: (e) => { e.preventDefault(); submitTicket(); } },
   $.tMsg, h("label", {}, t("contact"), $.tContact), h("label", {}, t("question"), $.tText), $.tErr,
   h("div.row", {}, $.tBtn, h("button.btn.sec", { text: t("cancel"), onclick: () => { S.dismissed = offerSeq; selfOffer = false; save(); refresh(); } })));
-// CSAT
 $.stars = h("fieldset.stars", {}, h("legend.sr", { text: t("rate") }));
 const starLabels = [];
 for (let n = 1; n <= 5; n++) {
   const id = "chatd-s" + n;
   const inp = h("input", { type: "radio", name: "score", value: String(n), id, onchange: () => paintStars(n) });
-  const lab = h("label", { for: id, title: t("star", { n }) }, h("span", { "aria-hidden": "true", text: "★" }), h("span.sr", { text: t("star", { n }) }));
+  const lab = h("label", { for: id }, h("span", { "aria-hidden": "true", text: "★" }), h("span.sr", { text: t("star", { n }) }));
   starLabels.push(lab); $.stars.append(inp, lab);
 }
 const paintStars = (n) => starLabels.forEach((l, i) => l.classList.toggle("on", i < n));
@@ -275,9 +292,12 @@ $.cErr = h("div.err", { role: "alert" });
 $.cBtn = h("button.btn", { type: "submit", text: t("rateSend") });
 $.csat = h("form.card", { hidden: true, onsubmit: (e) => { e.preventDefault(); submitCsat(); } },
   h("h3", { text: t("rate") }), $.stars, h("label", {}, t("comment"), $.cComment), $.cErr, h("div.row", {}, $.cBtn));
-$.endedMsg = h("p");
+$.endedMsg = h("p"); // ended or ticket: what now
 $.ended = h("div.card", { hidden: true }, $.endedMsg, h("div.row", {}, h("button.btn.sec", { text: t("newChat"), onclick: () => newChat() })));
-$.dock = h("div.dock", {}, $.queue, $.ticket, $.csat, $.ended);
+$.endMsg = h("p"); $.keep = h("button.btn.sec", { text: t("keep"), onclick: () => { confirming = false; refresh(); $.end.focus(); } });
+$.confirm = h("div.card", { role: "alertdialog", "aria-label": t("end"), hidden: true }, $.endMsg,
+  h("div.row", {}, h("button.btn", { text: t("end"), onclick: (e) => { confirming = false; act({ type: "close" }, e.target); } }), $.keep));
+$.dock = h("div.dock", {}, $.confirm, $.queue, $.ticket, $.csat, $.ended);
 $.human = h("button.hb", { onclick: () => act({ type: "request_human" }, $.human) }, svg(I.chat), t("human"));
 $.acts = h("div.acts", {}, $.human);
 $.input = h("textarea", { rows: "1", placeholder: t("ph"), "aria-label": t("ph"), maxlength: "4000", enterkeyhint: "send" });
@@ -285,7 +305,7 @@ $.send = h("button.sendb", { type: "submit", "aria-label": t("send"), title: t("
 $.comp = h("form.comp", { onsubmit: (e) => { e.preventDefault(); sendText(); } }, $.input, $.send);
 $.panel = h("div.panel", { id: "chatd-panel", role: "dialog", "aria-labelledby": "chatd-title", hidden: true },
   h("div.head", {}, h("div.tt", {}, $.title, $.sub), $.dl, $.end, $.min),
-  $.banner, $.earlier, $.past, $.log, $.typing, $.dock, $.acts, $.comp);
+  $.banner, $.earlier, $.past, $.log, h("div.nmw", {}, $.nm), $.typing, $.dock, $.acts, $.comp);
 w.append($.panel, $.launch); root.append(w);
 // a constructed sheet is not an inline <style>, so a strict host CSP (no 'unsafe-inline') allows it
 try { const sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); root.adoptedStyleSheets = [sheet]; }
@@ -293,8 +313,10 @@ catch (e) { root.prepend(h("style", { text: CSS })); }
 
 // ---- view state
 let status = "bot", agentName = "";
-let offer = null; // reason of the latest ticket_offered not yet superseded
+let offer = null; // the latest ticket_offered reason, if current
 let offerSeq = 0, selfOffer = false, rated = 0, queueInfo = null, unread = 0;
+// handled: a person joined (only then is there a chat to rate)
+let handled = false, confirming = false, focused = null, retryAfter = 60;
 let lastAuthor = ""; const seen = new Set();
 const bubbles = new Map(); // cid -> message element
 const pendingActs = new Map(); // cid -> {frame, btn}
@@ -313,18 +335,31 @@ const paintBadge = () => {
   $.badge.hidden = !unread; $.badge.textContent = unread > 9 ? "9+" : String(unread);
 };
 const nearBottom = () => $.log.scrollHeight - $.log.scrollTop - $.log.clientHeight < 120;
-const scrollDown = (force) => {
-  if (force || nearBottom()) requestAnimationFrame(() => ($.log.scrollTop = $.log.scrollHeight));
+// el: show its top (a long message is read from the start)
+const scrollDown = (force, el) => {
+  if (force || nearBottom()) requestAnimationFrame(() => ($.log.scrollTop = el ? el.offsetTop - 8 : $.log.scrollHeight));
 };
-
-function sysNode(text, cls) {
-  lastAuthor = "";
-  return h("div", { class: "sys" + (cls ? " " + cls : ""), text });
+w.addEventListener("focusin", (e) => (focused = e.target));
+// focus was on a control now hidden: move it to a sensible one
+const shown = (e) => e.getClientRects().length;
+function keepFocus() {
+  if (!isOpen() || !focused || shown(focused) || (root.activeElement || focused) !== focused) return;
+  for (const p of pendingActs.values()) if (p.btn === focused) return; // settle() calls again
+  [$.tContact, $.stars.querySelector("input"), $.input, ...$.dock.querySelectorAll(".btn.sec"), $.min].find(shown).focus();
 }
+
+const sysNode = (text, cls) => ((lastAuthor = ""), h("div.sys" + (cls ? "." + cls : ""), { text }));
 const sysLine = (text, cls) => $.log.append(sysNode(text, cls));
-// the line a non-message event shows: in the chat, in the transcript file, in earlier conversations
+// a non-message event's line (chat, transcript, earlier chats)
+const kind = (k) => L.kinds[/seed/.test(k) ? "seed_phrase" : /key/.test(k) ? "private_key" : k] || t("hidden");
+// one notice per masked secret, in the widget's language
+function maskText(kinds) {
+  const z = LANG === "zh", fix = new Set(kinds.map((k) => L.fix[/key|seed/.test(k) ? "w" : k]).filter(Boolean));
+  return t("masked", { what: [...new Set(kinds.map(kind))].join(z ? "、" : ", ") }) + (fix.size ? t("leak", { a: [...fix].join(z ? "；" : "; ") }) : "");
+}
 function evLine(ev) {
   const d = ev.data || {}, name = d.agent_name || ev.author_name || t("agent");
+  if (ev.author === "system" && d.warning === "secret_masked") return maskText(d.masked || []);
   return {
     queued: t("queuedSys"), assigned: t("joined", { name }), transferred: t("took", { name }), left_queue: t("left"),
     requeued: t(d.reason === "transfer" ? "reqTransfer" : "reqAgent"), ticket_created: t("created", { id: d.ticket_id }),
@@ -340,39 +375,32 @@ function msgNode(ev, mine) {
   if (!mine && key !== lastAuthor) el.append(h("div.who", { text: name }));
   lastAuthor = key;
   const body = h("div.b");
-  const text = String(ev.text || ""); if (mine) body.textContent = text; else body.append(richText(text));
+  body.append(richText(String(ev.text || "")));
   el.append(body, h("div.meta", {}, h("time", { text: fmtTime(ev.ts) }), h("span.st")));
   return el;
 }
-// st: "sending", "sent" or "failed" (also the string keys)
 function setState(el, st, cid) {
   el.classList.toggle("fail", st === "failed"); const meta = el.querySelector(".meta");
   meta.querySelector(".st").textContent = "· " + t(st);
   const old = meta.querySelector(".rt"); if (old) old.remove();
   if (st === "failed") meta.append(h("button.rt", { text: t("retry"), onclick: () => retry(cid) }));
 }
-function clearChips() {
-  $.log.querySelectorAll(".chips").forEach((c) => c.remove());
-}
-function maskNote(kinds) {
-  const names = kinds.map((k) => (L.kinds[k] || STR.en.kinds[k] || String(k).replace(/_/g, " ")));
-  return h("div.note", { role: "note", text: t("masked", { what: names.join(LANG === "zh" ? "、" : ", ") }) });
-}
+const clearChips = () => $.log.querySelectorAll(".chips").forEach((c) => c.remove());
 
-// Apply one conversation event (live from the socket or from the cache). Deduped by seq.
+// apply a conversation event (live or cached), deduped by seq
 function apply(ev, live) {
   if (typeof ev.seq !== "number" || seen.has(ev.seq)) return; seen.add(ev.seq);
   if (live) { S.events.push(ev); if (ev.seq > (S.seq || 0)) S.seq = ev.seq; }
-  const d = ev.data || {};
+  const d = ev.data || {}, atEnd = live && nearBottom(), last = $.log.lastChild; // before anything is added
   clearChips();
   switch (ev.type) {
     case "message":
     case "ticket_reply": {
-      if (ev.author === "system") { sysLine(ev.text || "", d.warning ? "warn" : ""); break; }
+      if (ev.author === "system") { sysLine(evLine(ev) || ev.text || "", d.warning ? "warn" : ""); break; }
       const mine = ev.author === "customer"; let el = mine && ev.cid ? bubbles.get(ev.cid) : null;
       if (el) {
-        // our pending bubble: the server stored it (text may be masked)
-        el.querySelector(".b").textContent = ev.text || "";
+        // our pending bubble, stored (text may be masked)
+        el.querySelector(".b").replaceChildren(richText(ev.text || ""));
         el.querySelector("time").textContent = fmtTime(ev.ts); el.classList.remove("fail");
       } else {
         el = msgNode(ev, mine); $.log.append(el); if (mine && ev.cid) bubbles.set(ev.cid, el);
@@ -380,7 +408,6 @@ function apply(ev, live) {
       el.dataset.seq = ev.seq;
       if (mine) {
         if (ev.cid && S.outbox[ev.cid]) delete S.outbox[ev.cid]; setState(el, "sent", ev.cid);
-        if (Array.isArray(d.masked) && d.masked.length && !el.querySelector(".note")) el.append(maskNote(d.masked));
       } else if (live && !isOpen()) {
         unread++; paintBadge();
       } else if (live && !$.past.hidden) notice(t("nm"));
@@ -396,7 +423,7 @@ function apply(ev, live) {
     }
     case "queued": case "requeued": status = "queued"; break;
     case "assigned": offer = null; selfOffer = false; // falls through
-    case "transferred": status = "assigned"; agentName = d.agent_name || ev.author_name || t("agent"); break;
+    case "transferred": status = "assigned"; handled = true; agentName = d.agent_name || ev.author_name || t("agent"); break;
     case "left_queue": status = "bot"; queueInfo = null; break;
     case "ticket_offered": offer = d.reason || "no_agents"; offerSeq = ev.seq; break;
     case "ticket_created": status = "ticket"; offer = null; selfOffer = false; break;
@@ -404,25 +431,33 @@ function apply(ev, live) {
     case "csat": rated = d.score || 1; break;
     default: if (ev.text) sysLine(ev.text);
   }
-  const line = evLine(ev); if (line) sysLine(line);
-  if (live) { save(); scrollDown(ev.author === "customer"); }
+  const line = ev.type !== "message" && evLine(ev); if (line) sysLine(line);
+  if (live) {
+    save(); const first = last ? last.nextSibling : $.log.firstChild;
+    if (atEnd || ev.author === "customer") scrollDown(true, first); else if (first) $.nm.hidden = false;
+  }
 }
 
+// the dock shows one state: end-chat question, ticket form (alone if nobody is online), queue
 function refresh() {
-  const closed = status === "closed";
+  const closed = status === "closed", ticket = status === "ticket", nobody = status === "queued" && (queueInfo || {}).agents_online === 0;
   $.sub.textContent = status === "assigned" && agentName ? agentName : t("sub");
-  $.queue.hidden = status !== "queued"; if (status === "queued") paintQueue();
-  const showOffer = !closed && status !== "ticket" && ((offer && offerSeq !== S.dismissed) || selfOffer);
+  $.confirm.hidden = !(confirming = confirming && !closed && !ticket && !!S.conv);
+  $.endMsg.textContent = t(status === "queued" ? "endQ2" : "endQ");
+  const showOffer = !confirming && !closed && !ticket && ((offer && offerSeq !== S.dismissed) || selfOffer);
   if (showOffer && $.ticket.hidden) {
-    $.tMsg.textContent = t(selfOffer && !offer ? "offSelf" : offer === "long_wait" ? "offLong" : "offNo");
+    $.tMsg.textContent = t(selfOffer && !offer && !nobody ? "offSelf" : offer === "long_wait" && !nobody ? "offLong" : "offNo");
     $.tErr.textContent = ""; $.tBtn.disabled = false;
   }
-  $.ticket.hidden = !showOffer; $.qleave.hidden = showOffer; $.csat.hidden = !closed || !!rated; $.ended.hidden = !closed;
-  $.endedMsg.textContent = t(rated ? "thanks" : "ended"); $.acts.hidden = status !== "bot";
-  $.comp.hidden = closed; $.end.hidden = closed || !S.conv;
+  $.queue.hidden = status !== "queued" || showOffer || confirming; if (!$.queue.hidden) paintQueue();
+  $.ticket.hidden = !showOffer; $.csat.hidden = !closed || !!rated || !handled; $.ended.hidden = !closed && !ticket;
+  $.endedMsg.textContent = t(ticket ? "tNext" : rated ? "thanks" : "ended"); $.acts.hidden = status !== "bot";
+  $.comp.hidden = closed; $.end.hidden = closed || ticket || !S.conv;
+  keepFocus();
 }
 function paintQueue() {
   const q = queueInfo;
+  if (q && q.agents_online === 0) return ($.qpos.textContent = "", $.qon.textContent = "", $.qwait.textContent = t("nobody"));
   $.qpos.textContent = q && q.position ? t("pos", { n: q.position }) : "";
   let lo = q && (q.wait_low_s != null ? q.wait_low_s : q.estimated_wait_s);
   let hi = q && (q.wait_high_s != null ? q.wait_high_s : q.estimated_wait_s), txt = t("waitUnknown");
@@ -451,7 +486,7 @@ function paintEarlier(list) {
 function disclose(open = $.eList.hidden) {
   $.eList.hidden = !open; $.eBtn.setAttribute("aria-expanded", open);
 }
-// with events: show them read-only instead of the live chat; without: back to the live chat
+// events: show them read-only; none: back to the live chat
 function showPast(events, title) {
   const keep = lastAuthor; lastAuthor = ""; $.pastLog.textContent = ""; $.pastTitle.textContent = title;
   for (const ev of events || []) {
@@ -478,7 +513,7 @@ function transmit(cid) {
   if (item.intent) f.intent = item.intent;
   if (send(f)) { clearTimeout(ackTimers.get(cid)); ackTimers.set(cid, setTimeout(() => fail(cid), 12000)); }
 }
-// failed: no ack in time or an error; retry re-sends the SAME cid so the server stores it once
+// failed: no ack in time, or an error; retry re-sends the same cid (stored once)
 function mark(cid, failed) {
   const item = S.outbox[cid]; if (!item) return; item.failed = failed; save(); pendingBubble(cid, item);
   if (!failed) ready ? transmit(cid) : connect();
@@ -496,9 +531,9 @@ function act(frame, btn) {
   if (!send(frame)) { notice(t("offline")); connect(); return null; }
   if (btn) btn.disabled = true; pendingActs.set(cid, { frame, btn }); return cid;
 }
-// the answer to an act(): forget it and re-enable its button
+// an act()'s answer: forget it, re-enable its button
 function settle(cid) {
-  const p = pendingActs.get(cid); if (p) { pendingActs.delete(cid); if (p.btn) p.btn.disabled = false; }
+  const p = pendingActs.get(cid); if (p) { pendingActs.delete(cid); if (p.btn) p.btn.disabled = false; keepFocus(); }
   return p;
 }
 function submitTicket() {
@@ -516,12 +551,12 @@ function restart(outbox) {
 const newChat = () => { restart({}); $.input.focus(); };
 function reset() {
   seen.clear(); bubbles.clear(); $.log.textContent = ""; status = "bot"; agentName = ""; offer = null;
-  selfOffer = false; rated = 0; queueInfo = null; lastAuthor = "";
+  selfOffer = false; rated = 0; queueInfo = null; lastAuthor = ""; handled = confirming = false;
   $.stars.querySelectorAll("input").forEach((i) => (i.checked = false)); paintStars(0); $.cComment.value = "";
   $.tText.value = ""; refresh();
 }
 
-// typing: tell the agent while composing (only useful once a person is involved)
+// typing: only useful once a person is involved
 let typingOn = false, typingTimer = 0;
 function stopTyping() {
   clearTimeout(typingTimer); if (typingOn) { typingOn = false; send({ type: "typing", active: false }); }
@@ -548,20 +583,21 @@ function showTyping(f) {
 
 let noticeTimer = 0;
 function notice(text) {
-  if (!ready) return; // the reconnecting banner already says what is going on
+  if (!ready) return; // the reconnecting banner says it
   showBanner(text); $.bannerBtn.hidden = true; clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => ready && ($.banner.hidden = true), 5000);
 }
 
-// transcript: a plain-text file built from the events we hold
+// transcript: a text file of the events we hold
 function download() {
-  const lines = [t("title") + " · " + (S.conv || ""), ""];
+  // local time as in the chat ("sv": 2026-12-02 23:51:07)
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone + ", " + new Date().toLocaleString("sv", { timeZoneName: "shortOffset" }).split(" ")[2];
+  const lines = [t("title") + " · " + (S.conv || ""), t("tz", { z: zone }), ""];
   for (const ev of ordered()) {
-    const d = new Date((ev.ts || 0) * 1000);
-    const stamp = isNaN(d) ? "" : d.toISOString().replace("T", " ").slice(0, 19);
-    const name = { customer: t("you"), bot: t("bot"), agent: ev.author_name || t("agent") }[ev.author] || "—";
-    const text = ev.text || evLine(ev);
-    if (text) lines.push(`[${stamp}] ${name}: ${text}`);
+    const at = `[${new Date((ev.ts || 0) * 1000).toLocaleString("sv")}]`, who = ev.author;
+    const text = richText(String(ev.text || "")).textContent, line = evLine(ev);
+    if (line) lines.push(`${at} — ${line}`);
+    if (text && /^(message|ticket_reply|ticket_created)$/.test(ev.type) && who !== "system") lines.push(`${at} ${who === "customer" ? t("you") : who === "bot" ? t("bot") : ev.author_name || t("agent")}: ${text}`);
   }
   for (const cid in S.outbox) lines.push(`[…] ${t("you")}: ${S.outbox[cid].text} (${t("failed")})`);
   const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/plain;charset=utf-8" }));
@@ -569,7 +605,7 @@ function download() {
   w.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-// ---- connection: exponential backoff with jitter, resume with token + last seq
+// ---- connection: backoff with jitter, resume with token + last seq
 let ws = null, ready = false, givenUp = false;
 let attempt = 0, retryTimer = 0, bannerTimer = 0, pingTimer = 0, lastFrame = 0;
 function send(f) {
@@ -603,10 +639,15 @@ function closed(sock, code, intentional) {
   if (ws !== sock) return; ws = null; ready = false; clearInterval(pingTimer);
   for (const tm of ackTimers.values()) clearTimeout(tm); ackTimers.clear();
   for (const p of pendingActs.values()) if (p.btn) p.btn.disabled = false; pendingActs.clear();
-  if (intentional) return;
+  if (intentional || givenUp) return;
   if (code === 1008) { givenUp = true; return showBanner(t("unavailable"), true); }
-  if (code === 1000) return; // server ended it on purpose; reconnect on the next user action
-  schedule(code === 4029 ? 60000 : 0);
+  if (code === 1000) return; // ended on purpose; reconnect on the next action
+  schedule(code === 4029 ? retryAfter * 1000 : 0); // 4029: too fast: as the server said
+}
+// a new chat refused: say why and when; no retries till then
+function limited() {
+  givenUp = true; clearTimeout(bannerTimer); showBanner(t("limited", { n: Math.ceil(retryAfter / 60) }), true);
+  setTimeout(() => { givenUp = false; $.bannerBtn.hidden = false; }, retryAfter * 1000);
 }
 function schedule(min = 0) {
   clearTimeout(retryTimer);
@@ -629,7 +670,7 @@ function onFrame(f) {
     case "welcome": {
       ready = true; attempt = 0; givenUp = false; clearTimeout(bannerTimer); $.banner.hidden = true;
       if (f.conversation_id !== S.conv || (S.token && f.resumed === false)) {
-        // a different (new) conversation: start clean, keep unsent messages
+        // another (new) conversation: start clean, keep unsent messages
         S = { events: [], outbox: S.outbox }; reset();
       }
       S.conv = f.conversation_id; S.token = f.resume_token || S.token; status = f.status || status;
@@ -642,7 +683,7 @@ function onFrame(f) {
     case "ack": {
       const cid = f.ref; clearTimeout(ackTimers.get(cid)); ackTimers.delete(cid);
       if (S.outbox[cid]) {
-        // stored; the message event (with the same cid) follows or already came
+        // stored; its message event follows or came
         const el = bubbles.get(cid); delete S.outbox[cid]; save(); if (el) setState(el, "sent", cid);
       }
       settle(cid);
@@ -651,6 +692,7 @@ function onFrame(f) {
     case "error": {
       const cid = f.ref;
       if (f.code === "bad_token") return restart(S.outbox);
+      if (f.code === "rate_limited") { retryAfter = Math.max(1, Number(f.retry_after_s) || 60); if (!ready) return limited(); }
       if (cid && S.outbox[cid]) { clearTimeout(ackTimers.get(cid)); fail(cid); }
       const p = cid && settle(cid);
       if (p) {
@@ -660,19 +702,19 @@ function onFrame(f) {
       break;
     }
     case "history": {
-      // the answer to a click in the earlier list: act() keeps that button
+      // a click in the earlier list; act() kept the button
       const p = settle(f.ref); if (p && Array.isArray(f.events)) showPast(f.events, p.btn.textContent);
       break;
     }
     case "queue":
-      queueInfo = f; if (status === "queued") paintQueue(); break;
+      queueInfo = f; if (status === "queued") refresh(); break;
     case "typing":
       showTyping(f); break;
     default:
   }
 }
 
-// ---- boot: render the cached history at once, then resume from the last seq we saw
+// ---- boot: render the cache at once, then resume from the last seq
 if (S.conv) {
   $.log.setAttribute("aria-busy", "true");
   for (const ev of ordered()) apply(ev, false);

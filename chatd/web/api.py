@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Awaitable, Callable
+import re
+import zoneinfo
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +22,7 @@ from chatd.domain.stats import day_stats
 from chatd.service.chat import ChatService
 from chatd.service.export import CSV_COLUMNS, csv_row, jsonl_line
 from chatd.service.views import conversation_summary, event_dict, ticket_dict
-from chatd.store.base import STATUSES, AgentRecord, ConversationFilter
+from chatd.store.base import STATUSES, AgentRecord, ConversationFilter, ConversationRecord
 from chatd.web.keys import CONFIG, METRICS, SERVICE
 from chatd.web.security import bearer_token, metrics_refusal, refuse
 
@@ -32,6 +34,27 @@ Handler = Callable[[web.Request, AgentRecord], Awaitable[web.StreamResponse]]
 
 MAX_LIMIT = 1000
 EXPORT_MAX_CONVERSATIONS = 10000
+#: Excel reads a CSV as UTF-8 only when it starts with a byte order mark (else Chinese is garbled).
+CSV_BOM = "\ufeff"
+#: One row per conversation (`/api/export?format=csv&rows=conversation`), times in `tz`.
+CONVERSATION_CSV_COLUMNS = (
+    "conversation_id",
+    "created",
+    "closed",
+    "status",
+    "intent",
+    "agent_name",
+    "wait_s",
+    "first_response_s",
+    "csat",
+    "csat_comment",
+    "tags",
+    "subject",
+)
+#: An IANA zone name as browsers report it ("Europe/Berlin", "America/Argentina/Buenos_Aires").
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]{0,30}(?:/[A-Za-z0-9_+\-]{1,30}){0,2}")
+#: Minutes east of UTC: real zones span UTC-12:00 to UTC+14:00.
+_MAX_OFFSET_MIN = 14 * 60
 
 
 class ApiError(Exception):
@@ -102,6 +125,47 @@ def _time(request: web.Request, name: str) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.timestamp()
+
+
+def _zone(request: web.Request) -> dt.tzinfo:
+    """The `tz` parameter: an IANA zone name or minutes east of UTC ("480": UTC+8); default UTC."""
+    raw = request.query.get("tz") or ""
+    if not raw:
+        return dt.UTC
+    if re.fullmatch(r"[+-]?\d{1,4}", raw):
+        minutes = int(raw)
+        if abs(minutes) > _MAX_OFFSET_MIN:
+            raise ApiError(400, "invalid_field", "'tz' minutes must be between -840 and 840")
+        return dt.timezone(dt.timedelta(minutes=minutes))
+    if _ZONE_NAME.fullmatch(raw):
+        try:
+            return zoneinfo.ZoneInfo(raw)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    raise ApiError(400, "invalid_field", "'tz' must be an IANA zone name or minutes east of UTC")
+
+
+def _zone_name(zone: dt.tzinfo) -> str:
+    """ "Europe/Berlin" for a named zone, "UTC+08:00" for an offset."""
+    key = getattr(zone, "key", None)
+    if key:
+        return str(key)
+    minutes = int((dt.datetime.now(zone).utcoffset() or dt.timedelta()).total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+async def _agent_names(request: web.Request) -> dict[str, str]:
+    """agent_id -> name of every account (the few there are), to show names instead of ids."""
+    return {a.agent_id: a.name for a in await _service(request).store.list_agents()}
+
+
+def _with_agent_name(conv: ConversationRecord, names: dict[str, str]) -> dict[str, Any]:
+    view = conversation_summary(conv)
+    view["agent_name"] = names.get(conv.agent_id, conv.agent_id) if conv.agent_id else None
+    return view
 
 
 def conversation_filter(request: web.Request, *, max_limit: int = MAX_LIMIT) -> ConversationFilter:
@@ -303,7 +367,8 @@ async def agents(request: web.Request, agent: AgentRecord) -> web.Response:
 @requires("operator")
 async def conversations(request: web.Request, agent: AgentRecord) -> web.Response:
     found = await _service(request).store.list_conversations(conversation_filter(request))
-    return web.json_response({"conversations": [conversation_summary(c) for c in found]})
+    names = await _agent_names(request)
+    return web.json_response({"conversations": [_with_agent_name(c, names) for c in found]})
 
 
 @routes.get("/api/conversations/{conversation_id}")
@@ -318,33 +383,87 @@ async def conversation(request: web.Request, agent: AgentRecord) -> web.Response
     ticket_record = await service.store.ticket_for_conversation(conv.conversation_id)
     return web.json_response(
         {
-            "conversation": conversation_summary(conv),
+            "conversation": _with_agent_name(conv, await _agent_names(request)),
             "ticket": ticket_dict(ticket_record) if ticket_record else None,
             "events": [event_dict(e) for e in events],
         }
     )
 
 
+def _safe_cell(value: str) -> str:
+    """Neutralise spreadsheet formulas: customers write these cells, operators open them."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _local(ts: float | None, zone: dt.tzinfo) -> str:
+    if ts is None:
+        return ""
+    return dt.datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds(start: float | None, end: float | None) -> str:
+    return "" if start is None or end is None else f"{max(0.0, end - start):.0f}"
+
+
+def conversation_rows(
+    found: Iterable[ConversationRecord], names: dict[str, str], zone: dt.tzinfo
+) -> Iterable[list[str]]:
+    """One CSV row per conversation, in CONVERSATION_CSV_COLUMNS order."""
+    for c in found:
+        yield [
+            c.conversation_id,
+            _local(c.created_at, zone),
+            _local(c.closed_at, zone),
+            c.status,
+            c.intent or "",
+            _safe_cell(names.get(c.agent_id, c.agent_id) if c.agent_id else ""),
+            _seconds(c.enqueued_at, c.assigned_at),
+            _seconds(c.enqueued_at, c.first_response_at),
+            str(c.csat_score) if c.csat_score is not None else "",
+            _safe_cell(c.csat_comment or ""),
+            _safe_cell(", ".join(c.tags)),
+            _safe_cell(c.subject or ""),
+        ]
+
+
 @routes.get("/api/export")
 @requires("operator")
 async def export(request: web.Request, agent: AgentRecord) -> web.StreamResponse:
-    """Every event of the matching conversations, as JSONL or CSV, streamed."""
+    """The matching conversations, streamed: every event as JSONL or CSV, or (`rows=conversation`,
+    CSV only) one row per conversation with times in `tz`. CSV starts with a UTF-8 BOM."""
     fmt = request.query.get("format", "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise ApiError(400, "invalid_field", "'format' must be jsonl or csv")
+    rows = request.query.get("rows", "event")
+    if rows not in ("event", "conversation") or (rows == "conversation" and fmt != "csv"):
+        raise ApiError(400, "invalid_field", "'rows' must be event, or conversation with csv")
+    zone = _zone(request)
     flt = conversation_filter(request, max_limit=EXPORT_MAX_CONVERSATIONS)
     service = _service(request)
     found = await service.store.list_conversations(flt)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    name = f"chatd-{'conversations' if rows == 'conversation' else 'export'}-{stamp}.{fmt}"
     response = web.StreamResponse(
         headers={
-            "Content-Type": "application/x-ndjson" if fmt == "jsonl" else "text/csv",
-            "Content-Disposition": f'attachment; filename="chatd-export-{stamp}.{fmt}"',
+            "Content-Type": (
+                "application/x-ndjson" if fmt == "jsonl" else "text/csv; charset=utf-8"
+            ),
+            "Content-Disposition": f'attachment; filename="{name}"',
         }
     )
     await response.prepare(request)
+    if rows == "conversation":
+        buf = io.StringIO()
+        buf.write(CSV_BOM)
+        writer = csv.writer(buf)
+        writer.writerow(CONVERSATION_CSV_COLUMNS)
+        writer.writerows(conversation_rows(found, await _agent_names(request), zone))
+        await response.write(buf.getvalue().encode())
+        await response.write_eof()
+        return response
     if fmt == "csv":
         buf = io.StringIO()
+        buf.write(CSV_BOM)
         csv.writer(buf).writerow(CSV_COLUMNS)
         await response.write(buf.getvalue().encode())
     for conv in found:
@@ -365,13 +484,19 @@ async def export(request: web.Request, agent: AgentRecord) -> web.StreamResponse
 @routes.get("/api/stats")
 @requires("operator")
 async def stats(request: web.Request, agent: AgentRecord) -> web.Response:
+    """The figures of one day from local midnight in `tz` (IANA name or minutes east of UTC;
+    UTC by default) to the next; `hourly` counts hours from that midnight."""
+    zone = _zone(request)
     raw = request.query.get("day")
     try:
-        day = dt.date.fromisoformat(raw) if raw else dt.datetime.now(dt.UTC).date()
+        day = dt.date.fromisoformat(raw) if raw else dt.datetime.now(zone).date()
     except ValueError:
         raise ApiError(400, "invalid_field", "'day' must be YYYY-MM-DD") from None
-    start = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
+    start = dt.datetime.combine(day, dt.time(), zone).timestamp()
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).timestamp()
     found = await _service(request).store.list_conversations(
-        ConversationFilter(since=start, until=start + 86400, limit=100000)
+        ConversationFilter(since=start, until=end, limit=100000)
     )
-    return web.json_response({"day": day.isoformat(), **day_stats(found, start)})
+    return web.json_response(
+        {"day": day.isoformat(), "tz": _zone_name(zone), **day_stats(found, start)}
+    )

@@ -8,6 +8,7 @@ __all__ = [
     "W",
     "console_login",
     "customer_bubbles",
+    "end_chat",
     "open_widget",
     "ops_login",
     "send_customer",
@@ -29,6 +30,12 @@ def send_customer(page: Page, text: str) -> None:
     box = page.locator(f"{W} .comp textarea")
     box.fill(text)
     box.press("Enter")
+
+
+def end_chat(page: Page) -> None:
+    """The customer ends the chat: "End chat" in the header, then confirms."""
+    page.locator(f"{W} .head").get_by_role("button", name="End chat").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="End chat").click()
 
 
 def customer_bubbles(page: Page) -> Locator:

@@ -222,6 +222,7 @@ def test_agent_closes_customer_rates_and_ops_sees_csat(
     agent.locator("#compose-text").press("Enter")
     expect(cust.locator(f"{W} .m.agent")).to_have_count(1)
     agent.get_by_role("button", name="Close chat").click()
+    agent.get_by_role("dialog").get_by_role("button", name="Close chat").click()
     expect(agent.locator("#conv-banner")).to_contain_text("closed")
 
     csat = cust.locator(f"{W} form.card").filter(has_text="How was your chat?")
@@ -247,7 +248,7 @@ def test_agent_closes_customer_rates_and_ops_sees_csat(
     expect(events.locator(".k-message.bot .e-data").first).to_contain_text(
         re.compile(r"intent: .* confidence: ")
     )
-    expect(events.locator(".k-assigned .e-data")).to_contain_text("reason:")
+    expect(events.locator(".k-assigned .e-data")).to_contain_text("routed to Anna: speaks")
     expect(events.locator(".k-queued")).to_be_visible()
 
     ops.get_by_role("tab", name="Dashboard").click()

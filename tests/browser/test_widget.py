@@ -14,7 +14,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import CONFIG
-from tests.browser.pages import W, console_login, customer_bubbles, open_widget, send_customer
+from tests.browser.pages import (
+    W,
+    console_login,
+    customer_bubbles,
+    end_chat,
+    open_widget,
+    send_customer,
+)
 from tests.support.server import RunningServer, add_agent, start_server
 
 pytestmark = pytest.mark.browser
@@ -51,25 +58,6 @@ def test_quick_reply_chip_sends_its_intent_and_gets_that_answer(
     expect(page.locator(f"{W} .m.bot")).to_have_count(2)
     assert any('"intent"' in f and title in f for f in sent), sent
     expect(page.locator(f"{W} .m.me .meta").last).to_contain_text("Sent")
-
-
-def test_talk_to_a_person_shows_the_queue_card_with_position(
-    server: RunningServer, new_page
-) -> None:
-    """'Talk to a person' puts the customer in line: a live card with position and wait estimate."""
-    page: Page = new_page()
-    open_widget(page, server.url)
-    page.locator(f"{W} .hb").click()
-    card = page.locator(f"{W} .dock .card").filter(has_text="in line for a person")
-    expect(card).to_be_visible()
-    expect(card).to_contain_text("You are number 1 in line")
-    expect(card).to_contain_text(re.compile(r"Estimated wait|as soon as possible"))
-    # nobody is online: the widget also offers to leave a ticket instead of waiting
-    expect(page.locator(f"{W} form.card").filter(has_text="Leave a message")).to_be_visible()
-    # "Stop waiting" hands the chat back to the bot and the person button comes back
-    card.get_by_role("button", name="Stop waiting").click()
-    expect(card).to_be_hidden()
-    expect(page.locator(f"{W} .hb")).to_be_visible()
 
 
 def test_chinese_browser_locale_gives_chinese_ui_and_answers(
@@ -119,18 +107,6 @@ def test_html_and_script_payloads_are_shown_as_text(server: RunningServer, new_p
     assert page.locator(f"{W} .m img, {W} .m script, {W} .m b").count() == 0
     assert page.evaluate("window.__pwned") is None
     assert page.js_errors == []
-
-
-def test_masked_secret_shows_a_note(server: RunningServer, new_page) -> None:
-    """A pasted seed phrase is masked by the server and the widget says so under the message."""
-    page: Page = new_page()
-    open_widget(page, server.url)
-    phrase = "abandon ability able about above absent absorb abstract absurd abuse access accident"
-    send_customer(page, f"my seed is {phrase}")
-    note = page.locator(f"{W} .m.me .note").last
-    expect(note).to_be_visible()
-    expect(note).to_contain_text("never ask")
-    expect(customer_bubbles(page).last).not_to_contain_text("abandon ability")
 
 
 AGGRESSIVE_CSS = """
@@ -268,7 +244,7 @@ def test_verified_customer_reads_an_earlier_conversation(
     expect(first.locator(f"{W} .ec")).to_be_hidden()  # nothing earlier yet
     send_customer(first, "How do I reset my password?")
     expect(first.locator(f"{W} .m.bot")).to_have_count(2)
-    first.get_by_role("button", name="End chat").click()
+    end_chat(first)
     expect(first.locator(f"{W} .sys").filter(has_text="The chat has ended.")).to_be_visible()
 
     # the same person on another device: a new chat, the ended one listed as earlier
@@ -326,7 +302,7 @@ def test_agent_reply_while_reading_an_earlier_conversation_is_announced(
     first.locator(f"{W} .launch").click()
     send_customer(first, "How do I reset my password?")
     expect(first.locator(f"{W} .m.bot")).to_have_count(2)
-    first.get_by_role("button", name="End chat").click()
+    end_chat(first)
     expect(first.locator(f"{W} .sys").filter(has_text="The chat has ended.")).to_be_visible()
 
     agent: Page = new_page()

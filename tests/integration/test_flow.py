@@ -323,7 +323,7 @@ async def test_transcript_api_and_roles(chatd: Harness) -> None:
         async with http.get(f"{chatd.url}/api/export?format=csv", headers=headers) as r:
             assert r.status == 200
             text = await r.text()
-            assert text.splitlines()[0].startswith("conversation_id,seq,time,kind")
+            assert text.splitlines()[0].startswith("\ufeffconversation_id,seq,time,kind")
             assert "internal only" in text
         async with http.get(f"{chatd.url}/api/export?format=jsonl", headers=headers) as r:
             lines = (await r.text()).splitlines()

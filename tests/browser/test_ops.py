@@ -1,0 +1,107 @@
+"""/ops as an operator reads it: names instead of ids, the day in the operator's own zone, round
+chart ticks, routing in words, CSV that spreadsheets open, one row per conversation."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import zoneinfo
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.pages import W, console_login, open_widget, ops_login, send_customer
+from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.browser
+
+
+def _answered_chat(server: RunningServer, new_page, agent_token: str) -> None:
+    """A customer asks, then gets Anna, who replies."""
+    agent = new_page()
+    console_login(agent, server.url, agent_token)
+    cust = new_page()
+    open_widget(cust, server.url)
+    send_customer(cust, "How do I reset my password?")
+    expect(cust.locator(f"{W} .m.bot")).to_have_count(2)
+    cust.locator(f"{W} .hb").click()
+    expect(cust.locator(f"{W} .sys").filter(has_text="Anna joined the chat")).to_be_visible()
+    agent.locator("#compose-text").fill("Hi, Anna here")
+    agent.locator("#compose-text").press("Enter")
+    expect(cust.locator(f"{W} .m.agent")).to_have_count(1)
+
+
+def _tick_values(page: Page, chart: str) -> list[str]:
+    return page.locator(f"{chart} svg text.tick").all_text_contents()
+
+
+def test_ops_shows_names_local_day_round_ticks_and_exports_per_conversation(
+    server: RunningServer, new_page, agent_token: str, operator_token: str
+) -> None:
+    """The dashboard's day is the operator's local day (zone named), count axes have whole,
+    evenly spaced ticks, conversations and transcripts name the agent (no ids), the routing
+    reason reads as words, and "one row per conversation" downloads a CSV with a UTF-8 BOM."""
+    _answered_chat(server, new_page, agent_token)
+    ops = new_page(timezone_id="Asia/Shanghai")
+    ops_login(ops, server.url, operator_token)
+    expect(ops.locator("#day-zone")).to_have_text("(Asia/Shanghai)")
+    today = dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date().isoformat()
+    expect(ops.locator("#day")).to_have_value(today)
+    expect(ops.locator("#kpis .kpi").first).to_contain_text("1")
+    for chart, unit in (("#chart-volume", ""), ("#chart-wait", "s")):
+        labels = _tick_values(ops, chart)
+        assert len(labels) >= 2, labels
+        values = [int(v.removesuffix(unit)) for v in labels]  # whole numbers only
+        steps = {b - a for a, b in itertools.pairwise(values)}
+        assert values[0] == 0 and len(steps) == 1 and steps.pop() > 0, labels
+
+    ops.get_by_role("tab", name="Conversations").click()
+    row = ops.locator("#results tbody tr").first
+    expect(row).to_contain_text("Anna")
+    expect(ops.locator("#results")).not_to_contain_text("ag_")
+    expect(ops.locator("#agent-filter option").filter(has_text="Anna")).to_have_count(1)
+    expect(ops.locator("#agent-filter")).not_to_contain_text("Olga")
+    ops.locator("#agent-filter").select_option(label="Anna")
+    ops.get_by_role("button", name="Search").click()
+    expect(ops.locator("#results tbody tr")).to_have_count(1)
+    row.click()
+    facts = ops.locator("#transcript-facts")
+    expect(facts).to_contain_text("Anna")
+    expect(facts).not_to_contain_text("ag_")
+    assigned = ops.locator("#transcript-events .k-assigned .e-data")
+    expect(assigned).to_contain_text("routed to Anna: speaks English")
+    expect(assigned).not_to_contain_text("language=")
+
+    with ops.expect_download() as download:
+        ops.get_by_role("button", name="CSV: one row per conversation").click()
+    raw = Path(download.value.path()).read_bytes()
+    assert raw.startswith("\ufeff".encode()), raw[:20]
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == 1 and rows[0]["agent_name"] == "Anna", rows
+    created = dt.datetime.strptime(rows[0]["created"], "%Y-%m-%d %H:%M:%S")
+    assert created.date().isoformat() == today
+    assert ops.js_errors == []
+
+
+def test_transcript_says_who_closed_the_chat(
+    server: RunningServer, new_page, agent_token: str, operator_token: str
+) -> None:
+    """An agent-closed chat reads "Closed by Anna" in the transcript, not just "by agent"."""
+    agent = new_page()
+    console_login(agent, server.url, agent_token)
+    cust = new_page()
+    open_widget(cust, server.url)
+    cust.locator(f"{W} .hb").click()
+    expect(agent.locator("#conv-main")).to_be_visible()
+    agent.get_by_role("button", name="Close chat").click()
+    agent.get_by_role("dialog").get_by_role("button", name="Close chat").click()
+    expect(agent.locator("#conv-banner")).to_contain_text("closed")
+    ops = new_page()
+    ops_login(ops, server.url, operator_token)
+    ops.get_by_role("tab", name="Conversations").click()
+    ops.locator("#results tbody tr").first.click()
+    expect(ops.locator("#transcript-events .k-closed")).to_contain_text("Closed by Anna")
+    expect(ops.locator("#transcript-facts")).to_contain_text("Closed by Anna")
