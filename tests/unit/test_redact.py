@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from mnemonic import Mnemonic
 
-from chatd.domain.redact import KINDS, Redaction, placeholder, redact, warning
+from chatd.domain.redact import KINDS, Redaction, placeholder, redact, seeds, warning
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -558,9 +558,7 @@ def _run_text(draw: st.DrawFn) -> str:
 
 @given(_run_text())
 def test_seed_pre_check_never_skips_a_phrase(text: str) -> None:
-    from chatd.domain import redact as r
-
-    tokens = r._tokens(text)
-    found = any(r._is_seed_run(run) for run in r._seed_runs(text, tokens))
+    tokens = seeds._tokens(text)
+    found = any(seeds._is_seed_run(run) for run in seeds._seed_runs(text, tokens))
     if found:
-        assert r._may_hold_seed_run(r._LATIN_WORD_RE.findall(text), text)
+        assert seeds._may_hold_seed_run(seeds._LATIN_WORD_RE.findall(text), text)

@@ -1,0 +1,107 @@
+"""Shapes with a visibility exemption, swept left to right in one pass.
+
+A 64-hex or 64-byte base58 string is a private key unless it reads as a transaction hash (a
+"txid"/"hash"/"交易哈希" word nearby, or an explorer URL); a Luhn-valid digit string is a card
+number unless an order, phone or id word stands before it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._spans import B58, LIST_GAP_RE, Facts, Masks, unmasked_matches
+from .codes import card_spans, id_context_before
+
+__all__ = ["detect_exempt_shapes"]
+
+_HEX_RUN_RE = re.compile(r"[0-9a-fA-F]{64}")  # what _HEX64_RE needs, found without look-arounds
+_HEX64_RE = re.compile(r"(?<![0-9A-Za-z\]])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z\[])")
+# A 64-byte base58 string (Solana keypair export, 87-88 chars); Solana transaction signatures
+# have the same shape, so these get the same transaction exemption as hex keys.
+_B58_64_RE = re.compile(rf"(?<![0-9A-Za-z\]])[{B58}]{{86,88}}(?![0-9A-Za-z\[])")
+
+_TX_WORD = (
+    r"\btx(?:id|ids|hash|n|s)?\b|\btx\s*(?:id|hash)|\btransactions?\b|\bhash(?:es)?\b|"
+    r"\bsignatures?\b|交易|哈希|签名|簽名|转账|轉賬|区块|區塊|浏览器|瀏覽器|"
+    r"etherscan|bscscan|tronscan|solscan|polygonscan|arbiscan|blockchair|mempool|explorer"
+)
+_KEY_WORD = (
+    r"private[\s_-]*key|priv[\s_-]*key|privkey|私钥|私鑰|密钥|秘钥|密鑰|\bsecret\b|\bseed\b|"
+    r"助记词|\bkey\b|\bpk\b"
+)
+_CONTEXT_RE = re.compile(rf"(?P<tx>{_TX_WORD})|(?P<key>{_KEY_WORD})", re.IGNORECASE)
+# How far (in characters of untouched text) a keyword's influence reaches. Chosen so that
+# "txid for my withdrawal yesterday: <hash>" still counts, while a keyword two sentences away
+# does not.
+_KEYWORD_BEFORE = 48
+_KEYWORD_AFTER = 24
+
+
+def _token_prefix(text: str, masks: Masks, start: int) -> str:
+    """The part of the whitespace-delimited token before ``start``, cut at masked spans.
+
+    Only the part before is looked at: what follows may still be masked later in the sweep,
+    and a decision must not depend on text that a second pass would see as a placeholder.
+    """
+    floor = masks.last_end_before(start)
+    lo = start
+    while lo > floor and not text[lo - 1].isspace():
+        lo -= 1
+    return text[lo:start]
+
+
+def _tx_context(text: str, masks: Masks, start: int, end: int, next_candidate: int | None) -> bool:
+    """Whether the key-shaped string at ``[start, end)`` reads as a transaction hash."""
+    if "/" in _token_prefix(text, masks, start):
+        return True  # inside an explorer URL or a path: .../tx/<hash>
+    lo = max(masks.last_end_before(start), start - _KEYWORD_BEFORE)
+    last = None
+    for m in _CONTEXT_RE.finditer(text, lo, start):
+        last = m
+    if last is not None:
+        return last.group("tx") is not None
+    # Looking ahead, stop at the next masked span or the next key-shaped candidate so that the
+    # decision cannot change once that candidate has been masked.
+    hi = min(len(text), end + _KEYWORD_AFTER)
+    nxt = masks.first_start_after(end)
+    if nxt is not None:
+        hi = min(hi, nxt)
+    if next_candidate is not None:
+        hi = min(hi, next_candidate)
+    first = _CONTEXT_RE.search(text, end, hi)
+    return first is not None and first.group("tx") is not None
+
+
+def detect_exempt_shapes(text: str, masks: Masks, found: set[str], facts: Facts) -> None:
+    """Mask 64-hex / base58 keys and card numbers, sparing tx hashes and order ids."""
+    candidates: list[tuple[int, int, str]] = []
+    if len(text) >= 64 and _HEX_RUN_RE.search(text):
+        candidates += [
+            (m.start(), m.end(), "private_key") for m in unmasked_matches(_HEX64_RE, text, masks)
+        ]
+    if len(text) >= 86:
+        candidates += [
+            (m.start(), m.end(), "private_key") for m in unmasked_matches(_B58_64_RE, text, masks)
+        ]
+    if facts.digits >= 13:
+        candidates += [(s, e, "card_number") for s, e in card_spans(text, masks)]
+    candidates = [c for c in candidates if not masks.overlaps(c[0], c[1])]
+    candidates.sort()
+    prev_tx_end = -1
+    for idx, (start, end, kind) in enumerate(candidates):
+        if masks.overlaps(start, end):
+            continue
+        if kind == "private_key":
+            # "txids: <hash>, <hash>": a hash listed right after a visible hash is one too.
+            in_list = prev_tx_end >= 0 and LIST_GAP_RE.fullmatch(text, prev_tx_end, start)
+            later = idx + 1
+            while later < len(candidates) and candidates[later][0] < end:
+                later += 1
+            nxt = candidates[later][0] if later < len(candidates) else None
+            if in_list or _tx_context(text, masks, start, end, nxt):
+                prev_tx_end = end
+                continue
+        elif id_context_before(text, masks, start):
+            continue
+        if masks.claim(start, end, kind):
+            found.add(kind)

@@ -1,0 +1,296 @@
+"""Seed phrases: runs of BIP39 words (English, or Chinese characters), bare or announced.
+
+A run of at least 12 list words is masked when it holds a checksum-valid phrase, or when it is
+not mostly everyday words, so a mistyped phrase is still caught while a sentence such as "you
+can also use this one now, what other day will you want help" stays visible. A shorter run is
+masked when the customer announces it ("my seed phrase is ...").
+
+The word lists are read once, at import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mnemonic import Mnemonic
+
+from ._spans import Facts, Masks
+
+__all__ = ["detect_seed_phrases"]
+
+# Word lists, loaded once.
+
+_EN_WORDS: tuple[str, ...] = tuple(Mnemonic("english").wordlist)
+_EN_INDEX: dict[str, int] = {word: i for i, word in enumerate(_EN_WORDS)}
+_EN_SET = frozenset(_EN_WORDS)
+# Chinese wallets (imToken and others) hand out Chinese mnemonics: one character per word.
+_ZH_INDEXES: tuple[dict[str, int], ...] = tuple(
+    {word: i for i, word in enumerate(Mnemonic(lang).wordlist)}
+    for lang in ("chinese_simplified", "chinese_traditional")
+)
+_ZH_SET = frozenset(_ZH_INDEXES[0]) | frozenset(_ZH_INDEXES[1])
+# The Chinese lists are ordered by character frequency; the first 160 (的 一 是 在 不 了 ...)
+# play the role _COMMON_EN plays for English.
+_COMMON_ZH = frozenset(w for index in _ZH_INDEXES for w, i in index.items() if i < 160)
+
+# Very frequent English words (and support-chat words) that are also BIP39 words: about 6% of
+# the list. A real mnemonic draws its words uniformly from 2048, so 6 or more of these in 12
+# words happens about 3 times in 100,000; a run of 12 list words taken from an ordinary sentence
+# ("you can also use this one now, what other day will you want help") is mostly made of them.
+# Runs without a valid checksum that are at least half common words are left visible.
+_COMMON_EN = _EN_SET & frozenset(
+    """
+    that have you this they say will one all there what about when make can like time just
+    know people into year good other then now only come over also use two work first way want
+    because any give day please help account order deposit still since wrong right correct
+    valid nothing again before today tomorrow need transfer receive check problem issue wait
+    sorry balance fee price where very much more long next never same three month hour minute
+    already call tell ask try find keep put feel leave mean talk turn start play run move live
+    believe hold bring write provide stand include learn change follow speak allow add spend
+    grow open walk win offer remember love consider appear expect build stay fall remain
+    """.split()
+)
+
+_PREFIX4_EN = frozenset(word[:4] for word in _EN_WORDS)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+# Tokens for the seed-phrase scan: placeholders (always breakers), Latin words, CJK runs.
+_TOKEN_RE = re.compile(r"\[redacted:[a-z_]+\]|[A-Za-z]+|[\u3400-\u9fff]+")
+# What may sit between two words of a pasted phrase: separators and an optional "2." numbering.
+_GLUE_PUNCT = r"[\s,;.、，；。:：)(\-–—|/\"'*·•#]"
+_GLUE_RE = re.compile(rf"{_GLUE_PUNCT}*(?:\d{{1,2}}{_GLUE_PUNCT}*)?")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
+_CJK_CHAR_RE = re.compile(r"[\u3400-\u9fff]")
+_CJK_ALONE_RE = re.compile(r"(?<![\u3400-\u9fff])[\u3400-\u9fff](?![\u3400-\u9fff])")
+_SEED_TRIGGER_RE = re.compile(
+    r"(?:seed(?:\s*phrase|\s*words)?|recovery\s*(?:phrase|words)|mnemonic(?:\s*phrase)?|"
+    r"secret\s*(?:recovery\s*)?phrase|助记词|助記詞)\s*(?:is|was|are|:|：|是|为|為)\s*",
+    re.IGNORECASE,
+)
+#: One of these starts every keyword of _SEED_TRIGGER_RE (a cheap test before the search).
+_SEED_KEYWORDS = ("seed", "recovery", "mnemonic", "secret", "助记词", "助記詞")
+_MIN_SEED_WORDS = 12
+_MIN_SEED_AFTER_KEYWORD = 6
+
+
+def _edit1_in_list(word: str) -> bool:
+    """True when ``word`` is one typo (edit, insertion, deletion, swap) away from a BIP39 word."""
+    if len(word) < 4 or len(word) > 9:
+        return False
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    for left, right in splits:
+        if right and left + right[1:] in _EN_SET:
+            return True
+        if len(right) > 1 and left + right[1] + right[0] + right[2:] in _EN_SET:
+            return True
+        for c in _LETTERS:
+            if right and left + c + right[1:] in _EN_SET:
+                return True
+            if left + c + right in _EN_SET:
+                return True
+    return False
+
+
+def _looks_like_typo(word: str) -> bool:
+    # BIP39 words are unique in their first four letters and wallets accept those alone.
+    return word[:4] in _PREFIX4_EN or _edit1_in_list(word)
+
+
+def _checksum_ok(words: list[str], index: dict[str, int]) -> bool:
+    """Whether ``words`` is a BIP39 mnemonic of the list ``index`` with a valid checksum."""
+    if len(words) not in (12, 15, 18, 21, 24) or any(w not in index for w in words):
+        return False
+    bits = "".join(format(index[w], "011b") for w in words)
+    split = len(bits) // 33 * 32
+    entropy = int(bits[:split], 2).to_bytes(split // 8, "big")
+    digest = hashlib.sha256(entropy).digest()
+    check_len = len(bits) - split
+    return format(digest[0], "08b")[:check_len] == bits[split:]
+
+
+def _holds_valid_mnemonic(words: list[str]) -> bool:
+    """Whether some 12-24 word window of ``words`` is a checksum-valid mnemonic.
+
+    The window search matters when list words before or after the phrase ("please help seed:
+    ...") make the run longer than the phrase itself.
+    """
+    indexes = (_EN_INDEX,) if words[0].isascii() else _ZH_INDEXES
+    for size in (12, 15, 18, 21, 24):
+        for i in range(len(words) - size + 1):
+            if any(_checksum_ok(words[i : i + size], index) for index in indexes):
+                return True
+    return False
+
+
+@dataclass(slots=True)
+class _Token:
+    start: int
+    end: int
+    word: str  # lower-cased
+    strong: bool
+    weak: bool
+    lang: str  # "en", "zh" or "" for breakers
+
+
+def _tokens(text: str) -> list[_Token]:
+    out: list[_Token] = []
+    for m in _TOKEN_RE.finditer(text):
+        raw = m.group()
+        if raw.startswith("["):
+            out.append(_Token(m.start(), m.end(), raw, False, False, ""))
+        elif raw[0].isascii():
+            word = raw.lower()
+            strong = word in _EN_SET
+            weak = not strong and 3 <= len(word) <= 9
+            out.append(_Token(m.start(), m.end(), word, strong, weak, "en"))
+        else:
+            strong = len(raw) == 1 and raw in _ZH_SET
+            out.append(_Token(m.start(), m.end(), raw, strong, False, "zh"))
+    return out
+
+
+def _glued(text: str, a: _Token, b: _Token) -> bool:
+    """Whether two tokens sit next to each other as words of one pasted phrase."""
+    if a.lang != b.lang or not a.lang:
+        return False
+    gap = text[a.end : b.start]
+    # Chinese mnemonic words must be separated; unseparated Chinese is just a sentence.
+    if a.lang == "zh" and not gap:
+        return False
+    return len(gap) <= 12 and _GLUE_RE.fullmatch(gap) is not None
+
+
+def _seed_runs(text: str, tokens: list[_Token]) -> Iterator[list[_Token]]:
+    """Yield maximal runs of glued list words (a typo allowed between two list words)."""
+    run: list[_Token] = []
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        candidate = tok.strong
+        if not candidate and tok.weak and 0 < i < n - 1:
+            prev_tok, next_tok = tokens[i - 1], tokens[i + 1]
+            candidate = (
+                prev_tok.strong
+                and next_tok.strong
+                and _glued(text, prev_tok, tok)
+                and _glued(text, tok, next_tok)
+                and _looks_like_typo(tok.word)
+            )
+        if candidate and run and _glued(text, run[-1], tok):
+            run.append(tok)
+            continue
+        if run:
+            yield run
+        run = [tok] if candidate else []
+    if run:
+        yield run
+
+
+def _is_seed_run(run: list[_Token]) -> bool:
+    if len(run) < _MIN_SEED_WORDS:
+        return False
+    strong = [t.word for t in run if t.strong]
+    typos = len(run) - len(strong)
+    # A couple of typos per 12 words is a mistyped phrase; more is ordinary text.
+    if typos > len(run) // 6:
+        return False
+    # A checksum-valid phrase anywhere in the run settles it (typos split the run into
+    # segments). The window search is bounded: longer runs are judged on their words alone.
+    if len(run) <= 48:
+        segment: list[str] = []
+        for tok in [*run, None]:
+            if tok is not None and tok.strong:
+                segment.append(tok.word)
+                continue
+            if len(segment) >= _MIN_SEED_WORDS and _holds_valid_mnemonic(segment):
+                return True
+            segment = []
+    common_words = _COMMON_ZH if run[0].lang == "zh" else _COMMON_EN
+    common = sum(1 for w in strong if w in common_words)
+    return common * 2 < len(run)
+
+
+#: A run of n >= 12 list words allows n // 6 typos, so it holds at least this many list words.
+_MIN_SEED_LIST_WORDS = _MIN_SEED_WORDS - _MIN_SEED_WORDS // 6
+
+
+def _longest_en_run(latin: list[str]) -> int:
+    """List words in the longest run of list words, a lone other word of 3-9 letters allowed.
+
+    An upper bound of what :func:`_seed_runs` can find: it ignores the gaps and the Chinese
+    between the words (which only break runs) and accepts any such word as a typo.
+    """
+    best = count = 0
+    pending = False  # one non-list word after a list word: the run survives if a list word follows
+    for word in latin:
+        if word.lower() in _EN_SET:
+            count += 1
+            pending = False
+            best = max(best, count)
+        elif count and not pending and 3 <= len(word) <= 9:
+            pending = True
+        else:
+            count, pending = 0, False
+    return best
+
+
+def _may_hold_seed_run(latin: list[str], text: str) -> bool:
+    """Whether ``text`` has enough BIP39 words, in one language, for a seed run at all.
+
+    A necessary condition, counted over the whole message (runs are contiguous, so a run needs
+    at least as many). Everyday sentences of twelve words or more fail it in a few
+    microseconds instead of being tokenised (that was most of the cost of a chat message).
+    """
+    if len(latin) >= _MIN_SEED_LIST_WORDS and _longest_en_run(latin) >= _MIN_SEED_LIST_WORDS:
+        return True
+    if len(_CJK_CHAR_RE.findall(text)) < _MIN_SEED_LIST_WORDS:
+        return False
+    # Only a character standing alone is a Chinese list word (see _tokens).
+    alone = _CJK_ALONE_RE.findall(text)
+    return sum(1 for char in alone if char in _ZH_SET) >= _MIN_SEED_LIST_WORDS
+
+
+def detect_seed_phrases(text: str, masks: Masks, found: set[str], facts: Facts) -> None:
+    """Mask runs of BIP39 words that hold a seed phrase, and shorter announced runs."""
+    # Cheap pre-checks first: tokenising is only worth it for a message long enough to hold a
+    # phrase, or one that announces a (possibly shorter) phrase.
+    latin = _LATIN_WORD_RE.findall(text)
+    words = len(latin)
+    full_scan = _may_hold_seed_run(latin, text)
+    triggers = (
+        list(_SEED_TRIGGER_RE.finditer(text))
+        if words >= _MIN_SEED_AFTER_KEYWORD and any(k in facts.folded for k in _SEED_KEYWORDS)
+        else []
+    )
+    if not full_scan and not triggers:
+        return
+    tokens = _tokens(text)
+    if full_scan:
+        for run in _seed_runs(text, tokens):
+            if _is_seed_run(run) and masks.claim(run[0].start, run[-1].end, "seed_phrase"):
+                found.add("seed_phrase")
+    # A shorter phrase is still a secret when the customer announces it ("my seed phrase is").
+    if not triggers:
+        return
+    starts = [t.start for t in tokens]
+    # run_end[k]: index of the last token of the glued run of list words starting at k, computed
+    # once from the right so that many triggers cost O(n), not O(n^2).
+    run_end = list(range(len(tokens)))
+    for k in range(len(tokens) - 2, -1, -1):
+        if tokens[k].strong and tokens[k + 1].strong and _glued(text, tokens[k], tokens[k + 1]):
+            run_end[k] = run_end[k + 1]
+    for m in triggers:
+        k = bisect_left(starts, m.end())
+        if k == len(tokens) or not tokens[k].strong:
+            continue
+        if not _GLUE_RE.fullmatch(text, m.end(), tokens[k].start):
+            continue
+        last = run_end[k]
+        if last - k + 1 >= _MIN_SEED_AFTER_KEYWORD and masks.claim(
+            tokens[k].start, tokens[last].end, "seed_phrase"
+        ):
+            found.add("seed_phrase")
