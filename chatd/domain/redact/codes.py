@@ -11,8 +11,8 @@ from ._spans import LIST_GAP_RE, Facts, Masks, claim, gap_free, placeholder, unm
 __all__ = ["asks_for_code", "card_spans", "detect_otp", "id_context_before"]
 
 _OTP_TRIGGER_RE = re.compile(
-    r"2fa|2-fa|two[\s-]*factor|google\s*auth(?:enticator)?|authenticator|\bga\s*code|\botp\b|"
-    r"verification\s*code|sms\s*code|auth\s*code|"
+    r"2fa|2-fa|two[\s-]*+factor|google\s*+auth(?:enticator)?|authenticator|\bga\s*+code|\botp\b|"
+    r"verification\s*+code|sms\s*+code|auth\s*+code|"
     # The look-ahead first: seventeen look-behinds tried at every position made a miss slow.
     r"(?=code)(?<!referral )(?<!invite )(?<!invitation )(?<!promo )(?<!coupon )(?<!voucher )"
     r"(?<!order )(?<!error )(?<!tracking )(?<!reference )(?<!zip )(?<!postal )(?<!bonus )"
@@ -24,8 +24,12 @@ _OTP_TRIGGER_RE = re.compile(
 _OTP_RE = re.compile(
     r"(?<![0-9A-Za-z.,+_/:\]-])(?:\d{6,8}|\d{3}[ -]\d{3})(?![0-9A-Za-z_\[]|[.,:/-]?[\d\[])"
 )
-# Digit sequences with single space/dash separators: candidate card numbers.
-_DIGIT_SEQ_RE = re.compile(r"(?<![0-9A-Za-z.,+_/\]-])\d+(?:[ -]\d+)*(?![0-9A-Za-z_\[]|[.,][\d\[])")
+# Digit sequences with single space/dash separators: candidate card numbers. Attempts start only
+# where no digit stands before; giving back a whole group at the end is one step per group.
+_DIGIT_SEQ_RE = re.compile(
+    r"(?<![0-9A-Za-z.,+_/\]-])\d++(?:[ -]\d++)*(?![0-9A-Za-z_\[]|[.,][\d\[])"
+)
+_DIGITS_RE = re.compile(r"\d+")
 # Words before a digit string that make it an identifier rather than a card number or a code.
 _ID_CONTEXT_RE = re.compile(
     r"order|订单|訂單|单号|單號|编号|編號|流水|\bid\b|uid|\bref\b|reference|tracking|invoice|"
@@ -85,16 +89,13 @@ def detect_otp(
             claim(masks, found, start, end, "otp_code")
 
 
+#: What a digit adds to the Luhn sum when it is doubled.
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
 def _luhn_ok(digits: str) -> bool:
-    """Whether ``digits`` pass the Luhn check of card numbers."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    """Whether ``digits`` pass the Luhn check of card numbers (``int`` reads fullwidth digits)."""
+    total = sum(map(int, digits[-1::-2])) + sum(_LUHN_DOUBLED[int(d)] for d in digits[-2::-2])
     return total % 10 == 0
 
 
@@ -105,37 +106,45 @@ def card_spans(text: str, masks: Masks) -> Iterator[tuple[int, int]]:
     exactly as it would on a second pass where that text is a placeholder.
     """
     for m in _DIGIT_SEQ_RE.finditer(text):
-        if len(m.group()) < 13:
+        seq = m.group()
+        if len(seq) < 13:
             continue
-        groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", m.group())]
+        groups = [(g.start(), g.end()) for g in _DIGITS_RE.finditer(seq)]
+        sizes = [b - a for a, b in groups]
+        before = [0]  # before[k]: digits in groups[:k]
+        for size in sizes:
+            before.append(before[-1] + size)
         base = m.start()
         i = 0
         while i < len(groups):
             taken = None
-            first_len = groups[i][1] - groups[i][0]
-            if first_len != 4 and first_len < 13:  # cards are written 4-x-x or unbroken
+            first_start = groups[i][0]
+            # Cards are written 4-x-x or unbroken, and start with 2-6.
+            if (sizes[i] != 4 and sizes[i] < 13) or seq[first_start] not in "23456":
                 i += 1
                 continue
-            # A card has at most 19 digits, so a window spans at most 19 groups: this keeps a
-            # long run of numbers ("123 456 789 ...") linear instead of quadratic.
-            for j in range(min(len(groups), i + 19), i, -1):
-                window = groups[i:j]
-                if window[-1][1] - window[0][0] > 19 + 18:
+            # A card has at most 19 digits, so a window spans at most 19 groups and 19 + 18
+            # characters: a constant number of windows per group, which keeps a long run of
+            # numbers ("4111 4111 4111 ...") linear. The longest window is tried first.
+            hi = i + 1
+            while hi < min(len(groups), i + 19) and groups[hi][1] - first_start <= 19 + 18:
+                hi += 1
+            for j in range(hi, i, -1):
+                if not 13 <= before[j] - before[i] <= 19:
                     continue
-                seg = m.group()[window[0][0] : window[-1][1]]
-                digits = seg.replace(" ", "").replace("-", "")
-                if not 13 <= len(digits) <= 19 or digits[0] not in "23456":
-                    continue
-                if len(window) > 1:
-                    seps = {m.group()[a[1]] for a in window[:-1]}
-                    sizes = [b - a for a, b in window]
-                    if len(seps) != 1 or sizes[0] != 4 or any(not 3 <= s <= 7 for s in sizes[1:]):
+                if j - i > 1:
+                    seps = {seq[groups[k][1]] for k in range(i, j - 1)}
+                    if len(seps) != 1 or sizes[i] != 4:
                         continue
+                    if any(not 3 <= sizes[k] <= 7 for k in range(i + 1, j)):
+                        continue
+                digits = "".join(seq[a:b] for a, b in groups[i:j])
                 if len(set(digits)) == 1 or not _luhn_ok(digits):
                     continue
-                if masks.overlaps(base + window[0][0], base + window[-1][1]):
+                end = groups[j - 1][1]
+                if masks.overlaps(base + first_start, base + end):
                     continue
-                taken = (base + window[0][0], base + window[-1][1], j)
+                taken = (base + first_start, base + end, j)
                 break
             if taken is None:
                 i += 1

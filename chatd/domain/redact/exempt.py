@@ -35,24 +35,27 @@ _CONTEXT_RE = re.compile(rf"(?P<tx>{_TX_WORD})|(?P<key>{_KEY_WORD})", re.IGNOREC
 # does not.
 _KEYWORD_BEFORE = 48
 _KEYWORD_AFTER = 24
+# An explorer URL before a hash is well under this ("https://blockchair.com/bitcoin/transaction/").
+_URL_PREFIX = 200
+_SPACE_RE = re.compile(r"\s")
 
 
-def _token_prefix(text: str, masks: Masks, start: int) -> str:
-    """The part of the whitespace-delimited token before ``start``, cut at masked spans.
+def _in_url_or_path(text: str, masks: Masks, start: int) -> bool:
+    """Whether a "/" stands in the whitespace-delimited token before ``start`` (an explorer URL).
 
-    Only the part before is looked at: what follows may still be masked later in the sweep,
-    and a decision must not depend on text that a second pass would see as a placeholder.
+    Only untouched text is looked at, cut at masked spans (what follows may still be masked
+    later in the sweep, and a decision must not depend on text that a second pass would see as
+    a placeholder), and at most _URL_PREFIX characters back: walking back to the start of the
+    token made "/<hash>/<hash>/..." quadratic.
     """
-    floor = masks.last_end_before(start)
-    lo = start
-    while lo > floor and not text[lo - 1].isspace():
-        lo -= 1
-    return text[lo:start]
+    lo = max(masks.last_end_before(start), start - _URL_PREFIX)
+    slash = text.rfind("/", lo, start)
+    return slash >= 0 and _SPACE_RE.search(text, slash, start) is None
 
 
 def _tx_context(text: str, masks: Masks, start: int, end: int, next_candidate: int | None) -> bool:
     """Whether the key-shaped string at ``[start, end)`` reads as a transaction hash."""
-    if "/" in _token_prefix(text, masks, start):
+    if _in_url_or_path(text, masks, start):
         return True  # inside an explorer URL or a path: .../tx/<hash>
     lo = max(masks.last_end_before(start), start - _KEYWORD_BEFORE)
     last = None

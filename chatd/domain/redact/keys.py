@@ -21,18 +21,26 @@ _XPRV_RE = re.compile(rf"(?<![0-9A-Za-z\]])[xyztuvXYZUV]prv[{B58}]{{20,}}")
 _WIF_RE = re.compile(
     rf"(?<![0-9A-Za-z\]])(?:5[HJK][{B58}]{{49}}|[KL][{B58}]{{51}})(?![0-9A-Za-z\[])"
 )
-_SEP = r"(?:\s*(?:is|was|are|=|:|：|是|为|為)\s*)"
+# Why the triggers below are linear: every quantifier that meets a separator is possessive
+# (``*+``, ``++``, ``?+``), so a failed attempt never re-splits a run of separators. The old
+# ``(?:\s*(?:is|=|:)\s*)*`` could split " = = = ..." in 3^n ways: "api secret" + " = " * 17
+# + "!" took 27 s. Now an attempt scans its keyword, the separators after it and at most the
+# value once, and attempts start only at a keyword.
+#: "is", "=", "：", "是" ... possibly repeated ("secret = : abc"); at least one, as before.
+_SEPS = r"(?:(?:\s*+(?:is|was|are|=|:|：|是|为|為))++\s*+)?+"
+#: "private key for binance: ..." (the word after "for" stops at a separator).
+_FOR = r"(?:\s++(?:for|of|on|to)\s++[^\s:：=是为為]++)?+"
 
 _KEY_TRIGGER_RE = re.compile(
-    r"(?:private[\s_-]*key|priv[\s_-]*key|privkey|私钥|私鑰)"
-    rf"(?:\s+(?:for|of|on|to)\s+\S+)?{_SEP}*[\"'“「]?"
-    r"(?P<value>[A-Za-z0-9+/=]{32,})",
+    r"(?:private[\s_-]*+key|priv[\s_-]*+key|privkey|私钥|私鑰)"
+    rf"{_FOR}{_SEPS}[\"'“「]?+"
+    r"(?P<value>[A-Za-z0-9+/=]{32,}+)",
     re.IGNORECASE,
 )
 _SECRET_TRIGGER_RE = re.compile(
-    r"(?<![A-Za-z])(?:(?:api|apikey)[\s_-]*)?(?:secret(?:[\s_-]*key)?|密钥|秘钥|密鑰)"
-    rf"(?:\s+(?:for|of|on|to)\s+\S+)?{_SEP}*[\"'“「]?"
-    r"(?P<value>[A-Za-z0-9+/=_\-]{16,})",
+    r"(?<![A-Za-z])(?:(?:api|apikey)[\s_-]*+)?(?:secret(?:[\s_-]*+key)?|密钥|秘钥|密鑰)"
+    rf"{_FOR}{_SEPS}[\"'“「]?+"
+    r"(?P<value>[A-Za-z0-9+/=_\-]{16,}+)",
     re.IGNORECASE,
 )
 
