@@ -6,8 +6,10 @@ the masker on hostile shapes for every family of detectors, at up to ``max_messa
 and fail when one call takes longer than a generous bound (an ordinary message takes well
 under 5 ms; the worst shapes here take about 10 ms).
 
-The fixed corpus runs in a child process with a timeout, so that a catastrophic regression
-fails the test instead of hanging the suite.
+Time is the process's CPU time: what a call costs the event loop, whatever else the machine
+runs (wall-clock time on a shared 2-core machine under load jumped to 0.4 s for calls that cost
+5 ms of CPU). The fixed corpus runs in a child process with a timeout, so that a catastrophic
+regression fails the test instead of hanging the suite.
 """
 
 from __future__ import annotations
@@ -113,6 +115,13 @@ def _fill(unit: str, head: str = "", tail: str = "") -> str:
     return head + unit * ((MAX_CHARS - len(head) - len(tail)) // len(unit)) + tail
 
 
+_EN = Mnemonic("english").wordlist
+_ZH = Mnemonic("chinese_simplified").wordlist
+#: A previous message as long as allowed, ending with list words: the continuation check reads
+#: its tail and tokenises this message.
+HOSTILE_PREVIOUS = " ".join(_EN[i * 7 % 2048] for i in range(800))[-MAX_CHARS:]
+
+
 @settings(deadline=None, max_examples=150)
 @given(
     st.sampled_from(TRIGGERS),
@@ -120,19 +129,18 @@ def _fill(unit: str, head: str = "", tail: str = "") -> str:
     st.integers(min_value=1, max_value=MAX_CHARS),
     st.sampled_from(TAILS),
     st.booleans(),
+    st.sampled_from([None, "[redacted:seed_phrase]", HOSTILE_PREVIOUS]),
 )
 def test_trigger_separator_repetition_is_fast(
-    word: str, sep: str, reps: int, tail: str, expecting: bool
+    word: str, sep: str, reps: int, tail: str, expecting: bool, previous: str | None
 ) -> None:
     """Any trigger word followed by any separator repeated up to the limit is masked at once."""
     text = _hostile(word, sep, reps, tail)
-    started = time.perf_counter()
-    redact(text, expecting_2fa_code=expecting)
-    assert time.perf_counter() - started < BOUND_S, (word, sep, reps, tail)
+    started = time.process_time()
+    redact(text, expecting_2fa_code=expecting, previous=previous)
+    assert time.process_time() - started < BOUND_S, (word, sep, reps, tail)
 
 
-_EN = Mnemonic("english").wordlist
-_ZH = Mnemonic("chinese_simplified").wordlist
 _HEX64 = "ab" * 32
 
 #: Hostile shapes for every family of detectors, each close to the length limit.
@@ -195,19 +203,28 @@ CORPUS: dict[str, str] = {
     "placeholders-glued": _fill("[redacted:seed_phrase]x "),
     "numbered-words": _fill(" 1. ", "abandon"),
     "all-keywords": _fill("password secret private key 2fa code 123456 seed "),
+    "passphrase-words": _fill(" purple", "my password is"),
+    "config-dicts": _fill("{'apiKey': 'ab12cd34ef56gh78', 'secret': 'x', 'password': 'y'} "),
+    "list-words-after-previous": " ".join(_EN[i * 11 % 2048] for i in range(800))[:MAX_CHARS],
     "zh-password-chain": _fill("密码是"),
     "quotes": _fill('"', "password is "),
 }
 
+# Each text alone, with a code expected, and after a hostile previous message (only the new
+# masker takes ``previous``: the old one is timed without it).
 _CHILD = """
-import json, sys, time
+import inspect, json, sys, time
 from chatd.domain.redact import redact
-for name, text in json.load(sys.stdin).items():
+texts, previous = json.load(sys.stdin)
+kwargs = [{}, {"expecting_2fa_code": True}]
+if "previous" in inspect.signature(redact).parameters:
+    kwargs.append({"previous": previous})
+for name, text in texts.items():
     worst = 0.0
-    for expecting in (False, True):
-        started = time.perf_counter()
-        redact(text, expecting_2fa_code=expecting)
-        worst = max(worst, time.perf_counter() - started)
+    for kw in kwargs:
+        started = time.process_time()
+        redact(text, **kw)
+        worst = max(worst, time.process_time() - started)
     print(json.dumps([name, worst]), flush=True)
 """
 
@@ -218,7 +235,7 @@ def _worst_times(texts: dict[str, str]) -> tuple[dict[str, float], list[str]]:
     try:
         out = subprocess.run(
             [sys.executable, "-c", _CHILD],
-            input=json.dumps(texts),
+            input=json.dumps([texts, HOSTILE_PREVIOUS]),
             capture_output=True,
             text=True,
             timeout=60,

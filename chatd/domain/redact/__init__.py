@@ -17,11 +17,17 @@ What support needs stays visible: transaction hashes (a 64-hex string next to "t
 Detectors run in a fixed order and the first one to claim a span wins:
 
 1. placeholders already in the text are protected (so redaction is idempotent);
-2. shape-only detectors: BIP39 seed phrases, extended private keys, WIF keys;
-3. keyword-triggered detectors: API secrets, "private key: ...", "seed phrase: ...",
-   passwords, 2FA codes;
-4. shape detectors with a visibility exemption (raw hex / base58 keys vs. transaction hashes,
-   card numbers vs. order ids), decided left to right in one sweep.
+2. shape-only detectors: BIP39 seed phrases (and the start of a message that continues a
+   phrase the previous message ended with), extended private keys, WIF keys;
+3. keyword-triggered detectors: config / JSON / env values of secret-named keys, API secrets,
+   "private key: ...", "seed phrase: ...", passwords (to the end of the sentence), 2FA codes
+   (amounts and user ids excepted);
+4. shape detectors with a visibility exemption (raw, grouped ("a77a08bc b4a8f65f ...") and
+   base58 keys vs. transaction hashes, card numbers vs. order ids), decided left to right in
+   one sweep.
+
+Every detector is linear in the length of the message (each module says why where it is not
+obvious): a message of any content up to the length limit costs milliseconds.
 
 A keyword's context never reaches across a span that is already masked: the gap between a
 keyword and its target must be untouched text. That rule is what makes
@@ -42,9 +48,9 @@ from dataclasses import dataclass
 from ._spans import KINDS, PLACEHOLDER_RE, Facts, Masks, apply_masks, placeholder
 from .codes import asks_for_code, detect_otp
 from .exempt import detect_exempt_shapes
-from .keys import detect_key_shapes, detect_triggered_values
+from .keys import detect_config_values, detect_key_shapes, detect_triggered_values
 from .passwords import detect_passwords
-from .seeds import detect_seed_phrases
+from .seeds import detect_continuation, detect_seed_phrases
 from .warning import warning
 
 __all__ = [
@@ -70,14 +76,17 @@ class Redaction:
         return bool(self.kinds)
 
 
-def _redact(text: str, expecting_2fa_code: bool) -> Redaction:
+def _redact(text: str, expecting_2fa_code: bool, previous: str | None) -> Redaction:
     masks = Masks()
     for m in PLACEHOLDER_RE.finditer(text):
         masks.claim(m.start(), m.end(), None)
     found: set[str] = set()
     facts = Facts.of(text)
     detect_seed_phrases(text, masks, found, facts)
+    if previous:
+        detect_continuation(text, masks, found, previous)
     detect_key_shapes(text, masks, found)
+    detect_config_values(text, masks, found, facts)
     detect_triggered_values(text, masks, found, facts)
     detect_passwords(text, masks, found, facts)
     detect_otp(text, masks, found, facts, expecting_2fa_code)
@@ -87,14 +96,21 @@ def _redact(text: str, expecting_2fa_code: bool) -> Redaction:
     return Redaction(apply_masks(text, masks.spans), tuple(sorted(found)))
 
 
-def redact(text: str, *, expecting_2fa_code: bool = False) -> Redaction:
+def redact(
+    text: str, *, expecting_2fa_code: bool = False, previous: str | None = None
+) -> Redaction:
     """Mask every secret in ``text``; ``expecting_2fa_code`` masks any bare 6-8 digit code.
+
+    ``previous`` is the conversation's previous customer message as it was stored (already
+    masked): when it ends with a seed phrase (masked, or visible words that this message's
+    first words complete), the list words this message starts with are masked too. Only its
+    last 400 characters are read.
 
     Never raises: a message that trips a bug in a detector is masked whole (text
     ``[redacted:unknown]``, kinds ``("unknown",)``) rather than passed through, because leaking
     a secret is worse than hiding a harmless message.
     """
     try:
-        return _redact(text, expecting_2fa_code)
+        return _redact(text, expecting_2fa_code, previous)
     except Exception:  # pragma: no cover - defensive; the tests find no input that gets here
         return Redaction(placeholder("unknown"), ("unknown",))

@@ -16,6 +16,13 @@ __all__ = ["detect_exempt_shapes"]
 
 _HEX_RUN_RE = re.compile(r"[0-9a-fA-F]{64}")  # what _HEX64_RE needs, found without look-arounds
 _HEX64_RE = re.compile(r"(?<![0-9A-Za-z\]])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z\[])")
+# Hex keys written in groups (see _grouped_hex_spans).
+_HEX_GROUP_RE = re.compile(r"[0-9a-fA-F]+")
+_HEX_GROUP_SEPS = " \t\n:-"
+_HEX_DIGIT_RE = re.compile(r"[0-9]")
+_HEX_LETTER_RE = re.compile(r"[a-fA-F]")
+_GLUED_BEFORE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz]")
+_GLUED_AFTER = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz[")
 # A 64-byte base58 string (Solana keypair export, 87-88 chars); Solana transaction signatures
 # have the same shape, so these get the same transaction exemption as hex keys.
 _B58_64_RE = re.compile(rf"(?<![0-9A-Za-z\]])[{B58}]{{86,88}}(?![0-9A-Za-z\[])")
@@ -75,6 +82,59 @@ def _tx_context(text: str, masks: Masks, start: int, end: int, next_candidate: i
     return first is not None and first.group("tx") is not None
 
 
+def _grouped_hex_spans(text: str, masks: Masks) -> list[tuple[int, int]]:
+    """Spans of 64 hex digits written in equal groups: "a77a08bc b4a8f65f ..." (8 x 8), 4 x 16,
+    32 x 2 with ":" ..., one separator throughout (space, tab, newline, ":" or "-").
+
+    One pass over the hex runs of the text and one over them per group size: linear. A group
+    glued to a letter, a digit or masked text (a placeholder on a second pass) cannot start or
+    end a key, and a stretch of equal groups longer than one key is not taken (it is some other
+    listing). A key has letters and digits; "face cafe dead beef ..." has no digits.
+    """
+    runs: list[tuple[int, int]] = []
+    for m in _HEX_GROUP_RE.finditer(text):
+        if not masks.overlaps(m.start(), m.end()):
+            runs.append(m.span())
+    spans: list[tuple[int, int]] = []
+    for size in (2, 4, 8, 16, 32):
+        count = 64 // size
+        first = 0  # index of the first group of the current stretch
+        for k in range(len(runs) + 1):
+            linked = (
+                k < len(runs)
+                and runs[k][1] - runs[k][0] == size
+                and k > first
+                and runs[first][1] - runs[first][0] == size
+                and runs[k][0] - runs[k - 1][1] == 1
+                and text[runs[k - 1][1]] in _HEX_GROUP_SEPS
+                and (k - first < 2 or text[runs[k - 1][1]] == text[runs[first][1]])
+            )
+            if linked:
+                continue
+            if k - first == count and runs[first][1] - runs[first][0] == size:
+                # A whole stretch of ``count`` groups of ``size``: one key's worth.
+                start, end = runs[first][0], runs[k - 1][1]
+                if _free_edge(text, masks, start, end) and _has_digits_and_letters(
+                    text, start, end
+                ):
+                    spans.append((start, end))
+            first = k
+    return spans
+
+
+def _free_edge(text: str, masks: Masks, start: int, end: int) -> bool:
+    """Whether ``[start, end)`` stands free: no letter, digit or masked text glued to either end."""
+    if start > 0 and (text[start - 1] in _GLUED_BEFORE or masks.overlaps(start - 1, start)):
+        return False
+    return not (end < len(text) and (text[end] in _GLUED_AFTER or masks.overlaps(end, end + 1)))
+
+
+def _has_digits_and_letters(text: str, start: int, end: int) -> bool:
+    return _HEX_DIGIT_RE.search(text, start, end) is not None and (
+        _HEX_LETTER_RE.search(text, start, end) is not None
+    )
+
+
 def detect_exempt_shapes(text: str, masks: Masks, found: set[str], facts: Facts) -> None:
     """Mask 64-hex / base58 keys and card numbers, sparing tx hashes and order ids."""
     candidates: list[tuple[int, int, str]] = []
@@ -86,6 +146,8 @@ def detect_exempt_shapes(text: str, masks: Masks, found: set[str], facts: Facts)
         candidates += [
             (m.start(), m.end(), "private_key") for m in unmasked_matches(_B58_64_RE, text, masks)
         ]
+    if len(text) >= 64 + 7 and facts.digits >= 8:
+        candidates += [(s, e, "private_key") for s, e in _grouped_hex_spans(text, masks)]
     if facts.digits >= 13:
         candidates += [(s, e, "card_number") for s, e in card_spans(text, masks)]
     candidates = [c for c in candidates if not masks.overlaps(c[0], c[1])]

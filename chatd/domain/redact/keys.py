@@ -15,7 +15,7 @@ from ._spans import (
     unmasked_matches,
 )
 
-__all__ = ["detect_key_shapes", "detect_triggered_values"]
+__all__ = ["detect_config_values", "detect_key_shapes", "detect_triggered_values"]
 
 _XPRV_RE = re.compile(rf"(?<![0-9A-Za-z\]])[xyztuvXYZUV]prv[{B58}]{{20,}}")
 _WIF_RE = re.compile(
@@ -43,6 +43,73 @@ _SECRET_TRIGGER_RE = re.compile(
     r"(?P<value>[A-Za-z0-9+/=_\-]{16,}+)",
     re.IGNORECASE,
 )
+
+
+# Config and code shapes: "secret": "...", apiKey: '...', API_SECRET=..., "privateKey": "0x...",
+# ccxt's {'apiKey': '...', 'secret': '...', 'password': '...'}. The key name stays visible, the
+# value goes. Linear: an attempt starts only at the start of a name (the look-behind), the name
+# is at most 64 characters and possessive, and the value at most 256.
+_CONFIG_RE = re.compile(
+    r"(?<![A-Za-z0-9_.\-])(?P<q>[\"'`]?+)(?P<name>[A-Za-z][A-Za-z0-9_.\-]{0,63}+)(?P=q)"
+    r"[ \t]*+(?::|=>|=|：)[ \t]*+"
+    r"(?P<vq>[\"'`])?+(?P<value>(?(vq)[^\"'`\n]{1,256}+|[^\s,;'\"`}{)\]]{1,256}+))(?(vq)(?P=vq))"
+)
+# What a config name ends with, lower-cased with "-" as "_", and the kind of its value.
+_CONFIG_NAMES: tuple[tuple[str, str], ...] = (
+    ("private_key", "private_key"),
+    ("privatekey", "private_key"),
+    ("priv_key", "private_key"),
+    ("privkey", "private_key"),
+    ("secret", "api_secret"),
+    ("secret_key", "api_secret"),
+    ("secretkey", "api_secret"),
+    ("api_key", "api_secret"),
+    ("apikey", "api_secret"),
+    ("access_key", "api_secret"),
+    ("accesskey", "api_secret"),
+    ("_token", "api_secret"),
+    ("accesstoken", "api_secret"),
+    ("authtoken", "api_secret"),
+    ("apitoken", "api_secret"),
+    ("password", "password"),
+    ("passwd", "password"),
+    ("passphrase", "password"),
+    ("pwd", "password"),
+    ("mnemonic", "seed_phrase"),
+    ("seed", "seed_phrase"),
+    ("seed_phrase", "seed_phrase"),
+)
+# Values that are a stand-in, not a secret: "...", "xxx", "***", "<your key>", "YOUR_API_KEY".
+_STAND_IN_RE = re.compile(r"[.*x<>_\-\s]*+|.*(?:\.\.\.|…|<|your[_ -]?).*", re.IGNORECASE)
+
+
+def _config_kind(name: str) -> str | None:
+    """The kind of secret a config key called ``name`` holds, if any."""
+    folded = name.lower().replace("-", "_")
+    return next((kind for suffix, kind in _CONFIG_NAMES if folded.endswith(suffix)), None)
+
+
+def detect_config_values(text: str, masks: Masks, found: set[str], facts: Facts) -> None:
+    """Mask the values of secret-named keys in config, JSON, env and code shapes."""
+    if not any(c in text for c in ":=："):
+        return
+    for m, start, end in trigger_values(_CONFIG_RE, text, masks):
+        kind = _config_kind(m.group("name"))
+        if kind is None:
+            continue
+        value = text[start:end]
+        if kind == "password":
+            # "password: two words" unquoted is the password detector's, which takes the
+            # words of a passphrase; here only the quoted shapes ('password': '...').
+            if not (m.group("q") or m.group("vq")) or len(value) < 3:
+                continue
+        elif kind == "seed_phrase":
+            if len(value.split()) < 3:
+                continue  # "seed: 42" is a random seed; a phrase has words
+        elif len(value) < 8 or not (HAS_DIGIT.search(value) and HAS_LETTER.search(value)):
+            continue  # keys and secrets are long and mix letters and digits; "token: USDT" not
+        if not _STAND_IN_RE.fullmatch(value):
+            claim(masks, found, start, end, kind)
 
 
 def detect_key_shapes(text: str, masks: Masks, found: set[str]) -> None:

@@ -41,8 +41,52 @@ _PASSWORD_STOPWORDS = frozenset(
 )
 
 
+# After its first word, a passphrase ("my password is purple monkey dishwasher") runs on over
+# the next words of the same sentence, up to a word that starts the rest of the sentence
+# ("... thanks", "... and it fails"), a sentence mark, or the caps below.
+_CLAUSE_WORDS = frozenset(
+    """
+    a an the and or but so because if then than as also too not no yes ok okay is isn't was
+    wasn't are aren't does doesn't do don't did didn't can can't cannot could would will won't
+    should must may might has have had keeps keep still just i i'm im me my mine you your it
+    it's its this that they we he she please pls plz thanks thank thx ty sorry hi hello hey sir
+    help why how what when where which who for to in on at of with from by via after before
+    now again password passwd pwd pw pin code 2fa otp email username user login account uid id
+    """.split()
+)
+_SENTENCE_END = ".!?;,。！？；，"
+_MAX_PASSPHRASE_WORDS = 8
+_MAX_PASSPHRASE_CHARS = 64
+# One more word, anchored where the last one ended (so O(1) per word): on the same line, whole
+# (a longer token is not taken in part). Chinese: printable ASCII only, as the first word.
+_NEXT_WORD_EN_RE = re.compile(r"[ \t]{1,4}+(?P<word>\S{1,40}+)(?!\S)")
+_NEXT_WORD_ZH_RE = re.compile(r"[ \t]{1,4}+(?P<word>[!-~]{1,40}+)")
+
+
+def _passphrase_end(text: str, masks: Masks, start: int, end: int, zh: bool) -> int:
+    """Where a password value that starts with ``text[start:end]`` ends, its later words taken."""
+    if text[start] in "\"“'「" or text[end - 1] in _SENTENCE_END:
+        return end
+    limit = masks.first_start_after(end)
+    pattern = _NEXT_WORD_ZH_RE if zh else _NEXT_WORD_EN_RE
+    for _ in range(_MAX_PASSPHRASE_WORDS - 1):
+        m = pattern.match(text, end)
+        if m is None or m.end() - start > _MAX_PASSPHRASE_CHARS:
+            break
+        if limit is not None and m.end() > limit:
+            break  # masked text ahead: the value stops where the untouched text does
+        word = m.group("word")
+        bare = word.lower().rstrip(_SENTENCE_END + ":")
+        if not bare or bare in _CLAUSE_WORDS or word.startswith("[redacted:"):
+            break
+        end = m.end()
+        if word[-1] in _SENTENCE_END:
+            break
+    return end
+
+
 def detect_passwords(text: str, masks: Masks, found: set[str], facts: Facts) -> None:
-    """Mask what follows "password is/:" (English) or "密码(是)" (Chinese)."""
+    """Mask what follows "password is/:" (English) or "密码(是)" (Chinese), to the sentence end."""
     # Every keyword of _PASSWORD_EN_RE holds one of these.
     if any(k in facts.folded for k in ("pass", "pw", "pin")):
         for m, start, end in trigger_values(_PASSWORD_EN_RE, text, masks):
@@ -51,11 +95,15 @@ def detect_passwords(text: str, masks: Masks, found: set[str], facts: Facts) -> 
                 if value.lower().rstrip(".,!?;:") in _PASSWORD_STOPWORDS:
                     continue
             if len(value.strip("\"“”'「」")) >= 3:
-                claim(masks, found, start, end, "password")
+                claim(
+                    masks, found, start, _passphrase_end(text, masks, start, end, False), "password"
+                )
     if "密" in text or "口令" in text:
         for m, start, end in trigger_values(_PASSWORD_ZH_RE, text, masks):
             value = text[start:end]
             if not m.group("sep").strip() and value.lower() in _PASSWORD_STOPWORDS:
                 continue
             if len(value.strip("\"“”'「」")) >= 3:
-                claim(masks, found, start, end, "password")
+                claim(
+                    masks, found, start, _passphrase_end(text, masks, start, end, True), "password"
+                )
