@@ -853,6 +853,8 @@ def test_never_raises(text: str, expecting: bool) -> None:
 
 
 @given(st.one_of(st.text(), _MIXED_TEXT), st.booleans())
+# A quoted password too long to match until the key inside it became a shorter placeholder.
+@example(f"password:\"00 {KEY_HEX}'", False)
 def test_idempotent(text: str, expecting: bool) -> None:
     """Redacting already-redacted text changes nothing and reports nothing."""
     once = redact(text, expecting_2fa_code=expecting)

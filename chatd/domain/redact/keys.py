@@ -52,7 +52,7 @@ _SECRET_TRIGGER_RE = re.compile(
 _CONFIG_RE = re.compile(
     r"(?<![A-Za-z0-9_.\-])(?P<q>[\"'`]?+)(?P<name>[A-Za-z][A-Za-z0-9_.\-]{0,63}+)(?P=q)"
     r"[ \t]*+(?::|=>|=|：)[ \t]*+"
-    r"(?P<vq>[\"'`])?+(?P<value>(?(vq)[^\"'`\n]{1,256}+|[^\s,;'\"`}{)\]]{1,256}+))(?(vq)(?P=vq))"
+    r"(?P<vq>[\"'`])?+(?P<value>(?(vq)(?:(?!\[redacted:)[^\"'`\n]){1,256}+|[^\s,;'\"`}{)\]]{1,256}+))(?(vq)(?P=vq))"
 )
 # What a config name ends with, lower-cased with "-" as "_", and the kind of its value.
 _CONFIG_NAMES: tuple[tuple[str, str], ...] = (

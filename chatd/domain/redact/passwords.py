@@ -9,6 +9,9 @@ from ._spans import Facts, Masks, claim, trigger_values
 __all__ = ["detect_passwords"]
 
 _VALUE_STOP = r"(?:(?!(?-i:\[redacted:))\S)+"
+# A quoted password never holds a placeholder: on a second pass the shorter placeholder could
+# bring a closing quote within reach that the first pass did not see (the 64 is a length).
+_QUOTED = r"[\"“'「](?:(?!(?-i:\[redacted:))[^\"”'」\n]){1,64}[\"”'」]"
 
 # Linear: the quantifiers next to whitespace are possessive, so "password is" + 4,000 spaces
 # is one scan, not a re-split of the spaces between ``\s*`` and ``\s*`` (the Chinese pattern's
@@ -18,14 +21,14 @@ _PASSWORD_EN_RE = re.compile(
     r"\s++)?(?:password|passwd|passcode|passphrase|pass\s++word|pwd|pw|pin(?:\s*+code)?)"
     r"(?![A-Za-z])(?:\s++(?:for|of|on|at|to)\s++(?:[\w.@-]++\s++){0,2}?[\w.@-]++)?"
     r"(?:\s*+(?P<verb>is|was)(?![A-Za-z])\s*+[:：]?+|\s*+[:=：])\s*+"
-    rf"(?P<value>[\"“'「][^\"”'」\n]{{1,64}}[\"”'」]|{_VALUE_STOP})",
+    rf"(?P<value>{_QUOTED}|{_VALUE_STOP})",
     re.IGNORECASE,
 )
 # Chinese: the password is whatever printable ASCII follows "密码", with or without "是"/"：".
 # Stopping at the first non-ASCII character keeps "密码错误" / "密码是多少" visible.
 _PASSWORD_ZH_RE = re.compile(
     r"(?:密码|密碼|口令)\s*+(?P<sep>(?:是|为|為)?+\s*+[:：=]?+)\s*+"
-    r"(?P<value>[\"“'「][^\"”'」\n]{1,64}[\"”'」]|(?:(?!\[redacted:)[!-~])++)"
+    rf"(?P<value>{_QUOTED}|(?:(?!\[redacted:)[!-~])++)"
 )
 # Words that, after "password is", start a sentence about the password rather than the password.
 _PASSWORD_STOPWORDS = frozenset(
