@@ -121,14 +121,16 @@ def detect_otp(
             claim(masks, found, start, end, "otp_code")
 
 
-#: What a digit adds to the Luhn sum when it is doubled.
-_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+#: The Luhn sum of a doubled digit, as a digit: "5" doubled is 10, which adds 1.
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
 
 
 def _luhn_ok(digits: str) -> bool:
-    """Whether ``digits`` pass the Luhn check of card numbers (``int`` reads fullwidth digits)."""
-    total = sum(map(int, digits[-1::-2])) + sum(_LUHN_DOUBLED[int(d)] for d in digits[-2::-2])
-    return total % 10 == 0
+    """Whether ``digits`` pass the Luhn check of card numbers."""
+    if not digits.isascii():
+        digits = "".join(str(int(d)) for d in digits)  # fullwidth digits, as \d reads them
+    doubled = digits[-2::-2].translate(_LUHN_DOUBLED)
+    return (sum(map(int, digits[-1::-2])) + sum(map(int, doubled))) % 10 == 0
 
 
 def card_spans(text: str, masks: Masks) -> Iterator[tuple[int, int]]:
@@ -142,38 +144,55 @@ def card_spans(text: str, masks: Masks) -> Iterator[tuple[int, int]]:
         if len(seq) < 13:
             continue
         groups = [(g.start(), g.end()) for g in _DIGITS_RE.finditer(seq)]
-        sizes = [b - a for a, b in groups]
-        before = [0]  # before[k]: digits in groups[:k]
-        for size in sizes:
-            before.append(before[-1] + size)
+        n = len(groups)
+        # Per group, worked out once so that each window is judged in O(1): digits before it,
+        # groups of a size other than 3-7 before it, and the last group that one separator
+        # (the one after this group) reaches without changing.
+        before = [0]
+        odd_before = [0]
+        for a, b in groups:
+            before.append(before[-1] + b - a)
+            odd_before.append(odd_before[-1] + (not 3 <= b - a <= 7))
+        same_sep_to = list(range(n))
+        for k in range(n - 2, -1, -1):
+            same_sep_to[k] = k + 1
+            if k + 2 < n and seq[groups[k + 1][1]] == seq[groups[k][1]]:
+                same_sep_to[k] = same_sep_to[k + 1]
         base = m.start()
-        i = 0
-        while i < len(groups):
+        i = hi = 0
+        while i < n:
             taken = None
-            first_start = groups[i][0]
+            first_start, first_end = groups[i]
             # Cards are written 4-x-x or unbroken, and start with 2-6.
-            if (sizes[i] != 4 and sizes[i] < 13) or seq[first_start] not in "23456":
+            if (first_end - first_start not in (4, *range(13, 20))) or seq[
+                first_start
+            ] not in "23456":
                 i += 1
                 continue
             # A card has at most 19 digits, so a window spans at most 19 groups and 19 + 18
             # characters: a constant number of windows per group, which keeps a long run of
-            # numbers ("4111 4111 4111 ...") linear. The longest window is tried first.
-            hi = i + 1
-            while hi < min(len(groups), i + 19) and groups[hi][1] - first_start <= 19 + 18:
+            # numbers ("4111 4111 4111 ...") linear. ``hi`` only moves forward as ``i`` does.
+            # Of those windows, the ones with 13-19 digits are a contiguous range of ends j
+            # (``before`` increases); the longest is tried first.
+            hi = max(hi, i + 1)
+            while hi < min(n, i + 19) and groups[hi][1] - first_start <= 19 + 18:
                 hi += 1
-            for j in range(hi, i, -1):
-                if not 13 <= before[j] - before[i] <= 19:
-                    continue
-                if j - i > 1:
-                    seps = {seq[groups[k][1]] for k in range(i, j - 1)}
-                    if len(seps) != 1 or sizes[i] != 4:
-                        continue
-                    if any(not 3 <= sizes[k] <= 7 for k in range(i + 1, j)):
-                        continue
-                digits = "".join(seq[a:b] for a, b in groups[i:j])
-                if len(set(digits)) == 1 or not _luhn_ok(digits):
-                    continue
+            j_hi = min(hi, bisect_right(before, before[i] + 19) - 1)
+            j_lo = max(i + 1, bisect_left(before, before[i] + 13))
+            for j in range(j_hi, j_lo - 1, -1):
                 end = groups[j - 1][1]
+                if j - i == 1:
+                    digits = seq[first_start:end]
+                elif (
+                    first_end - first_start != 4
+                    or j - 1 > same_sep_to[i]
+                    or odd_before[j] != odd_before[i + 1]
+                ):
+                    continue  # grouped: 4 first, then groups of 3-7, one separator throughout
+                else:
+                    digits = seq[first_start:end].replace(seq[first_end], "")
+                if digits.count(digits[0]) == len(digits) or not _luhn_ok(digits):
+                    continue
                 if masks.overlaps(base + first_start, base + end):
                     continue
                 taken = (base + first_start, base + end, j)

@@ -86,39 +86,32 @@ def _grouped_hex_spans(text: str, masks: Masks) -> list[tuple[int, int]]:
     """Spans of 64 hex digits written in equal groups: "a77a08bc b4a8f65f ..." (8 x 8), 4 x 16,
     32 x 2 with ":" ..., one separator throughout (space, tab, newline, ":" or "-").
 
-    One pass over the hex runs of the text and one over them per group size: linear. A group
+    One pass over the hex runs of the text: linear. A group
     glued to a letter, a digit or masked text (a placeholder on a second pass) cannot start or
     end a key, and a stretch of equal groups longer than one key is not taken (it is some other
     listing). A key has letters and digits; "face cafe dead beef ..." has no digits.
     """
-    runs: list[tuple[int, int]] = []
-    for m in _HEX_GROUP_RE.finditer(text):
-        if not masks.overlaps(m.start(), m.end()):
-            runs.append(m.span())
+    runs = [m.span() for m in _HEX_GROUP_RE.finditer(text) if not masks.overlaps(*m.span())]
     spans: list[tuple[int, int]] = []
-    for size in (2, 4, 8, 16, 32):
-        count = 64 // size
-        first = 0  # index of the first group of the current stretch
-        for k in range(len(runs) + 1):
-            linked = (
-                k < len(runs)
-                and runs[k][1] - runs[k][0] == size
-                and k > first
-                and runs[first][1] - runs[first][0] == size
-                and runs[k][0] - runs[k - 1][1] == 1
-                and text[runs[k - 1][1]] in _HEX_GROUP_SEPS
-                and (k - first < 2 or text[runs[k - 1][1]] == text[runs[first][1]])
-            )
-            if linked:
-                continue
-            if k - first == count and runs[first][1] - runs[first][0] == size:
-                # A whole stretch of ``count`` groups of ``size``: one key's worth.
-                start, end = runs[first][0], runs[k - 1][1]
-                if _free_edge(text, masks, start, end) and _has_digits_and_letters(
-                    text, start, end
-                ):
-                    spans.append((start, end))
-            first = k
+    k = 0
+    while k < len(runs):
+        # The stretch of groups of the size of runs[k], one separator character between each.
+        size = runs[k][1] - runs[k][0]
+        e = k + 1
+        while (
+            e < len(runs)
+            and runs[e][1] - runs[e][0] == size
+            and runs[e][0] - runs[e - 1][1] == 1
+            and text[runs[e - 1][1]] in _HEX_GROUP_SEPS
+            and text[runs[e - 1][1]] == text[runs[k][1]]
+        ):
+            e += 1
+        # One key's worth: 64 digits in 2 groups at least (64 unbroken is _HEX64_RE's).
+        if 2 <= size < 64 and 64 % size == 0 and (e - k) * size == 64:
+            start, end = runs[k][0], runs[e - 1][1]
+            if _free_edge(text, masks, start, end) and _has_digits_and_letters(text, start, end):
+                spans.append((start, end))
+        k = e
     return spans
 
 
