@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from mnemonic import Mnemonic
 
@@ -958,7 +958,12 @@ def test_seed_pre_check_never_skips_a_phrase(text: str) -> None:
 # --------------------------------------------------------------------------------------------
 # A phrase split over two messages, the helpers that became lookups, and staff asking for codes.
 
+#: These properties do more per example; on a loaded shared machine the time of one example
+#: says nothing about the code (the linear tests bound it, in CPU time).
+_NO_DEADLINE = settings(deadline=None)
 
+
+@_NO_DEADLINE
 @given(st.one_of(st.text(), _MIXED_TEXT), st.one_of(st.text(), _MIXED_TEXT), st.booleans())
 @example("army cabin virus", placeholder("seed_phrase"), False)
 @example(" ".join(SEED12.split()[6:]), " ".join(SEED12.split()[:6]), False)
@@ -971,6 +976,7 @@ def test_idempotent_with_previous(text: str, previous: str, expecting: bool) -> 
     assert set(once.kinds) <= set(KINDS)
 
 
+@_NO_DEADLINE
 @given(st.binary(min_size=16, max_size=16), st.integers(min_value=1, max_value=11))
 def test_mnemonic_split_over_two_messages_is_masked(entropy: bytes, cut: int) -> None:
     """A 12-word mnemonic sent as two messages never shows its second part."""
@@ -981,6 +987,7 @@ def test_mnemonic_split_over_two_messages_is_masked(entropy: bytes, cut: int) ->
     assert all(word not in second.text.split() for word in words[cut:])
 
 
+@_NO_DEADLINE
 @given(st.binary(min_size=32, max_size=32), st.integers(min_value=12, max_value=21))
 def test_long_mnemonic_after_a_masked_part_is_masked(entropy: bytes, cut: int) -> None:
     """The rest of a 24-word mnemonic (3 words or more) after a masked first part is masked."""
@@ -1025,12 +1032,14 @@ _TYPO = st.sampled_from(_LIST_WORDS).flatmap(
 )
 
 
+@_NO_DEADLINE
 @given(st.one_of(_TYPO, st.text("abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=10)))
 def test_typo_lookup_matches_brute_force(word: str) -> None:
     """The typo test by deletion lookup agrees with trying every letter at every position."""
     assert seeds._edit1_in_list(word) == _edit1_reference(word)
 
 
+@_NO_DEADLINE
 @given(st.sampled_from([16, 20, 24, 28, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)))
 def test_checksum_matches_the_mnemonic_library(entropy: bytes) -> None:
     """The integer checksum accepts every mnemonic and agrees with the library on a changed one."""
@@ -1067,6 +1076,9 @@ def test_staff_asking_for_a_code_in_other_words_is_noticed(staff_text: str) -> N
         "Is there anything else I can help you with?",
         "您好，请稍等，我帮您查询一下。",
         "Withdrawals are delayed by about 20 minutes right now because of high volume.",
+        "Please send me your 8-digit order number",
+        "You can find your order number in the app under Orders",
+        "Our phone number is on the website and in the app",
     ],
 )
 def test_other_staff_messages_do_not_ask_for_a_code(staff_text: str) -> None:

@@ -45,7 +45,7 @@ _ID_CONTEXT_RE = re.compile(
 # USDT", "$250000"), whatever word ("code") stands nearby. Anchored at the number: O(1) each.
 _CURRENCY_AFTER_RE = re.compile(
     r"[ \t]?+(?:usdt|usdc|busd|fdusd|dai|usd|eur|gbp|cny|rmb|hkd|jpy|krw|aud|cad|sgd|btc|eth|bnb|"
-    r"sol|xrp|trx|doge|ada|ltc|dot|matic|ton|shib|avax|link|sats?|gwei|dollars?|euros?|"
+    r"sol|xrp|trx|doge|ada|ltc|matic|shib|avax|sats?|gwei|dollars?|euros?|"
     r"元|块|塊|美元|美金|人民币|人民幣|港币|港幣|个币|個幣)(?![A-Za-z])",
     re.IGNORECASE,
 )
@@ -212,8 +212,12 @@ def card_spans(text: str, masks: Masks) -> Iterator[tuple[int, int]]:
 _ASKS_FOR_CODE = re.compile(
     r"(?:2fa|two[- ]factor|authenticator|verification|otp|sms|security|one[- ]time|google auth)"
     r"\s*+(?:code|pin|token|number)|authenticator|google auth|"
-    r"\b(?:six|6|eight|8|seven|7)[- ]?digits?\b|"
-    r"\b(?:code|number|digits)\b[^.?!\n]{0,40}?\b(?:app|sms|text message)\b|"
+    # Not "the 8-digit order number" nor "your order number in the app": an agent asking for
+    # an id must not get the customer's answer masked. The look-ahead reads at most 20 chars.
+    r"\b(?:six|6|eight|8|seven|7)[- ]?digits?\b"
+    r"(?![^.?!\n]{0,20}\b(?:order|uid|id|account|phone|ticket|reference)\b)|"
+    r"\b(?:code|(?<!order )(?<!phone )(?<!ticket )(?<!account )number|digits)\b"
+    r"[^.?!\n]{0,40}?\b(?:app|sms|text message)\b|"
     r"验证码|驗證碼|动态码|動態碼|校验码|谷歌验证|谷歌驗證|验证器|驗證器|[六6]位数|[六6]位數|"
     r"动态口令|動態口令|动态密码|動態密碼|安全码|二次验证"
 )
