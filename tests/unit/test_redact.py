@@ -10,7 +10,18 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from mnemonic import Mnemonic
 
-from chatd.domain.redact import KINDS, Redaction, asks_for_code, placeholder, redact, seeds, warning
+from chatd.domain.redact import (
+    KINDS,
+    Redaction,
+    asks_for_code,
+    codes,
+    keys,
+    placeholder,
+    redact,
+    seeds,
+    warning,
+)
+from chatd.domain.redact._spans import Facts
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -1084,3 +1095,56 @@ def test_staff_asking_for_a_code_in_other_words_is_noticed(staff_text: str) -> N
 def test_other_staff_messages_do_not_ask_for_a_code(staff_text: str) -> None:
     """Ordinary staff messages do not make the next customer message expect a code."""
     assert not asks_for_code(staff_text)
+
+
+# The cheap tests that spare most messages a detector's full scan must never skip a match.
+_OTP_WORDS = [
+    "2FA",
+    "2-fa",
+    "two-factor",
+    "Google Auth",
+    "authenticator",
+    "GA code",
+    "OTP",
+    "verification code",
+    "SMS code",
+    "auth code",
+    "code",
+    "codes",
+    "验证码",
+    "驗證碼",
+    "谷歌验证",
+    "动态码",
+    "動態碼",
+    "动态口令",
+    "安全码",
+    "校验码",
+    "二次验证",
+    "6-digit",
+    "six digits",
+    "number in my app",
+    "number shown in the authenticator",
+    "验证器",
+    "驗證器",
+    "六位数",
+    "6位數",
+    "动态密码",
+    "動態密碼",
+]
+_CASED = st.tuples(st.sampled_from(_OTP_WORDS), st.sampled_from([str.upper, str.title, str])).map(
+    lambda pair: pair[1](pair[0])
+)
+
+
+@given(st.lists(st.one_of(_CASED, st.text(max_size=3)), max_size=6).map(" ".join))
+def test_otp_pre_check_never_skips_a_trigger(text: str) -> None:
+    """Whenever a 2FA trigger word is in a message, the cheap test lets the scan run."""
+    if codes._OTP_TRIGGER_RE.search(text):
+        assert codes._OTP_HINT.search(Facts.of(text).folded)
+
+
+def test_config_pre_check_covers_every_name() -> None:
+    """Every secret-named config key holds a word of the cheap test, in any case."""
+    for suffix, _kind in keys._CONFIG_NAMES:
+        for name in (suffix, suffix.upper(), "binance_" + suffix):
+            assert keys._CONFIG_HINT.search(Facts.of(name).folded), name

@@ -25,6 +25,10 @@ _OTP_TRIGGER_RE = re.compile(
     r"验证器|驗證器|[六6]位数|[六6]位數|动态密码|動態密碼",
     re.IGNORECASE,
 )
+_OTP_HINT = re.compile(
+    "2fa|2-fa|two|google|auth|ga|otp|verif|sms|code|digit|number|验|驗|谷歌|动|動|安全码|"
+    "校验码|二次|位数|位數"
+)
 _OTP_RE = re.compile(
     r"(?<![0-9A-Za-z.,+_/:\]-])(?:\d{6,8}|\d{3}[ -]\d{3})(?![0-9A-Za-z_\[]|[.,:/-]?[\d\[])"
 )
@@ -34,6 +38,8 @@ _DIGIT_SEQ_RE = re.compile(
     r"(?<![0-9A-Za-z.,+_/\]-])\d++(?:[ -]\d++)*(?![0-9A-Za-z_\[]|[.,][\d\[])"
 )
 _DIGITS_RE = re.compile(r"\d+")
+# A group that can start a card: 4 digits, or 13-19 unbroken, the first 2-6 (see card_spans).
+_CARD_START_RE = re.compile(r"(?<!\d)[2-6](?:\d{3}|\d{12,18})(?!\d)")
 # Words before a digit string that make it an identifier rather than a card number or a code.
 _ID_CONTEXT_RE = re.compile(
     r"order|订单|訂單|单号|單號|编号|編號|流水|(?<![A-Za-z])id(?![A-Za-z])|uid|\bref\b|reference|"
@@ -92,15 +98,15 @@ def detect_otp(
     """Mask 6-8 digit codes near a 2FA word, or any bare code when one is expected."""
     if facts.digits < 6 or not _OTP_RE.search(text):
         return
-    triggers = list(_OTP_TRIGGER_RE.finditer(text))
+    # Every trigger holds one of the stems of _OTP_HINT: most messages with a number in them
+    # skip the trigger scan (its many alternatives cost about as much as the rest together).
+    triggers = list(_OTP_TRIGGER_RE.finditer(text)) if _OTP_HINT.search(facts.folded) else []
     # Matches of one pattern are disjoint and in order, so starts and ends are both sorted and
     # only the nearest trigger on each side needs checking: a farther one's gap contains it.
     t_starts = [t.start() for t in triggers]
     t_ends = [t.end() for t in triggers]
     for code in unmasked_matches(_OTP_RE, text, masks):
         start, end = code.span()
-        if _is_amount(text, masks, start, end):
-            continue
         hit = False
         i = bisect_right(t_ends, start)
         # The nearest 2FA word before the code: an id word after it makes the number an id.
@@ -115,9 +121,13 @@ def detect_otp(
             hit = _follows_masked(text, masks, start, "otp_code")
         if not hit and expecting_2fa_code:
             hit = True
-        # An order number or a user id stays visible, whatever 2FA word stands near it and also
-        # when a code is expected: "UID 12345678, the code never came".
-        if hit and not id_context_before(text, masks, start, trigger_before):
+        # An amount, an order number or a user id stays visible, whatever 2FA word stands near
+        # it and also when a code is expected: "UID 12345678, the code never came".
+        if (
+            hit
+            and not _is_amount(text, masks, start, end)
+            and not id_context_before(text, masks, start, trigger_before)
+        ):
             claim(masks, found, start, end, "otp_code")
 
 
@@ -143,6 +153,8 @@ def card_spans(text: str, masks: Masks) -> Iterator[tuple[int, int]]:
         seq = m.group()
         if len(seq) < 13:
             continue
+        if _CARD_START_RE.search(seq) is None:
+            continue  # no group can start a card: spare the book-keeping below
         groups = [(g.start(), g.end()) for g in _DIGITS_RE.finditer(seq)]
         n = len(groups)
         # Per group, worked out once so that each window is judged in O(1): digits before it,

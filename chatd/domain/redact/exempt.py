@@ -17,8 +17,17 @@ __all__ = ["detect_exempt_shapes"]
 _HEX_RUN_RE = re.compile(r"[0-9a-fA-F]{64}")  # what _HEX64_RE needs, found without look-arounds
 _HEX64_RE = re.compile(r"(?<![0-9A-Za-z\]])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z\[])")
 # Hex keys written in groups (see _grouped_hex_spans).
-_HEX_GROUP_RE = re.compile(r"[0-9a-fA-F]+")
+# Groups of one digit are never part of a key; leaving them out cannot link two groups, which
+# must stand one separator apart.
+_HEX_GROUP_RE = re.compile(r"[0-9a-fA-F]{2,}")
 _HEX_GROUP_SEPS = " \t\n:-"
+# What every grouped key holds (2 groups of 32, or 4 or more groups): a cheap necessary test
+# that spares ordinary messages the scan. Attempts start only where a hex run starts and the
+# runs are possessive, so a long hex run is scanned once, not once per position.
+_HEX_GROUPS_HINT_RE = re.compile(
+    r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{32}+[ \t\n:\-][0-9a-fA-F]{32}+"
+    r"|(?:[0-9a-fA-F]{2,}+[ \t\n:\-]){3}[0-9a-fA-F]{2})"
+)
 _HEX_DIGIT_RE = re.compile(r"[0-9]")
 _HEX_LETTER_RE = re.compile(r"[a-fA-F]")
 _GLUED_BEFORE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz]")
@@ -139,7 +148,14 @@ def detect_exempt_shapes(text: str, masks: Masks, found: set[str], facts: Facts)
         candidates += [
             (m.start(), m.end(), "private_key") for m in unmasked_matches(_B58_64_RE, text, masks)
         ]
-    if len(text) >= 64 + 7 and facts.digits >= 8:
+    if (
+        len(text) >= 64 + 1
+        and facts.digits >= 8
+        # At least 64 hex characters (digits counted as \d does, a few more): most messages
+        # stop here, before the pattern below.
+        and facts.digits + sum(map(text.count, "abcdefABCDEF")) >= 64
+        and _HEX_GROUPS_HINT_RE.search(text)
+    ):
         candidates += [(s, e, "private_key") for s, e in _grouped_hex_spans(text, masks)]
     if facts.digits >= 13:
         candidates += [(s, e, "card_number") for s, e in card_spans(text, masks)]

@@ -59,6 +59,7 @@ _CLAUSE_WORDS = frozenset(
 )
 _SENTENCE_END = ".!?;,。！？；，"
 _MAX_PASSPHRASE_WORDS = 8
+_PASSWORD_HINT = re.compile("pass|pw|pin")
 _MAX_PASSPHRASE_CHARS = 64
 # One more word, anchored where the last one ended (so O(1) per word): on the same line, whole
 # (a longer token is not taken in part). Chinese: printable ASCII only, as the first word.
@@ -91,7 +92,7 @@ def _passphrase_end(text: str, masks: Masks, start: int, end: int, zh: bool) -> 
 def detect_passwords(text: str, masks: Masks, found: set[str], facts: Facts) -> None:
     """Mask what follows "password is/:" (English) or "密码(是)" (Chinese), to the sentence end."""
     # Every keyword of _PASSWORD_EN_RE holds one of these.
-    if any(k in facts.folded for k in ("pass", "pw", "pin")):
+    if _PASSWORD_HINT.search(facts.folded):
         for m, start, end in trigger_values(_PASSWORD_EN_RE, text, masks):
             value = text[start:end]
             if m.group("verb") and value[0] not in "\"“'「":

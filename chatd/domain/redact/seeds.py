@@ -80,6 +80,7 @@ _SEED_TRIGGER_RE = re.compile(
 )
 #: One of these starts every keyword of _SEED_TRIGGER_RE (a cheap test before the search).
 _SEED_KEYWORDS = ("seed", "recovery", "mnemonic", "secret", "助记词", "助記詞")
+_SEED_HINT = re.compile("|".join(_SEED_KEYWORDS))
 _MIN_SEED_WORDS = 12
 _MIN_SEED_AFTER_KEYWORD = 6
 
@@ -276,7 +277,7 @@ def detect_seed_phrases(text: str, masks: Masks, found: set[str], facts: Facts) 
     full_scan = _may_hold_seed_run(latin, text)
     triggers = (
         list(_SEED_TRIGGER_RE.finditer(text))
-        if words >= _MIN_SEED_AFTER_KEYWORD and any(k in facts.folded for k in _SEED_KEYWORDS)
+        if words >= _MIN_SEED_AFTER_KEYWORD and _SEED_HINT.search(facts.folded)
         else []
     )
     if not full_scan and not triggers:
