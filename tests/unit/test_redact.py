@@ -6,11 +6,22 @@ import hashlib
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from mnemonic import Mnemonic
 
-from chatd.domain.redact import KINDS, Redaction, placeholder, redact, warning
+from chatd.domain.redact import (
+    KINDS,
+    Redaction,
+    asks_for_code,
+    codes,
+    keys,
+    placeholder,
+    redact,
+    seeds,
+    warning,
+)
+from chatd.domain.redact._spans import Facts
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -55,6 +66,12 @@ WIF_COMPRESSED = "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617"
 SOL_KEY = _b58(hashlib.sha512(b"chatd solana key").digest())
 API_SECRET = "hG7sK2pL9qR4tV8wX1yZ3aB5cD6eF0gH"
 
+
+def _groups(hex64: str, size: int, sep: str) -> str:
+    """``hex64`` written in groups of ``size`` joined by ``sep`` ("a77a08bc b4a8f65f ...")."""
+    return sep.join(hex64[i : i + size] for i in range(0, len(hex64), size))
+
+
 # What support needs to see.
 TX_HEX = "d27a041fdb86426c8abbace6619aa2266024cb387729ee2bd84bbfad5322de2b"
 SOL_SIG = _b58(hashlib.sha512(b"chatd solana signature").digest())
@@ -77,6 +94,8 @@ class Case:
     visible: tuple[str, ...] = ()
     hidden: tuple[str, ...] = ()
     expecting_2fa_code: bool = False
+    #: The conversation's previous customer message, as stored (already masked).
+    previous: str | None = None
 
 
 CASES = [
@@ -341,13 +360,394 @@ CASES = [
         " ".join("请帮我看一下这个问题谢谢你们"),
         visible=("请 帮 我 看",),
     ),
+    # ====================================================================================
+    # Issue 14 item 7: the classes an independent held-out set found leaking, and the two
+    # false positives; each with cases that must be masked and cases that must stay.
+    # --- a seed phrase split over two messages (``previous`` is the stored message) -----
+    Case(
+        "split-24-after-masked-12",
+        " ".join(SEED24.split()[12:]),
+        ("seed_phrase",),
+        hidden=("ridge", "diary road"),
+        previous=placeholder("seed_phrase"),
+    ),
+    Case(
+        "split-after-masked-with-numbering",
+        "13. ridge 14. remember 15. small, thanks",
+        ("seed_phrase",),
+        visible=("thanks",),
+        hidden=("ridge", "remember", "small"),
+        previous=f"my seed: {placeholder('seed_phrase')}\n",
+    ),
+    Case(
+        "split-three-words-after-masked",
+        "spawn diary road",
+        ("seed_phrase",),
+        hidden=("spawn", "road"),
+        previous=f"{placeholder('seed_phrase')},",
+    ),
+    Case(
+        "split-with-typo-after-masked",
+        "stuff spwan diary road",
+        ("seed_phrase",),
+        hidden=("stuff", "spwan", "road"),
+        previous=placeholder("seed_phrase"),
+    ),
+    Case(
+        "split-12-as-6-and-6",
+        " ".join(SEED12.split()[6:]),
+        ("seed_phrase",),
+        hidden=("army", "opinion"),
+        previous=" ".join(SEED12.split()[:6]),
+    ),
+    Case(
+        "split-12-as-9-and-3",
+        "laugh grief opinion",
+        ("seed_phrase",),
+        hidden=("laugh", "opinion"),
+        previous="words: " + " ".join(SEED12.split()[:9]),
+    ),
+    Case(
+        "split-zh-after-masked",
+        "运 净 病 雄",
+        ("seed_phrase",),
+        hidden=("净 病",),
+        previous=f"助记词 {placeholder('seed_phrase')}",
+    ),
+    Case(
+        "split-zh-6-and-6",
+        " ".join(ZH_SEED.split()[6:]),
+        ("seed_phrase",),
+        hidden=("促 运 净",),
+        previous="我的助记词 " + " ".join(ZH_SEED.split()[:6]),
+    ),
+    Case(
+        "split-reply-after-masked-stays",
+        "wallet access please",
+        visible=("wallet access please",),
+        previous=placeholder("seed_phrase"),
+    ),
+    Case(
+        "split-two-words-after-masked-stay",
+        "please help",
+        visible=("please help",),
+        previous=placeholder("seed_phrase"),
+    ),
+    Case(
+        "split-everyday-reply-after-masked-stays",
+        "you can check my account now",
+        visible=("check my account",),
+        previous=f"{placeholder('seed_phrase')} ",
+    ),
+    Case(
+        "split-not-at-the-end-stays",
+        "army cabin virus laugh grief opinion",
+        visible=("army cabin",),
+        previous=f"{placeholder('seed_phrase')} is that what you need?",
+    ),
+    Case(
+        "split-no-phrase-before-stays",
+        "army cabin virus laugh grief opinion",
+        visible=("army cabin",),
+        previous="hello, I need help with my wallet",
+    ),
+    Case(
+        "split-ordinary-sentences-stay",
+        "what other day will you want help",
+        visible=("what other day",),
+        previous="you can also use this one now",
+    ),
+    Case(
+        "split-zh-reply-stays",
+        "好的，谢谢你们",
+        visible=("好的，谢谢你们",),
+        previous=placeholder("seed_phrase"),
+    ),
+    # --- hex private keys written in groups ---------------------------------------------
+    Case("hex-key-8x8-spaces", _groups(KEY_HEX, 8, " "), ("private_key",), hidden=("c1e38448",)),
+    Case(
+        "hex-key-4x16-dashes",
+        f"my key {_groups(KEY_HEX, 16, '-')} help",
+        ("private_key",),
+        visible=("my key", "help"),
+        hidden=(KEY_HEX[:16],),
+    ),
+    Case("hex-key-32x2-colons", _groups(KEY_HEX, 2, ":"), ("private_key",), hidden=("c1:e3:84",)),
+    Case(
+        "hex-key-16x4-spaces-zh",
+        f"私钥 {_groups(KEY_HEX, 4, ' ')} 还能找回吗",
+        ("private_key",),
+        visible=("还能找回吗",),
+        hidden=("c1e3 8448",),
+    ),
+    Case("hex-key-8-lines", _groups(KEY_HEX, 8, "\n"), ("private_key",), hidden=("e0c8de1e",)),
+    Case(
+        "hex-key-groups-after-number",
+        f"1234 {_groups(KEY_HEX, 8, ' ')}",
+        ("private_key",),
+        visible=("1234",),
+        hidden=("24dc34ae",),
+    ),
+    Case("txid-8x8", f"txid: {_groups(TX_HEX, 8, ' ')}", visible=(_groups(TX_HEX, 8, " "),)),
+    Case(
+        "tx-hash-zh-groups",
+        f"交易哈希 {_groups(TX_HEX, 16, '-')}",
+        visible=(_groups(TX_HEX, 16, "-"),),
+    ),
+    Case(
+        "explorer-url-groups",
+        f"https://etherscan.io/tx/{_groups(TX_HEX, 8, '-')}",
+        visible=(_groups(TX_HEX, 8, "-"),),
+    ),
+    Case(
+        "tx-hash-groups-after",
+        f"{_groups(TX_HEX, 8, ' ')} is the tx hash",
+        visible=(_groups(TX_HEX, 8, " "),),
+    ),
+    Case(
+        "two-uuids",
+        "uuid 123e4567-e89b-12d3-a456-426614174000 123e4567-e89b-12d3-a456-426614174000",
+        visible=("e89b-12d3",),
+    ),
+    Case(
+        "hex-words-without-digits",
+        " ".join(["face", "cafe", "dead", "beef"] * 4),
+        visible=("face cafe dead beef",),
+    ),
+    # --- config / JSON / env / code shapes ----------------------------------------------
+    Case(
+        "json-secret",
+        f'{{"secret": "{API_SECRET}"}}',
+        ("api_secret",),
+        visible=('"secret":',),
+        hidden=(API_SECRET,),
+    ),
+    Case(
+        "json-apikey",
+        '"apiKey": "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"',
+        ("api_secret",),
+        visible=('"apiKey":',),
+        hidden=("vmPUZE6mv9SD5VNHk4",),
+    ),
+    Case(
+        "env-api-secret-lower",
+        f"api_secret={API_SECRET}",
+        ("api_secret",),
+        visible=("api_secret=",),
+        hidden=(API_SECRET,),
+    ),
+    Case(
+        "env-api-secret-upper",
+        f"API_SECRET={API_SECRET}\nAPI_KEY=abc123",
+        ("api_secret",),
+        visible=("API_SECRET=", "API_KEY=abc123"),
+        hidden=(API_SECRET,),
+    ),
+    Case(
+        "env-prefixed-key",
+        "export BINANCE_API_KEY=8d3f9a2b7c6e5d4f1a2b",
+        ("api_secret",),
+        visible=("BINANCE_API_KEY=",),
+        hidden=("8d3f9a2b",),
+    ),
+    Case(
+        "yaml-secret-key",
+        "secretKey: 8f3a2b1c9d8e7f6a5b4c",
+        ("api_secret",),
+        visible=("secretKey:",),
+        hidden=("8f3a2b1c",),
+    ),
+    Case(
+        "json-private-key-0x",
+        f'"privateKey": "0x{KEY_HEX}"',
+        ("private_key",),
+        visible=('"privateKey":',),
+        hidden=(KEY_HEX[:16],),
+    ),
+    Case(
+        "ccxt-dict",
+        "ccxt.okx({'apiKey': 'ab12cd34ef56gh78', 'secret': 'Zx9Yw8Vu7Ts6Rq5P', "
+        "'password': 'hunter22'})",
+        ("api_secret", "password"),
+        visible=("'apiKey':", "'secret':", "'password':"),
+        hidden=("ab12cd34", "Zx9Yw8Vu", "hunter22"),
+    ),
+    Case(
+        "access-token-env",
+        "access_token=ya29a0AfH6SMBx",
+        ("api_secret",),
+        visible=("access_token=",),
+        hidden=("ya29a0",),
+    ),
+    Case(
+        "json-mnemonic",
+        '{"mnemonic": "army cabin virus laugh"}',
+        ("seed_phrase",),
+        visible=('"mnemonic":',),
+        hidden=("cabin virus",),
+    ),
+    Case(
+        "config-zh-secret",
+        f"配置 secret_key = '{API_SECRET}' 报错",
+        ("api_secret",),
+        visible=("报错",),
+        hidden=(API_SECRET,),
+    ),
+    Case("config-stand-in-dots", "api_secret=...", visible=("api_secret=...",)),
+    Case("config-stand-in-your", '"apiKey": "YOUR_API_KEY"', visible=("YOUR_API_KEY",)),
+    Case("config-stand-in-angle", 'api_secret = "<your secret>"', visible=("<your secret>",)),
+    Case("config-token-symbol", "token: USDT-TRC20", visible=("USDT-TRC20",)),
+    Case("config-error-line", "error: invalid signature", visible=("invalid signature",)),
+    Case("config-key-value", "key=value", visible=("key=value",)),
+    Case("config-random-seed", "seed: 42", visible=("seed: 42",)),
+    Case("config-network", '{"network": "TRC20", "coin": "USDT"}', visible=('"TRC20"',)),
+    # --- passphrases: the whole sentence after "password is", not its first word --------
+    Case(
+        "passphrase-three-words",
+        "my password is purple monkey dishwasher",
+        ("password",),
+        visible=("my password is",),
+        hidden=("purple", "monkey", "dishwasher"),
+    ),
+    Case(
+        "passphrase-then-question",
+        "my password is purple monkey dishwasher, can you help",
+        ("password",),
+        visible=("can you help",),
+        hidden=("monkey", "dishwasher"),
+    ),
+    Case(
+        "passphrase-then-and",
+        "my wallet password is tiger lily 77 and it fails",
+        ("password",),
+        visible=("and it fails",),
+        hidden=("tiger", "lily 77"),
+    ),
+    Case(
+        "passphrase-colon-thanks",
+        "password: blue sky 42 thanks",
+        ("password",),
+        visible=("thanks",),
+        hidden=("blue", "sky 42"),
+    ),
+    Case(
+        "passphrase-line-end",
+        "the password is hunter two\nnext: my order",
+        ("password",),
+        visible=("next: my order",),
+        hidden=("hunter", " two"),
+    ),
+    Case(
+        "passphrase-zh",
+        "密码是 open sesame 9 请帮我",
+        ("password",),
+        visible=("请帮我",),
+        hidden=("open", "sesame 9"),
+    ),
+    Case(
+        "passphrase-zh-comma",
+        "我的密码是 correct horse battery，怎么办",
+        ("password",),
+        visible=("怎么办",),
+        hidden=("horse", "battery"),
+    ),
+    Case(
+        "passphrase-capped",
+        "my password is " + " ".join(f"w{i}x" for i in range(12)),
+        ("password",),
+        visible=("w9x",),
+        hidden=("w0x", "w7x"),
+    ),
+    Case("password-wrong-again", "my password is wrong again", visible=("wrong again",)),
+    Case(
+        "password-too-weak",
+        "my password is too weak, how do I change it",
+        visible=("too weak, how do I change it",),
+    ),
+    Case("password-expired", "my password is expired", visible=("expired",)),
+    Case("zh-password-how-much", "密码是多少", visible=("密码是多少",)),
+    Case("zh-password-error", "密码错误怎么办", visible=("密码错误怎么办",)),
+    Case("password-reset-link", "password reset link never arrived", visible=("never arrived",)),
+    # --- 2FA codes asked for, and given, in other words ---------------------------------
+    Case(
+        "otp-authenticator-app-number",
+        "the number in my app is 482913",
+        ("otp_code",),
+        hidden=("482913",),
+    ),
+    Case(
+        "otp-six-digits",
+        "here are the 6 digits: 654321",
+        ("otp_code",),
+        hidden=("654321",),
+    ),
+    Case(
+        "otp-zh-authenticator",
+        "验证器里的六位数是 123456",
+        ("otp_code",),
+        visible=("验证器里的六位数是",),
+        hidden=("123456",),
+    ),
+    Case(
+        "otp-zh-authenticator-shows", "身份验证器上显示 246810", ("otp_code",), hidden=("246810",)
+    ),
+    Case(
+        "otp-from-google-authenticator",
+        "the code from google authenticator says 135 792",
+        ("otp_code",),
+        hidden=("135 792",),
+    ),
+    # --- false positives: user ids and amounts stay visible -----------------------------
+    Case("uid-near-code", "UID 12345678, the code never came", visible=("12345678",)),
+    Case(
+        "user-id-and-code",
+        "my user id is 87654321 and the 2fa code is 123456",
+        ("otp_code",),
+        visible=("87654321",),
+        hidden=("123456",),
+    ),
+    Case("zh-uid-near-code", "用户ID 12345678 验证码没收到", visible=("12345678",)),
+    Case(
+        "zh-uid-while-expecting",
+        "用户ID：23456789",
+        visible=("23456789",),
+        expecting_2fa_code=True,
+    ),
+    Case(
+        "user-id-while-expecting",
+        "user id 34567890",
+        visible=("34567890",),
+        expecting_2fa_code=True,
+    ),
+    Case(
+        "amount-usdt-near-code",
+        "withdraw 150000 USDT, the code is not arriving",
+        visible=("150000",),
+    ),
+    Case("amount-lower-usdt", "150000 usdt code", visible=("150000",)),
+    Case("zh-amount-usdt", "提现 150000 USDT 验证码收不到", visible=("150000",)),
+    Case("amount-dollar-sign", "$250000 and the 2fa code?", visible=("250000",)),
+    Case(
+        "amount-then-code",
+        "withdraw 150000 USDT, code 482913",
+        ("otp_code",),
+        visible=("150000 USDT",),
+        hidden=("482913",),
+    ),
+    Case(
+        "amount-while-expecting",
+        "I only want to send 200000 USDT",
+        visible=("200000",),
+        expecting_2fa_code=True,
+    ),
+    Case("zh-amount-yuan-code", "验证码收不到，充值了 500000 元", visible=("500000",)),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_table(case: Case) -> None:
     """Each table case masks exactly its kinds and keeps what support needs."""
-    result = redact(case.text, expecting_2fa_code=case.expecting_2fa_code)
+    result = redact(case.text, expecting_2fa_code=case.expecting_2fa_code, previous=case.previous)
     assert result.kinds == case.kinds, result.text
     assert result.masked == bool(case.kinds)
     for fragment in case.visible:
@@ -359,8 +759,8 @@ def test_table(case: Case) -> None:
 
 
 def test_table_size() -> None:
-    """The table holds at least 50 cases, in English and Chinese."""
-    assert len(CASES) >= 50
+    """The table holds at least 150 cases, in English and Chinese."""
+    assert len(CASES) >= 150
     assert any(any("\u4e00" <= ch <= "\u9fff" for ch in c.text) for c in CASES)
     assert {k for c in CASES for k in c.kinds} == set(KINDS)
 
@@ -464,6 +864,8 @@ def test_never_raises(text: str, expecting: bool) -> None:
 
 
 @given(st.one_of(st.text(), _MIXED_TEXT), st.booleans())
+# A quoted password too long to match until the key inside it became a shorter placeholder.
+@example(f"password:\"00 {KEY_HEX}'", False)
 def test_idempotent(text: str, expecting: bool) -> None:
     """Redacting already-redacted text changes nothing and reports nothing."""
     once = redact(text, expecting_2fa_code=expecting)
@@ -558,9 +960,191 @@ def _run_text(draw: st.DrawFn) -> str:
 
 @given(_run_text())
 def test_seed_pre_check_never_skips_a_phrase(text: str) -> None:
-    from chatd.domain import redact as r
-
-    tokens = r._tokens(text)
-    found = any(r._is_seed_run(run) for run in r._seed_runs(text, tokens))
+    tokens = seeds._tokens(text)
+    found = any(seeds._is_seed_run(run) for run in seeds._seed_runs(text, tokens))
     if found:
-        assert r._may_hold_seed_run(r._LATIN_WORD_RE.findall(text), text)
+        assert seeds._may_hold_seed_run(seeds._LATIN_WORD_RE.findall(text), text)
+
+
+# --------------------------------------------------------------------------------------------
+# A phrase split over two messages, the helpers that became lookups, and staff asking for codes.
+
+#: These properties do more per example; on a loaded shared machine the time of one example
+#: says nothing about the code (the linear tests bound it, in CPU time).
+_NO_DEADLINE = settings(deadline=None)
+
+
+@_NO_DEADLINE
+@given(st.one_of(st.text(), _MIXED_TEXT), st.one_of(st.text(), _MIXED_TEXT), st.booleans())
+@example("army cabin virus", placeholder("seed_phrase"), False)
+@example(" ".join(SEED12.split()[6:]), " ".join(SEED12.split()[:6]), False)
+def test_idempotent_with_previous(text: str, previous: str, expecting: bool) -> None:
+    """With a previous message, redacting the redacted text again changes nothing."""
+    once = redact(text, expecting_2fa_code=expecting, previous=previous)
+    twice = redact(once.text, expecting_2fa_code=expecting, previous=previous)
+    assert twice.text == once.text
+    assert twice.kinds == ()
+    assert set(once.kinds) <= set(KINDS)
+
+
+@_NO_DEADLINE
+@given(st.binary(min_size=16, max_size=16), st.integers(min_value=1, max_value=11))
+def test_mnemonic_split_over_two_messages_is_masked(entropy: bytes, cut: int) -> None:
+    """A 12-word mnemonic sent as two messages never shows its second part."""
+    words = _MNEMONIC.to_mnemonic(entropy).split()
+    first = redact(" ".join(words[:cut]))
+    second = redact(" ".join(words[cut:]), previous=first.text)
+    assert "seed_phrase" in second.kinds
+    assert all(word not in second.text.split() for word in words[cut:])
+
+
+@_NO_DEADLINE
+@given(st.binary(min_size=32, max_size=32), st.integers(min_value=12, max_value=21))
+def test_long_mnemonic_after_a_masked_part_is_masked(entropy: bytes, cut: int) -> None:
+    """The rest of a 24-word mnemonic (3 words or more) after a masked first part is masked."""
+    words = _MNEMONIC.to_mnemonic(entropy).split()
+    first = redact(" ".join(words[:cut]))
+    assert first.text == placeholder("seed_phrase")
+    second = redact(" ".join(words[cut:]), previous=first.text)
+    assert second.kinds == ("seed_phrase",)
+
+
+def test_only_the_tail_of_previous_is_read() -> None:
+    """A masked phrase more than 400 characters before the end of previous is not looked at."""
+    far = placeholder("seed_phrase") + " " + "x" * seeds.PREVIOUS_TAIL
+    assert redact("army cabin virus", previous=far).kinds == ()
+    assert redact("army cabin virus", previous=placeholder("seed_phrase")).kinds == ("seed_phrase",)
+
+
+def _edit1_reference(word: str) -> bool:
+    """The former brute force: every letter tried at every position."""
+    if not 4 <= len(word) <= 9:
+        return False
+    listed = set(_LIST_WORDS)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for i in range(len(word) + 1):
+        left, right = word[:i], word[i:]
+        if right and left + right[1:] in listed:
+            return True
+        if len(right) > 1 and left + right[1] + right[0] + right[2:] in listed:
+            return True
+        if any(
+            (right and left + c + right[1:] in listed) or left + c + right in listed
+            for c in letters
+        ):
+            return True
+    return False
+
+
+_TYPO = st.sampled_from(_LIST_WORDS).flatmap(
+    lambda w: st.tuples(st.integers(0, len(w)), st.sampled_from("abcdefghijklmnopqrstuvwxyz")).map(
+        lambda edit: w[: edit[0]] + edit[1] + w[edit[0] + 1 :]
+    )
+)
+
+
+@_NO_DEADLINE
+@given(st.one_of(_TYPO, st.text("abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=10)))
+def test_typo_lookup_matches_brute_force(word: str) -> None:
+    """The typo test by deletion lookup agrees with trying every letter at every position."""
+    assert seeds._edit1_in_list(word) == _edit1_reference(word)
+
+
+@_NO_DEADLINE
+@given(st.sampled_from([16, 20, 24, 28, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)))
+def test_checksum_matches_the_mnemonic_library(entropy: bytes) -> None:
+    """The integer checksum accepts every mnemonic and agrees with the library on a changed one."""
+    words = _MNEMONIC.to_mnemonic(entropy).split()
+    index = {w: i for i, w in enumerate(_LIST_WORDS)}
+    assert seeds._checksum_ok([index[w] for w in words])
+    changed = [*words[:-1], words[0]]
+    assert seeds._checksum_ok([index[w] for w in changed]) == _MNEMONIC.check(" ".join(changed))
+
+
+@pytest.mark.parametrize(
+    "staff_text",
+    [
+        "Please enter the 6-digit code shown in your authenticator app",
+        "Could you send me the code from Google Authenticator?",
+        "What is the number in your app right now?",
+        "Please type the six digit number we sent by SMS",
+        "请提供验证器里的六位数",
+        "请告诉我您的谷歌验证码",
+        "What is your 2FA code?",
+    ],
+)
+def test_staff_asking_for_a_code_in_other_words_is_noticed(staff_text: str) -> None:
+    """A staff message that asks for a 2FA code in any of these words is recognised."""
+    assert asks_for_code(staff_text)
+
+
+@pytest.mark.parametrize(
+    "staff_text",
+    [
+        "Could you tell me which network you used for the transfer?",
+        "What is your order number?",
+        "Please share your UID so I can look it up",
+        "Is there anything else I can help you with?",
+        "您好，请稍等，我帮您查询一下。",
+        "Withdrawals are delayed by about 20 minutes right now because of high volume.",
+        "Please send me your 8-digit order number",
+        "You can find your order number in the app under Orders",
+        "Our phone number is on the website and in the app",
+    ],
+)
+def test_other_staff_messages_do_not_ask_for_a_code(staff_text: str) -> None:
+    """Ordinary staff messages do not make the next customer message expect a code."""
+    assert not asks_for_code(staff_text)
+
+
+# The cheap tests that spare most messages a detector's full scan must never skip a match.
+_OTP_WORDS = [
+    "2FA",
+    "2-fa",
+    "two-factor",
+    "Google Auth",
+    "authenticator",
+    "GA code",
+    "OTP",
+    "verification code",
+    "SMS code",
+    "auth code",
+    "code",
+    "codes",
+    "验证码",
+    "驗證碼",
+    "谷歌验证",
+    "动态码",
+    "動態碼",
+    "动态口令",
+    "安全码",
+    "校验码",
+    "二次验证",
+    "6-digit",
+    "six digits",
+    "number in my app",
+    "number shown in the authenticator",
+    "验证器",
+    "驗證器",
+    "六位数",
+    "6位數",
+    "动态密码",
+    "動態密碼",
+]
+_CASED = st.tuples(st.sampled_from(_OTP_WORDS), st.sampled_from([str.upper, str.title, str])).map(
+    lambda pair: pair[1](pair[0])
+)
+
+
+@given(st.lists(st.one_of(_CASED, st.text(max_size=3)), max_size=6).map(" ".join))
+def test_otp_pre_check_never_skips_a_trigger(text: str) -> None:
+    """Whenever a 2FA trigger word is in a message, the cheap test lets the scan run."""
+    if codes._OTP_TRIGGER_RE.search(text):
+        assert codes._OTP_HINT.search(Facts.of(text).folded)
+
+
+def test_config_pre_check_covers_every_name() -> None:
+    """Every secret-named config key holds a word of the cheap test, in any case."""
+    for suffix, _kind in keys._CONFIG_NAMES:
+        for name in (suffix, suffix.upper(), "binance_" + suffix):
+            assert keys._CONFIG_HINT.search(Facts.of(name).folded), name
