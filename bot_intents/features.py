@@ -1,5 +1,9 @@
 """Sparse TF-IDF features (words, word bigrams, character n-grams) over normalised text.
 
+Character n-grams are 3-5 letters inside word boundaries (typos, inflections in Russian,
+Spanish and Turkish), 2-4 syllables in Hangul words (Korean particles and endings stay attached
+to the word, and the n-grams still meet), and ideograph trigrams in Chinese runs.
+
 No scipy: a fitted :class:`Vectorizer` stores the examples as a feature-major (CSC-like) matrix of
 numpy arrays, so scoring a message is one gather over the message's posting lists and one
 ``numpy.bincount``. That keeps a 15,000-example knowledge base well under a millisecond.
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot_intents.normalize import is_cjk, normalize_text, tokenize
+from bot_intents.normalize import is_cjk, is_hangul, normalize_text, tokenize
 
 __all__ = ["FeatureConfig", "TextFeatures", "Vectorizer", "extract"]
 
@@ -55,7 +59,12 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
                 chars.update(run[i : i + 3] for i in range(len(run) - 2))
                 continue
             padded = f" {raw} "
-            for n in range(config.char_min, config.char_max + 1):
+            low, high = config.char_min, config.char_max
+            if is_hangul(raw[0]):
+                # A Hangul syllable is a whole consonant-vowel(-consonant) block, so two of them
+                # already make a morpheme ("비밀", "번호"): 2-4-grams, not 3-5.
+                low, high = 2, 4
+            for n in range(low, high + 1):
                 chars.update(padded[i : i + n] for i in range(len(padded) - n + 1))
     return TextFeatures(normalized, tuple(tokens), (words, bigrams, chars))
 
