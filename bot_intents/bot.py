@@ -13,7 +13,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from bot_intents import texts
-from bot_intents.calibration import confidence, fit_calibration
+from bot_intents.calibration import confidence
 from bot_intents.language import LanguageDetector
 from bot_intents.loader import default_kb_paths, fingerprint, load_knowledge_base, shipped_texts
 from bot_intents.matcher import Matcher, MatcherConfig, MatchScores
@@ -27,7 +27,7 @@ from bot_intents.model import (
     Suggestion,
 )
 from bot_intents.normalize import normalize_text
-from bot_intents.tuning import cross_validate
+from bot_intents.tuning import calibrate_by_cross_validation
 
 __all__ = [
     "DEFAULT_TARGET_OOS_RECALL",
@@ -35,6 +35,7 @@ __all__ = [
     "language_samples",
     "load_bot",
     "training_data",
+    "training_locales",
     "tune_calibration",
 ]
 
@@ -55,6 +56,24 @@ def training_data(kb: KnowledgeBase) -> tuple[list[str], list[int]]:
             example_texts.extend(intent.examples[locale])
             labels.extend([index] * len(intent.examples[locale]))
     return example_texts, labels
+
+
+def training_locales(kb: KnowledgeBase) -> list[str]:
+    """The locale of each example of :func:`training_data`, in the same order."""
+    return [
+        locale
+        for intent in kb.intents
+        for locale in sorted(intent.examples)
+        for _ in intent.examples[locale]
+    ]
+
+
+def _out_of_scope(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
+    """The KB's out-of-scope messages and the locale of each."""
+    pairs = [
+        (text, locale) for locale in sorted(kb.out_of_scope) for text in kb.out_of_scope[locale]
+    ]
+    return [text for text, _ in pairs], [locale for _, locale in pairs]
 
 
 def language_samples(kb: KnowledgeBase) -> dict[str, list[str]]:
@@ -80,15 +99,25 @@ def tune_calibration(
     folds: int = 5,
     config: MatcherConfig | None = None,
 ) -> Calibration:
-    """Fit the calibration of ``kb`` by cross-validation over its examples and OOS messages."""
+    """Fit the calibration of ``kb`` by cross-validation over its examples and OOS messages.
+
+    Its notes carry the nested cross-validated estimate (``cv_estimate_*``) beside the
+    figures on the rows it was fitted on.
+    """
     example_texts, labels = training_data(kb)
-    out_of_scope = [text for locale in sorted(kb.out_of_scope) for text in kb.out_of_scope[locale]]
-    held_out = cross_validate(
-        example_texts, labels, len(kb.intents), out_of_scope, folds=folds, config=config
-    )
-    return fit_calibration(
-        held_out, target_oos_recall=target_oos_recall, fingerprint=fingerprint(kb.intents)
-    )
+    out_of_scope, oos_locales = _out_of_scope(kb)
+    return calibrate_by_cross_validation(
+        example_texts,
+        labels,
+        len(kb.intents),
+        out_of_scope,
+        target_oos_recall=target_oos_recall,
+        folds=folds,
+        config=config,
+        groups=training_locales(kb),
+        oos_groups=oos_locales,
+        fingerprint=fingerprint(kb.intents),
+    ).calibration
 
 
 class Bot:
@@ -113,7 +142,9 @@ class Bot:
         self._texts = kb.texts or shipped_texts()
         if matcher is None:
             example_texts, labels = training_data(kb)
-            matcher = Matcher(example_texts, labels, len(kb.intents), config)
+            matcher = Matcher(
+                example_texts, labels, len(kb.intents), config, groups=training_locales(kb)
+            )
         self._matcher = matcher
         if calibration is None:
             stored = kb.calibration
@@ -195,7 +226,7 @@ class Bot:
         if not isinstance(text, str):
             text = str(text)
         reply_locale = self._reply_locale(text, locale, hint)
-        scores = self._matcher.score(text)
+        scores = self._matcher.score(text, reply_locale)
         if scores.empty:
             return self._no_match(reply_locale, 0.0, [], scores)
         best = self._intents[int(scores.order[0])]

@@ -2,7 +2,8 @@
 
 Character n-grams are 3-5 letters inside word boundaries (typos, inflections in Russian,
 Spanish and Turkish), 2-4 syllables in Hangul words (Korean particles and endings stay attached
-to the word, and the n-grams still meet), and ideograph trigrams in Chinese runs.
+to the word, so Korean words count only through these n-grams), and ideograph trigrams in
+Chinese runs.
 
 No scipy: a fitted :class:`Vectorizer` stores the examples as a feature-major (CSC-like) matrix of
 numpy arrays, so scoring a message is one gather over the message's posting lists and one
@@ -48,8 +49,16 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
     """Normalise ``text`` and count its word, bigram and character n-gram features."""
     normalized = normalize_text(text)
     tokens = tokenize(normalized)
-    words: Counter[str] = Counter(tokens)
-    bigrams: Counter[str] = Counter(f"{a} {b}" for a, b in itertools.pairwise(tokens))
+    # Korean words carry their particles and endings ("비번을", "비번이", "비번"): as whole
+    # words they rarely recur, and an unseen word only dilutes the vector. They count through
+    # their syllable n-grams below instead (which hold a short word whole, padded). Measured on
+    # the Korean held-out set: top-1 0.926 -> 0.963, mean best probability 0.66 -> 0.74.
+    words: Counter[str] = Counter(t for t in tokens if not is_hangul(t[0]))
+    bigrams: Counter[str] = Counter(
+        f"{a} {b}"
+        for a, b in itertools.pairwise(tokens)
+        if not (is_hangul(a[0]) or is_hangul(b[0]))
+    )
     chars: Counter[str] = Counter()
     if config.char_weight > 0:
         for raw in normalized.split():

@@ -100,7 +100,7 @@ class LanguageDetector:
         vocabulary = sorted(set().union(*counts.values()))
         self._index = {gram: i for i, gram in enumerate(vocabulary)}
         n_languages = len(self.languages)
-        table = np.zeros((len(vocabulary), n_languages), dtype=np.float64)
+        table = np.zeros((len(vocabulary), n_languages), dtype=np.float32)
         unseen = np.zeros(n_languages, dtype=np.float64)
         size = len(vocabulary) + 1
         for column, locale in enumerate(self.languages):
@@ -111,7 +111,7 @@ class LanguageDetector:
             unseen[column] = math.log(_ALPHA / total)
             # Grams this language never saw get its unseen probability.
             missing = table[:, column] == 0.0
-            table[missing, column] = unseen[column]
+            table[missing, column] = np.float32(unseen[column])
         self._table = table
         self._unseen = unseen
 
@@ -121,7 +121,7 @@ class LanguageDetector:
         known = [self._index[g] for g in grams if g in self._index]
         scores = self._unseen * (len(grams) - len(known))
         if known:
-            scores = scores + self._table[known].sum(axis=0)
+            scores = scores + self._table[known].sum(axis=0, dtype=np.float64)
         return np.asarray(scores, dtype=np.float64)
 
     def detect(self, text: str, hint: str | None = None) -> str:
