@@ -115,7 +115,9 @@ def _heldout_table(results: dict[str, dict[str, object]]) -> str:
         ("oos_handoff", "OOS handoff"),
         ("oos_no_match", "OOS no-match text"),
         ("reply_locale", "reply in that language"),
+        ("langid_switch", "lang ID, questions, other hint"),
         ("langid_chat", "lang ID, short chat lines"),
+        ("langid_keep", "short lines keep the hint"),
         ("p50_ms", "p50 ms"),
         ("p99_ms", "p99 ms"),
     )

@@ -90,6 +90,10 @@ def evaluate_heldout(bot: Bot, sets: Mapping[str, HeldOutSet]) -> dict[str, dict
       a did-you-mean question); ``oos_no_match``: strictly the no-match text;
     * ``reply_locale``: the reply to every message (no locale given) is in this language;
       ``langid_chat``: :meth:`Bot.detect_language` without a hint on the short ``chat`` lines;
+      ``langid_keep``: the same with this language as the hint (the conversation's language:
+      it should stay); ``langid_switch``: every question with another language as the hint
+      (English, or Chinese for English), as when a customer writes Turkish in an
+      English-locale browser: the detector should switch;
     * ``p50_ms``/``p99_ms``: :meth:`Bot.reply` wall time, language identification included.
     """
     results: dict[str, dict[str, Any]] = {}
@@ -122,6 +126,10 @@ def evaluate_heldout(bot: Bot, sets: Mapping[str, HeldOutSet]) -> dict[str, dict
             if reply.intent is not None and not reply.ambiguous:
                 misses.append((text, "(out of scope)", reply.intent))
         chat = [bot.detect_language(text) == locale for text in held.chat]
+        keep = [bot.detect_language(text, hint=locale) == locale for text in held.chat]
+        other = "zh" if locale == "en" else "en"
+        questions = [text for text, _ in held.in_scope] + list(held.out_of_scope)
+        switch = [bot.detect_language(text, hint=other) == locale for text in questions]
         results[locale] = {
             "in_scope": len(held.in_scope),
             "out_of_scope": len(held.out_of_scope),
@@ -131,6 +139,8 @@ def evaluate_heldout(bot: Bot, sets: Mapping[str, HeldOutSet]) -> dict[str, dict
             "oos_no_match": _rate(no_match),
             "reply_locale": _rate(in_locale),
             "langid_chat": _rate(chat),
+            "langid_keep": _rate(keep),
+            "langid_switch": _rate(switch),
             "p50_ms": round(float(np.percentile(timings, 50)), 3) if timings else 0.0,
             "p99_ms": round(float(np.percentile(timings, 99)), 3) if timings else 0.0,
             "misses": misses,

@@ -33,6 +33,14 @@ __all__ = ["DEFAULT_SWITCH_NATS", "LanguageDetector", "language_features"]
 #: alone never reach it; "şifremi unuttum" or "забыл пароль" pass it many times over.
 DEFAULT_SWITCH_NATS = 4.0
 
+#: A one-word message leaves the hint only when its script is one the hint's language hardly
+#: uses (below this share of the letters in its samples): "비밀번호" or "пароль" in an English
+#: conversation switches, "gracias" or "şifre" does not.
+_FOREIGN_SCRIPT_SHARE = 0.05
+
+#: A word seen in the samples of at least this many languages is language-neutral.
+_NEUTRAL_LANGUAGES = 3
+
 #: Evidence (nats) the best language needs over the runner-up when there is no hint;
 #: below it the fallback language is returned.
 _MIN_NATS_WITHOUT_HINT = 1.0
@@ -53,6 +61,11 @@ def _clean(text: str) -> str:
         text = unicodedata.normalize("NFKC", text)
     text = text.casefold()
     return " ".join("".join(c if c.isalpha() else " " for c in text).split())
+
+
+def _script(char: str) -> str:
+    """The script of a letter, from its Unicode name: "LATIN", "CYRILLIC", "HANGUL", "CJK"."""
+    return unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
 
 
 def language_features(text: str) -> list[str]:
@@ -88,15 +101,30 @@ class LanguageDetector:
         self.fallback = fallback
         self.switch_nats = switch_nats
         counts: dict[str, Counter[str]] = {}
+        spoken_in: dict[str, set[str]] = {}
         for locale in self.languages:
             counter: Counter[str] = Counter()
             for sample in samples[locale]:
                 cleaned = _clean(sample)
-                counter.update(language_features(cleaned))
                 folded = fold_diacritics(cleaned)
-                if folded != cleaned:
-                    counter.update(language_features(folded))
+                for variant in {cleaned, folded}:
+                    counter.update(language_features(variant))
+                    for word in variant.split():
+                        spoken_in.setdefault(word, set()).add(locale)
             counts[locale] = counter
+        #: Words that customers of several languages write alike ("usdt", "ok", "kyc", "hello"):
+        #: they say nothing about the language, so they are left out of the evidence.
+        self.neutral_words = frozenset(
+            word for word, locales in spoken_in.items() if len(locales) >= _NEUTRAL_LANGUAGES
+        )
+        self._script_share: dict[str, dict[str, float]] = {}
+        for locale in self.languages:
+            scripts: Counter[str] = Counter()
+            for gram, count in counts[locale].items():
+                if len(gram) == 1 and gram != " ":
+                    scripts[_script(gram)] += count
+            total_letters = sum(scripts.values()) or 1
+            self._script_share[locale] = {k: v / total_letters for k, v in scripts.items()}
         vocabulary = sorted(set().union(*counts.values()))
         self._index = {gram: i for i, gram in enumerate(vocabulary)}
         n_languages = len(self.languages)
@@ -115,30 +143,52 @@ class LanguageDetector:
         self._table = table
         self._unseen = unseen
 
-    def log_likelihoods(self, text: str) -> np.ndarray:
-        """Log-likelihood of ``text`` under each language (order of :attr:`languages`)."""
-        grams = language_features(_clean(text))
+    def _evidence(self, text: str) -> tuple[np.ndarray, list[str]]:
+        """Log-likelihood per language of the non-neutral words of ``text``, and those words."""
+        words = [w for w in _clean(text).split() if w not in self.neutral_words]
+        grams = language_features(" ".join(words))
         known = [self._index[g] for g in grams if g in self._index]
         scores = self._unseen * (len(grams) - len(known))
         if known:
             scores = scores + self._table[known].sum(axis=0, dtype=np.float64)
-        return np.asarray(scores, dtype=np.float64)
+        return np.asarray(scores, dtype=np.float64), words
+
+    def _foreign_script(self, word: str, locale: str) -> bool:
+        """Whether ``word`` is written in a script ``locale`` hardly uses."""
+        script = Counter(_script(c) for c in word).most_common(1)[0][0]
+        return self._script_share[locale].get(script, 0.0) < _FOREIGN_SCRIPT_SHARE
+
+    def log_likelihoods(self, text: str) -> np.ndarray:
+        """Log-likelihood of ``text`` under each language (order of :attr:`languages`).
+
+        Language-neutral words (:attr:`neutral_words`) are left out; all zeros when nothing
+        else is left.
+        """
+        return self._evidence(text)[0]
 
     def detect(self, text: str, hint: str | None = None) -> str:
         """The language of ``text``; ``hint`` (one of :attr:`languages`) wins on weak evidence.
 
-        Without a hint, a message with too little evidence is in the fallback language.
+        With a hint, another language must lead it by :attr:`switch_nats`, and a one-word
+        message must moreover be in a script the hint's language hardly uses ("gracias" in an
+        English conversation keeps English, "пароль" switches to Russian). Without a hint, a
+        message with no evidence, or too little to separate two languages, is in the fallback
+        language.
         """
         if hint is not None and hint not in self.languages:
             hint = None
-        scores = self.log_likelihoods(text)
-        if not np.any(scores):
+        scores, words = self._evidence(text)
+        if not words:
             return hint or self.fallback
         order = np.argsort(-scores, kind="stable")
         best = int(order[0])
         if hint is not None:
             lead = float(scores[best] - scores[self.languages.index(hint)])
-            return self.languages[best] if lead >= self.switch_nats else hint
+            if lead < self.switch_nats:
+                return hint
+            if len(words) == 1 and not self._foreign_script(words[0], hint):
+                return hint
+            return self.languages[best]
         if len(order) > 1 and float(scores[best] - scores[int(order[1])]) < _MIN_NATS_WITHOUT_HINT:
             return self.fallback
         return self.languages[best]
