@@ -77,6 +77,10 @@ def evaluate_clinc150(
       ``oos_val``; the calibration is fitted on all held-out scores pooled (``cv_tuned_*``
       are its figures on those rows) and ``cv_estimate_*`` is the nested estimate (each fold
       judged by a calibration fitted on the other folds): the figure to expect on a test split.
+    * ``val_check_*``: the same cross-validated choice made on ``train`` + ``oos_train`` only,
+      then measured on ``val`` + ``oos_val``, which it never saw (scored by the matcher
+      trained on ``train``): the method's out-of-sample figure, beside ``val_*`` which is the
+      val-tuned threshold measured on its own tuning split.
     * When the file has ``test`` + ``oos_test``, ``test_*`` measure there the bot trained on
       ``train`` + ``val`` with the cross-validated calibration, and ``test_val_tuned_*`` the
       val-tuned one. ``in_scope_accuracy``/``oos_recall``/``oos_precision`` repeat the test
@@ -128,6 +132,16 @@ def evaluate_clinc150(
         folds=folds,
         config=config,
     )
+    check = calibrate_by_cross_validation(
+        [t for t, _ in data["train"]],
+        [index[label] for _, label in data["train"]],
+        len(kb.intents),
+        [t for t, _ in data["oos_train"]],
+        target_oos_recall=target_oos_recall,
+        folds=folds,
+        config=config,
+    )
+    check_point = measured(check.calibration, val)
     result: dict[str, Any] = {
         "report_split": "cv",
         "in_scope_accuracy": round(cv.estimate.in_scope_accuracy, 4),
@@ -167,6 +181,9 @@ def evaluate_clinc150(
             "val_oos_recall": round(val_point.oos_recall, 4),
             "holdout_in_scope_accuracy": round(half.in_scope_accuracy, 4),
             "holdout_oos_recall": round(half.oos_recall, 4),
+            "val_check_threshold": round(check.calibration.threshold, 4),
+            "val_check_in_scope_accuracy": round(check_point.in_scope_accuracy, 4),
+            "val_check_oos_recall": round(check_point.oos_recall, 4),
             "cv_folds": folds,
             "cv_threshold": round(cv.calibration.threshold, 4),
             "cv_tuned_in_scope_accuracy": round(cv.tuned.in_scope_accuracy, 4),

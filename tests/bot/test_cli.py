@@ -132,6 +132,7 @@ def test_eval_clinc150_reports_tuned_and_cross_validated_figures(tmp_path: Path)
     report = json.loads(result.stdout)
     assert report["report_split"] == "cv" and report["cv_folds"] == 3
     for key in ("val_in_scope_accuracy", "val_oos_recall", "cv_tuned_oos_recall",
-                "cv_estimate_in_scope_accuracy", "cv_estimate_oos_recall"):  # fmt: skip
+                "cv_estimate_in_scope_accuracy", "cv_estimate_oos_recall",
+                "val_check_in_scope_accuracy", "val_check_oos_recall"):  # fmt: skip
         assert 0.0 <= report[key] <= 1.0, key
     assert report["oos_recall"] == report["cv_estimate_oos_recall"]
