@@ -100,6 +100,13 @@ class Vectorizer:
         self.idf = np.array(
             [math.log((n_docs + 1) / (df[key] + 1)) + 1.0 for key in keys], dtype=np.float64
         )
+        # Per block: feature -> id, and the IDF as a Python list. Weighting a message is a
+        # Python loop over its ~100-200 features; no key concatenation and no numpy scalar
+        # per feature makes it about twice as fast.
+        self._lookup: list[dict[str, int]] = [{}, {}, {}]
+        for key, feature in self.vocab.items():
+            self._lookup[int(key[0])][key[1:]] = feature
+        self._idf = self.idf.tolist()
         #: IDF given to a feature never seen in the examples (it still lowers the cosine).
         self.unseen_idf = math.log(n_docs + 1) + 1.0
         columns: list[list[tuple[int, float]]] = [[] for _ in keys]
@@ -127,13 +134,15 @@ class Vectorizer:
             (i, block) for i, block in enumerate(doc.blocks) if block and self.block_weights[i] > 0
         ]
         total_weight = sum(self.block_weights[i] for i, _ in active)
+        idf_of = self._idf
         for block_index, block in active:
             pairs: list[tuple[int, float]] = []
             norm_sq = 0.0
+            lookup = self._lookup[block_index]
             for key, count in block.items():
-                feature = self.vocab.get(f"{block_index}{key}", -1)
-                idf = self.idf[feature] if feature >= 0 else self.unseen_idf
-                weight = (1.0 + math.log(count)) * float(idf)
+                feature = lookup.get(key, -1)
+                idf = idf_of[feature] if feature >= 0 else self.unseen_idf
+                weight = idf if count == 1 else (1.0 + math.log(count)) * idf
                 pairs.append((feature, weight))
                 norm_sq += weight * weight
             scale = math.sqrt(self.block_weights[block_index] / total_weight / norm_sq)
