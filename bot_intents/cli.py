@@ -64,7 +64,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         state = "stale (examples changed since `tune`; it will be refitted at load)"
     else:
         state = "current"
-    print(f"ok: {len(kb.intents)} intents, {examples} examples, calibration {state}")
+    languages = ", ".join(kb.languages)
+    print(
+        f"ok: {len(kb.intents)} intents, {examples} examples, languages {languages}, "
+        f"calibration {state}"
+    )
     return 0
 
 

@@ -41,6 +41,7 @@ def test_check_accepts_default_kb() -> None:
     result = run("check", str(kb))
     assert result.returncode == 0, result.stderr
     assert "27 intents" in result.stdout and "current" in result.stdout
+    assert "languages en, es, ko, ru, tr, vi, zh" in result.stdout
 
 
 @pytest.mark.parametrize(
