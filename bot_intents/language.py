@@ -9,10 +9,12 @@ change; scripts need no rules of their own (Hangul, kana, Han or Cyrillic n-gram
 the samples of the languages written in them).
 
 Measured against lingua, langid, py3langid, langdetect and pycld2 (BENCHMARKS.md, "Language
-identification"): on our held-out chat messages it is the most accurate and the cheapest.
+identification"): on our held-out chat messages it is the most accurate, with no dependency,
+about 11 MB and 0.04 ms a message.
 
-Short or language-neutral messages ("ok", "USDT", "2FA?") carry little evidence; the detector
-then keeps the ``hint`` (the conversation's current language) instead of flipping.
+Words that the samples of several languages share ("ok", "usdt", "kyc", "2fa") are
+language-neutral and carry no evidence; a message with none left, or too little, keeps the
+``hint`` (the conversation's current language) instead of flipping.
 """
 
 from __future__ import annotations
