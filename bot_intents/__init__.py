@@ -1,11 +1,14 @@
-"""bot_intents: a fuzzy intent bot that answers the support FAQ in English and Chinese.
+"""bot_intents: a fuzzy intent bot that answers the support FAQ in the customer's language.
 
-Load once, answer many::
+The shipped knowledge base speaks en, zh, ru, es, ko, tr and vi; a KB file adds a language by
+adding a locale key (docs/bot.md). Load once, answer many::
 
     from bot_intents import load_bot
     bot = load_bot()                       # the shipped crypto-exchange support KB
-    reply = bot.reply("how do i reset my pasword")
-    reply.intent, reply.confidence, reply.answer, reply.handoff
+    bot.languages                          # ("en", "es", "ko", "ru", "tr", "vi", "zh")
+    reply = bot.reply("how do i reset my pasword", hint="en")
+    reply.intent, reply.confidence, reply.answer, reply.handoff, reply.locale
+    bot.detect_language("şifremi unuttum", hint="en")   # "tr"
 
 The package imports nothing from chatd and does no I/O after loading.
 """

@@ -13,11 +13,12 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from bot_intents import texts
-from bot_intents.calibration import confidence, fit_calibration
-from bot_intents.loader import default_kb_paths, fingerprint, load_knowledge_base
+from bot_intents.calibration import confidence
+from bot_intents.language import LanguageDetector
+from bot_intents.loader import default_kb_paths, fingerprint, load_knowledge_base, shipped_texts
 from bot_intents.matcher import Matcher, MatcherConfig, MatchScores
 from bot_intents.model import (
-    LOCALES,
+    FALLBACK_LOCALE,
     Calibration,
     Intent,
     KnowledgeBase,
@@ -25,10 +26,18 @@ from bot_intents.model import (
     SearchHit,
     Suggestion,
 )
-from bot_intents.normalize import detect_locale, normalize_text
-from bot_intents.tuning import cross_validate
+from bot_intents.normalize import normalize_text
+from bot_intents.tuning import calibrate_by_cross_validation
 
-__all__ = ["DEFAULT_TARGET_OOS_RECALL", "Bot", "load_bot", "training_data", "tune_calibration"]
+__all__ = [
+    "DEFAULT_TARGET_OOS_RECALL",
+    "Bot",
+    "language_samples",
+    "load_bot",
+    "training_data",
+    "training_locales",
+    "tune_calibration",
+]
 
 #: Share of out-of-scope messages the tuned threshold must hand off. A bot that answers the
 #: wrong question costs more than a handoff, so we favour recall over answering everything.
@@ -49,6 +58,40 @@ def training_data(kb: KnowledgeBase) -> tuple[list[str], list[int]]:
     return example_texts, labels
 
 
+def training_locales(kb: KnowledgeBase) -> list[str]:
+    """The locale of each example of :func:`training_data`, in the same order."""
+    return [
+        locale
+        for intent in kb.intents
+        for locale in sorted(intent.examples)
+        for _ in intent.examples[locale]
+    ]
+
+
+def _out_of_scope(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
+    """The KB's out-of-scope messages and the locale of each."""
+    pairs = [
+        (text, locale) for locale in sorted(kb.out_of_scope) for text in kb.out_of_scope[locale]
+    ]
+    return [text for text, _ in pairs], [locale for _, locale in pairs]
+
+
+def language_samples(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """Everything the KB says in each of its languages, to teach the language detector."""
+    samples: dict[str, list[str]] = {locale: [] for locale in kb.languages}
+    for intent in kb.intents:
+        for locale in kb.languages:
+            samples[locale].extend(intent.examples.get(locale, ()))
+            samples[locale] += [intent.answer.get(locale, ""), intent.title.get(locale, "")]
+    for locale, messages in kb.out_of_scope.items():
+        samples.setdefault(locale, []).extend(messages)
+    for by_locale in kb.texts.values():
+        for locale, text in by_locale.items():
+            if locale in samples:
+                samples[locale].append(text)
+    return samples
+
+
 def tune_calibration(
     kb: KnowledgeBase,
     *,
@@ -56,19 +99,29 @@ def tune_calibration(
     folds: int = 5,
     config: MatcherConfig | None = None,
 ) -> Calibration:
-    """Fit the calibration of ``kb`` by cross-validation over its examples and OOS messages."""
+    """Fit the calibration of ``kb`` by cross-validation over its examples and OOS messages.
+
+    Its notes carry the nested cross-validated estimate (``cv_estimate_*``) beside the
+    figures on the rows it was fitted on.
+    """
     example_texts, labels = training_data(kb)
-    out_of_scope = [text for locale in sorted(kb.out_of_scope) for text in kb.out_of_scope[locale]]
-    held_out = cross_validate(
-        example_texts, labels, len(kb.intents), out_of_scope, folds=folds, config=config
-    )
-    return fit_calibration(
-        held_out, target_oos_recall=target_oos_recall, fingerprint=fingerprint(kb.intents)
-    )
+    out_of_scope, oos_locales = _out_of_scope(kb)
+    return calibrate_by_cross_validation(
+        example_texts,
+        labels,
+        len(kb.intents),
+        out_of_scope,
+        target_oos_recall=target_oos_recall,
+        folds=folds,
+        config=config,
+        groups=training_locales(kb),
+        oos_groups=oos_locales,
+        fingerprint=fingerprint(kb.intents),
+    ).calibration
 
 
 class Bot:
-    """Answers customer messages from a knowledge base."""
+    """Answers customer messages from a knowledge base, in the customer's language."""
 
     def __init__(
         self,
@@ -86,10 +139,12 @@ class Bot:
         self.kb = kb
         self._intents = kb.intents
         self._by_id = kb.by_id()
-        self._index = {intent.id: i for i, intent in enumerate(kb.intents)}
+        self._texts = kb.texts or shipped_texts()
         if matcher is None:
             example_texts, labels = training_data(kb)
-            matcher = Matcher(example_texts, labels, len(kb.intents), config)
+            matcher = Matcher(
+                example_texts, labels, len(kb.intents), config, groups=training_locales(kb)
+            )
         self._matcher = matcher
         if calibration is None:
             stored = kb.calibration
@@ -98,6 +153,7 @@ class Bot:
             else:
                 calibration = tune_calibration(kb, config=config)
         self.calibration = calibration
+        self._detector = LanguageDetector(language_samples(kb), fallback=FALLBACK_LOCALE)
         self._search_texts = {
             locale: [
                 [
@@ -106,7 +162,7 @@ class Bot:
                 ]
                 for intent in kb.intents
             ]
-            for locale in LOCALES
+            for locale in kb.languages
         }
 
     @property
@@ -114,28 +170,43 @@ class Bot:
         """Every intent id, in knowledge-base order."""
         return tuple(intent.id for intent in self._intents)
 
-    def title(self, intent_id: str, locale: str) -> str:
-        """Short title of an intent in ``locale`` (English when the locale is unknown)."""
-        intent = self._by_id[intent_id]
-        return intent.title.get(self._locale(locale, ""), intent.title["en"])
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Locales the loaded KB speaks ("en" first, then sorted), e.g. to validate agents'."""
+        return self.kb.languages
 
-    @staticmethod
-    def detect_locale(text: str) -> str:
-        """Language of ``text`` by script: "zh" or "en"."""
-        return detect_locale(text)
+    def title(self, intent_id: str, locale: str) -> str:
+        """Short title of an intent in ``locale`` (English when the KB does not speak it)."""
+        intent = self._by_id[intent_id]
+        return intent.title.get(self._spoken(locale) or FALLBACK_LOCALE, intent.title["en"])
+
+    def detect_language(self, text: str, hint: str | None = None) -> str:
+        """Language of ``text``, one of :attr:`languages`.
+
+        ``hint`` is the conversation's current language (a locale such as "tr" or "zh-CN"): a
+        short or ambiguous message ("ok", "USDT", "2FA?") keeps it instead of flipping; only a
+        message clearly in another language of the KB changes it. Without a hint, such a
+        message is English. Never raises for a ``str``.
+        """
+        if not isinstance(text, str):
+            text = str(text)
+        return self._detector.detect(text, self._spoken(hint))
 
     def welcome(self, locale: str | None = None) -> str:
         """Greeting shown when a chat opens, in ``locale`` (English by default)."""
-        return texts.welcome(self._locale(locale, ""))
+        return texts.welcome(self._texts, self._spoken(locale) or FALLBACK_LOCALE)
 
-    @staticmethod
-    def _locale(locale: str | None, text: str) -> str:
-        """Supported locale from a hint such as "zh-CN", else detected from ``text``."""
+    def _spoken(self, locale: str | None) -> str | None:
+        """The KB language a locale such as "zh-CN", "pt_BR" or "TR" names, else None."""
         if locale:
             short = locale.strip().lower().replace("_", "-").split("-")[0]
-            if short in LOCALES:
+            if short in self.kb.languages:
                 return short
-        return detect_locale(text)
+        return None
+
+    def _reply_locale(self, text: str, locale: str | None, hint: str | None) -> str:
+        """``locale`` when the KB speaks it, else the language detected in ``text``."""
+        return self._spoken(locale) or self.detect_language(text, hint)
 
     def _suggestion(self, intent_id: str, locale: str) -> Suggestion:
         """Quick-reply chip for an intent."""
@@ -145,12 +216,17 @@ class Bot:
         """Calibrated confidence of the intent at ``rank``, rounded for stable output."""
         return round(confidence(self.calibration, scores.features(rank)), 4)
 
-    def reply(self, text: str, locale: str | None = None) -> Reply:
-        """Answer ``text``. Never raises for a ``str``; the same input gives the same reply."""
+    def reply(self, text: str, locale: str | None = None, *, hint: str | None = None) -> Reply:
+        """Answer ``text`` in ``locale``, or when None in the language the message is written in.
+
+        ``hint`` (the conversation's current language) is kept for short or ambiguous messages,
+        see :meth:`detect_language`. ``Reply.locale`` is the language answered in, one of
+        :attr:`languages`. Never raises for a ``str``; the same input gives the same reply.
+        """
         if not isinstance(text, str):
             text = str(text)
-        reply_locale = self._locale(locale, text)
-        scores = self._matcher.score(text)
+        reply_locale = self._reply_locale(text, locale, hint)
+        scores = self._matcher.score(text, reply_locale)
         if scores.empty:
             return self._no_match(reply_locale, 0.0, [], scores)
         best = self._intents[int(scores.order[0])]
@@ -168,6 +244,7 @@ class Bot:
                 intent=best.id,
                 confidence=conf,
                 answer=texts.did_you_mean(
+                    self._texts,
                     reply_locale,
                     self.title(best.id, reply_locale),
                     self.title(second.id, reply_locale),
@@ -191,7 +268,8 @@ class Bot:
 
         KeyError for an unknown intent id.
         """
-        return self._answer(self._by_id[intent_id], 1.0, [], self._locale(locale, ""))
+        reply_locale = self._spoken(locale) or FALLBACK_LOCALE
+        return self._answer(self._by_id[intent_id], 1.0, [], reply_locale)
 
     def _answer(
         self, intent: Intent, conf: float, runner_up: list[tuple[str, float]], locale: str
@@ -222,7 +300,7 @@ class Bot:
         return Reply(
             intent=None,
             confidence=conf,
-            answer=texts.no_match(locale),
+            answer=texts.no_match(self._texts, locale),
             suggestions=chips,
             handoff="never",
             priority="normal",
@@ -234,10 +312,11 @@ class Bot:
     def search(self, query: str, locale: str | None = None, limit: int = 5) -> list[SearchHit]:
         """Rank intents for the agent console's KB search (matching examples, title and answer).
 
-        Score is the mean of the intent's centroid cosine and the best rapidfuzz
+        Titles and answers come in ``locale`` when the KB speaks it, else in the query's
+        language. Score is the mean of the intent's centroid cosine and the best rapidfuzz
         ``partial_token_set_ratio`` against its title and answer.
         """
-        search_locale = self._locale(locale, query)
+        search_locale = self._reply_locale(query, locale, None)
         normalized = normalize_text(query)
         if not normalized or limit <= 0:
             return []

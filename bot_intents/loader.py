@@ -1,13 +1,17 @@
 """Load and validate knowledge-base TOML files.
 
-A KB file may hold any of three top-level keys::
+A KB file may hold any of four top-level keys::
 
     [[intent]]                      # one table per intent (see docs/bot.md for every key)
     [calibration]                   # written by `python -m bot_intents tune`
     [out_of_scope]                  # en = [...], zh = [...]: messages the bot must not answer
+    [texts]                         # the bot's own sentences per locale (welcome, no_match, ...)
 
-Every error is a :class:`~bot_intents.errors.KnowledgeBaseError` naming the file, the intent and
-the key, so ``python -m bot_intents check`` output points straight at the line to fix.
+The KB's languages are the locales its intents give examples in; ``en`` is required (it is the
+fallback). Every intent must have examples, an answer and a title in every language of the KB,
+so adding a locale key to the files adds a language. Every error is a
+:class:`~bot_intents.errors.KnowledgeBaseError` naming the file, the intent and the key (with
+the locale), so ``python -m bot_intents check`` output points straight at the line to fix.
 """
 
 from __future__ import annotations
@@ -15,16 +19,25 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from bot_intents.errors import KnowledgeBaseError
-from bot_intents.model import HANDOFFS, LOCALES, PRIORITIES, Calibration, Intent, KnowledgeBase
+from bot_intents.model import (
+    FALLBACK_LOCALE,
+    HANDOFFS,
+    PRIORITIES,
+    Calibration,
+    Intent,
+    KnowledgeBase,
+)
+from bot_intents.texts import TEXT_NAMES, template_error
 
-__all__ = ["default_kb_paths", "fingerprint", "load_knowledge_base"]
+__all__ = ["default_kb_paths", "fingerprint", "load_knowledge_base", "shipped_texts"]
 
-_TOP_KEYS = frozenset({"intent", "calibration", "out_of_scope"})
+_TOP_KEYS = frozenset({"intent", "calibration", "out_of_scope", "texts"})
 _INTENT_KEYS = frozenset(
     {"id", "title", "examples", "answer", "suggestions", "handoff", "priority", "skills"}
 )
@@ -62,23 +75,35 @@ def _read(path: Path) -> dict[str, Any]:
         raise KnowledgeBaseError(f"invalid TOML ({exc})", file=str(path)) from exc
 
 
+def _check_locale(locale: str, *, file: str, intent: str | None, key: str) -> None:
+    """A locale key is an ISO 639-1/-3 code in lower case ("en", "zh", "vi", "fil")."""
+    if not (2 <= len(locale) <= 3 and locale.isascii() and locale.isalpha() and locale.islower()):
+        raise KnowledgeBaseError(
+            f"locale {locale!r} is not a language code of 2-3 lower-case letters "
+            "(ISO 639, e.g. en, zh, ru, es, ko, tr, vi)",
+            file=file,
+            intent=intent,
+            key=key,
+        )
+
+
 def _locale_strings(value: Any, *, file: str, intent: str, key: str) -> dict[str, str]:
-    """Validate a ``{locale: non-empty string}`` table that must cover every locale."""
+    """Validate a ``{locale: non-empty string}`` table that has at least the fallback locale."""
     if not isinstance(value, dict):
         raise KnowledgeBaseError(
             "must be a table of locale = text", file=file, intent=intent, key=key
         )
     out: dict[str, str] = {}
-    for locale in LOCALES:
-        text = value.get(locale)
-        if not isinstance(text, str) or not text.strip():
-            raise KnowledgeBaseError(
-                f"missing or empty text for locale {locale!r}",
-                file=file,
-                intent=intent,
-                key=f"{key}.{locale}",
-            )
+    text = value.get(FALLBACK_LOCALE)
+    if not isinstance(text, str) or not text.strip():
+        raise KnowledgeBaseError(
+            f"missing or empty text for locale {FALLBACK_LOCALE!r} (required: the fallback)",
+            file=file,
+            intent=intent,
+            key=f"{key}.{FALLBACK_LOCALE}",
+        )
     for locale, text in value.items():
+        _check_locale(locale, file=file, intent=intent, key=f"{key}.{locale}")
         if not isinstance(text, str) or not text.strip():
             raise KnowledgeBaseError(
                 "must be a non-empty string", file=file, intent=intent, key=f"{key}.{locale}"
@@ -94,16 +119,16 @@ def _examples(value: Any, *, file: str, intent: str) -> dict[str, tuple[str, ...
             "must be a table of locale = [examples]", file=file, intent=intent, key="examples"
         )
     out: dict[str, tuple[str, ...]] = {}
-    for locale in LOCALES:
-        if locale not in value:
-            raise KnowledgeBaseError(
-                f"no examples for locale {locale!r}",
-                file=file,
-                intent=intent,
-                key=f"examples.{locale}",
-            )
+    if FALLBACK_LOCALE not in value:
+        raise KnowledgeBaseError(
+            f"no examples for locale {FALLBACK_LOCALE!r} (required: the fallback)",
+            file=file,
+            intent=intent,
+            key=f"examples.{FALLBACK_LOCALE}",
+        )
     for locale, items in value.items():
         key = f"examples.{locale}"
+        _check_locale(locale, file=file, intent=intent, key=key)
         if not isinstance(items, list) or not items:
             raise KnowledgeBaseError("empty examples", file=file, intent=intent, key=key)
         for index, item in enumerate(items):
@@ -228,6 +253,88 @@ def fingerprint(intents: Sequence[Intent]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _texts(table: Any, *, file: str) -> dict[str, dict[str, str]]:
+    """Validate a ``[texts]`` table: ``name = { locale = "text", ... }`` for known names."""
+    if not isinstance(table, dict):
+        raise KnowledgeBaseError("must be a table", file=file, key="texts")
+    out: dict[str, dict[str, str]] = {}
+    for name, by_locale in table.items():
+        key = f"texts.{name}"
+        if name not in TEXT_NAMES:
+            raise KnowledgeBaseError(
+                f"unknown text (known: {', '.join(TEXT_NAMES)})", file=file, key=key
+            )
+        if not isinstance(by_locale, dict):
+            raise KnowledgeBaseError("must be a table of locale = text", file=file, key=key)
+        for locale, text in by_locale.items():
+            _check_locale(locale, file=file, intent=None, key=f"{key}.{locale}")
+            if not isinstance(text, str) or not text.strip():
+                raise KnowledgeBaseError(
+                    "must be a non-empty string", file=file, key=f"{key}.{locale}"
+                )
+            problem = template_error(name, text)
+            if problem is not None:
+                raise KnowledgeBaseError(problem, file=file, key=f"{key}.{locale}")
+            out.setdefault(name, {})[locale] = text.strip()
+    return out
+
+
+@lru_cache(maxsize=1)
+def _shipped_texts() -> tuple[str, dict[str, dict[str, str]]]:
+    """The shipped KB's texts (``kb/texts.toml``) and that file's path."""
+    path = Path(str(resources.files("bot_intents") / "kb" / "texts.toml"))
+    return str(path), _texts(_read(path).get("texts", {}), file=str(path))
+
+
+def shipped_texts() -> dict[str, dict[str, str]]:
+    """The shipped KB's texts: what a KB without its own ``[texts]`` borrows."""
+    return {name: dict(by_locale) for name, by_locale in _shipped_texts()[1].items()}
+
+
+def _languages(intents: Sequence[Intent]) -> tuple[str, ...]:
+    """The KB's languages: the fallback first, then every other example locale, sorted."""
+    spoken = {locale for intent in intents for locale in intent.examples}
+    return (FALLBACK_LOCALE, *sorted(spoken - {FALLBACK_LOCALE}))
+
+
+def _check_coverage(intents: Sequence[Intent], languages: tuple[str, ...]) -> None:
+    """Every intent has examples, an answer and a title in every language of the KB."""
+    spoken = ", ".join(languages)
+    for intent in intents:
+        for locale in languages:
+            for key, table in (
+                ("examples", intent.examples),
+                ("answer", intent.answer),
+                ("title", intent.title),
+            ):
+                if locale not in table:
+                    raise KnowledgeBaseError(
+                        f"missing locale {locale!r}: the KB speaks {spoken}, so every intent "
+                        f"needs examples, answer and title in each",
+                        file=intent.source,
+                        intent=intent.id,
+                        key=f"{key}.{locale}",
+                    )
+
+
+def _complete_texts(
+    own: dict[str, dict[str, str]], own_file: str | None, languages: tuple[str, ...]
+) -> dict[str, dict[str, str]]:
+    """The KB's texts over the shipped ones; each language must end up with every text."""
+    shipped_file, shipped = _shipped_texts()
+    texts = {name: {**shipped.get(name, {}), **own.get(name, {})} for name in TEXT_NAMES}
+    for name in TEXT_NAMES:
+        for locale in languages:
+            if locale not in texts[name]:
+                raise KnowledgeBaseError(
+                    f"no {name!r} text for locale {locale!r}: add it to a [texts] table "
+                    f"(the shipped ones are in {shipped_file})",
+                    file=own_file or shipped_file,
+                    key=f"texts.{name}.{locale}",
+                )
+    return texts
+
+
 def load_knowledge_base(paths: Iterable[str | Path]) -> KnowledgeBase:
     """Load, merge and validate KB files (directories expand to their ``*.toml`` files)."""
     files = _expand(paths)
@@ -237,6 +344,9 @@ def load_knowledge_base(paths: Iterable[str | Path]) -> KnowledgeBase:
     seen: dict[str, str] = {}
     calibration: Calibration | None = None
     out_of_scope: dict[str, list[str]] = {}
+    oos_files: dict[str, str] = {}
+    texts: dict[str, dict[str, str]] = {}
+    texts_file: str | None = None
     for path in files:
         file = str(path)
         data = _read(path)
@@ -272,9 +382,15 @@ def load_knowledge_base(paths: Iterable[str | Path]) -> KnowledgeBase:
                 raise KnowledgeBaseError("must be a table", file=file, key="out_of_scope")
             for locale, items in table.items():
                 key = f"out_of_scope.{locale}"
+                _check_locale(locale, file=file, intent=None, key=key)
+                oos_files.setdefault(locale, file)
                 out_of_scope.setdefault(locale, []).extend(
                     _string_list(items, file=file, intent=None, key=key)
                 )
+        if "texts" in data:
+            for name, by_locale in _texts(data["texts"], file=file).items():
+                texts.setdefault(name, {}).update(by_locale)
+            texts_file = texts_file or file
     if not intents:
         raise KnowledgeBaseError(
             "no [[intent]] tables in any file", file=", ".join(map(str, files))
@@ -288,9 +404,21 @@ def load_knowledge_base(paths: Iterable[str | Path]) -> KnowledgeBase:
                     intent=intent.id,
                     key="suggestions",
                 )
+    languages = _languages(intents)
+    _check_coverage(intents, languages)
+    for locale, file in oos_files.items():
+        if locale not in languages:
+            raise KnowledgeBaseError(
+                f"out-of-scope messages for locale {locale!r}, which no intent speaks "
+                f"(the KB speaks {', '.join(languages)})",
+                file=file,
+                key=f"out_of_scope.{locale}",
+            )
     return KnowledgeBase(
         intents=tuple(intents),
         calibration=calibration,
         out_of_scope={k: tuple(v) for k, v in out_of_scope.items()},
         files=tuple(str(f) for f in files),
+        languages=languages,
+        texts=_complete_texts(texts, texts_file, languages),
     )

@@ -7,7 +7,8 @@ Three signals, each measured on CLINC150 (see BENCHMARKS.md):
 * the cosine to the intent's centroid says how much the message resembles that intent at all
   (out-of-scope messages share few n-grams with any intent);
 * rapidfuzz's ``token_set_ratio`` of the normalised message against the best intent's examples
-  catches near-verbatim questions with typos.
+  (those of the message's language when examples carry one) catches near-verbatim questions
+  with typos.
 
 The calibration (see :mod:`bot_intents.calibration`) turns these into one confidence.
 """
@@ -70,8 +71,14 @@ class Matcher:
         labels: Sequence[int],
         n_classes: int,
         config: MatcherConfig | None = None,
+        groups: Sequence[str] | None = None,
     ) -> None:
-        """Vectorise ``texts``, fit the softmax model and the intent centroids."""
+        """Vectorise ``texts``, fit the softmax model and the intent centroids.
+
+        ``groups`` (the language of each text, optional) lets :meth:`score` compare the message
+        with rapidfuzz only against the best intent's examples in the message's language: the
+        ratio against another script is near zero anyway, and a seventh of the work.
+        """
         self.config = config or MatcherConfig()
         self.n_classes = n_classes
         feature_config = self.config.features
@@ -97,14 +104,26 @@ class Matcher:
         np.add.at(centroids, (feature_of, label_array[vec.rows]), vec.values)
         norms = np.linalg.norm(centroids, axis=0, keepdims=True)
         self.centroids = centroids / np.where(norms > 0, norms, 1.0)
-        # Per class: the normalised example texts, for rapidfuzz.
+        # Per class (and per class and group): the normalised example texts, for rapidfuzz.
         self.class_texts: list[list[str]] = [[] for _ in range(n_classes)]
-        for doc, label in zip(documents, label_array.tolist(), strict=True):
-            if len(self.class_texts[label]) < self.config.fuzzy_examples and doc.normalized:
+        self.group_texts: dict[tuple[int, str], list[str]] = {}
+        group_list = list(groups) if groups is not None else [""] * len(documents)
+        for doc, label, group in zip(documents, label_array.tolist(), group_list, strict=True):
+            if not doc.normalized:
+                continue
+            if len(self.class_texts[label]) < self.config.fuzzy_examples:
                 self.class_texts[label].append(doc.normalized)
+            if groups is not None:
+                bucket = self.group_texts.setdefault((label, group), [])
+                if len(bucket) < self.config.fuzzy_examples:
+                    bucket.append(doc.normalized)
 
-    def score(self, text: str) -> MatchScores:
-        """Score ``text`` against every class. Pure: no state changes, safe across threads."""
+    def score(self, text: str, group: str | None = None) -> MatchScores:
+        """Score ``text`` against every class. Pure: no state changes, safe across threads.
+
+        ``group`` (the message's language) narrows the fuzzy comparison to the best class's
+        examples of that group, when it has any.
+        """
         doc = extract(text, self.config.features)
         features, values = self.vectorizer.query(doc)
         if features.size == 0:
@@ -120,6 +139,8 @@ class Matcher:
         # Stable order: ties broken by class index, so replies are deterministic.
         order = np.lexsort((np.arange(self.n_classes), -probs))
         best_texts = self.class_texts[int(order[0])]
+        if group is not None:
+            best_texts = self.group_texts.get((int(order[0]), group)) or best_texts
         fuzzy_best = 0.0
         if best_texts:
             match = process.extractOne(doc.normalized, best_texts, scorer=fuzz.token_set_ratio)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "FALLBACK_LOCALE",
     "HANDOFFS",
-    "LOCALES",
     "PRIORITIES",
     "Calibration",
     "Handoff",
@@ -25,8 +25,9 @@ __all__ = [
 Handoff = Literal["never", "after_answer", "immediate"]
 Priority = Literal["normal", "urgent"]
 
-#: Locales every intent must cover. Detection (by script) only ever returns one of these.
-LOCALES: tuple[str, ...] = ("en", "zh")
+#: The one locale every knowledge base must speak: the answer when the customer's language is
+#: not one the KB speaks. Every other locale is whatever the KB files give (see docs/bot.md).
+FALLBACK_LOCALE = "en"
 HANDOFFS: tuple[str, ...] = ("never", "after_answer", "immediate")
 PRIORITIES: tuple[str, ...] = ("normal", "urgent")
 
@@ -65,12 +66,19 @@ class Calibration:
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
-    """Every intent loaded from one or more files, plus the calibration and out-of-scope samples."""
+    """Every intent loaded from one or more files, plus the calibration and out-of-scope samples.
+
+    ``languages`` lists the locales the KB speaks (the fallback first, then sorted); every
+    intent has examples, an answer and a title in each. ``texts`` holds the bot's own sentences
+    (``welcome``, ``no_match``, ``did_you_mean``) per locale.
+    """
 
     intents: tuple[Intent, ...]
     calibration: Calibration | None = None
     out_of_scope: dict[str, tuple[str, ...]] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    languages: tuple[str, ...] = (FALLBACK_LOCALE,)
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, Intent]:
         """Return a mapping of intent id to intent."""

@@ -1,10 +1,14 @@
-"""Text normalisation, tokenisation and language detection for intent matching.
+"""Text normalisation and tokenisation for intent matching, in every script the KB speaks.
 
 Everything here is pure and deterministic: the same string always gives the same tokens. The
 pipeline is NFKC (which also folds full-width forms to half width), casefold, punctuation and
-control characters to spaces, then tokens: Latin/digit words with a light English stemmer, and
-every CJK character as its own token (Chinese is written without spaces, so characters and their
-bigrams carry the meaning).
+control characters to spaces, then diacritics folded away in Latin and Cyrillic letters
+(customers type "contrasena", "sifre", "rut tien" and "еще" as often as "contraseña", "şifre",
+"rút tiền" and "ещё"; Turkish dotless ı and dotted İ meet plain i), then tokens: Latin/Cyrillic/
+Hangul/digit words (Latin ones through a light English stemmer), and every CJK ideograph as its
+own token (Chinese is written without spaces, so characters and their bigrams carry the meaning).
+Hangul is left whole: Korean words get no stemming; character n-grams (features.py) cover their
+particles and endings.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from functools import lru_cache
 
 __all__ = [
     "MAX_INPUT_CHARS",
-    "detect_locale",
+    "fold_diacritics",
     "is_cjk",
+    "is_hangul",
     "normalize_text",
     "stem",
     "tokenize",
@@ -37,7 +42,27 @@ _CJK_RANGES = (
 _CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 _TOKEN_RE = re.compile(rf"[{_CJK_CLASS}]|[^\W_{_CJK_CLASS}]+")
 _CJK_CHAR_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
-_LATIN_LETTER_RE = re.compile(r"[a-zA-Z]")
+
+
+def _fold_table() -> dict[int, str]:
+    """Map each accented Latin/Cyrillic letter to its base letter(s): "ệ" -> "e", "ё" -> "е".
+
+    Built once from Unicode decompositions over Latin-1, Latin Extended-A/B, IPA, Cyrillic and
+    Latin Extended Additional (Vietnamese), plus the letters that carry no decomposition.
+    """
+    table: dict[int, str] = {}
+    for low, high in ((0x00C0, 0x024F), (0x0400, 0x04FF), (0x1E00, 0x1EFF)):
+        for code in range(low, high + 1):
+            decomposed = unicodedata.normalize("NFD", chr(code))
+            base = "".join(c for c in decomposed if not unicodedata.combining(c))
+            if base and base != chr(code):
+                table[code] = base
+    # No decomposition in Unicode, but natives type the plain letter for them.
+    table.update({ord("ı"): "i", ord("đ"): "d", ord("Đ"): "d", ord("ø"): "o", ord("ł"): "l"})
+    return table
+
+
+_FOLD = _fold_table()
 
 # Apostrophes inside words are dropped ("don't" -> "dont") so contractions stay one token.
 _APOSTROPHES = str.maketrans("", "", "'’`")
@@ -77,11 +102,21 @@ _KEEP_S = frozenset(
 
 
 def _to_space(char: str) -> str:
-    """Map punctuation, symbols, marks and control characters to a space, keep the rest."""
+    """Map punctuation, symbols and control characters to a space, drop combining marks.
+
+    Marks are dropped, not spaced: casefolded "İ" is "i" + U+0307, which must stay one word.
+    """
     category = unicodedata.category(char)
     if category[0] in "PSCZ":
         return " "
+    if category[0] == "M":
+        return ""
     return char
+
+
+def fold_diacritics(text: str) -> str:
+    """Fold accented Latin and Cyrillic letters to their base letters (casefolded input)."""
+    return text.translate(_FOLD)
 
 
 @lru_cache(maxsize=65536)
@@ -116,7 +151,8 @@ def stem(word: str) -> str:
 
 
 def normalize_text(text: str) -> str:
-    """Return the matching form of ``text``: NFKC, casefolded, punctuation as single spaces.
+    """Return the matching form of ``text``: NFKC, casefolded, diacritics folded, punctuation
+    as single spaces.
 
     Input longer than :data:`MAX_INPUT_CHARS` is truncated first. Surrogates and other
     unencodable code points never raise; they are dropped.
@@ -130,7 +166,7 @@ def normalize_text(text: str) -> str:
     if text.isascii():
         chars = [c if c.isalnum() else " " for c in text]
     else:
-        chars = [_to_space(c) for c in text]
+        chars = [_to_space(c) for c in fold_diacritics(text)]
     return " ".join("".join(chars).split())
 
 
@@ -138,6 +174,12 @@ def is_cjk(char: str) -> bool:
     """Tell whether ``char`` is a CJK unified ideograph (any extension block)."""
     code = ord(char)
     return any(low <= code <= high for low, high in _CJK_RANGES)
+
+
+def is_hangul(char: str) -> bool:
+    """Tell whether ``char`` is a precomposed Hangul syllable or a Hangul jamo."""
+    code = ord(char)
+    return 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
 
 
 def tokenize(normalized: str) -> list[str]:
@@ -149,20 +191,3 @@ def tokenize(normalized: str) -> list[str]:
         else:
             tokens.append(stem(token))
     return tokens
-
-
-def detect_locale(text: str) -> str:
-    """Guess the reply language from the script: "zh" when CJK ideographs are present enough.
-
-    Mixed messages such as "USDT提现失败" are Chinese: any ideograph outweighs a few Latin
-    tokens, because a Chinese speaker writes tickers and brand names in Latin letters but an
-    English speaker almost never writes ideographs. Ideographs are counted against Latin letters
-    so a stray "谢谢" inside a long English paragraph still counts as English.
-    """
-    sample = text[:MAX_INPUT_CHARS]
-    cjk = len(_CJK_CHAR_RE.findall(sample))
-    if cjk == 0:
-        return "en"
-    latin = len(_LATIN_LETTER_RE.findall(sample))
-    # One ideograph carries roughly a word; an English word is ~5 letters.
-    return "zh" if cjk * 5 >= latin * 0.5 else "en"

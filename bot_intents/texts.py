@@ -1,49 +1,61 @@
-"""The bot's own sentences (welcome, no match, did-you-mean), per locale.
+"""The bot's own sentences (welcome, no match, did-you-mean): their names and how they render.
 
-Kept apart from the knowledge base because they are part of the bot's behaviour, not FAQ
-content; every supported locale in :data:`bot_intents.model.LOCALES` must have each text.
+The sentences themselves are knowledge-base content, in the ``[texts]`` table of a KB file
+(the shipped ones are in ``kb/texts.toml``), one string per locale, so a team adds a language
+without touching code. A KB that defines no texts for a locale borrows the shipped ones; the
+loader rejects a KB whose languages lack any of them.
 """
 
 from __future__ import annotations
 
-__all__ = ["did_you_mean", "no_match", "welcome"]
+from collections.abc import Mapping
 
-_WELCOME = {
-    "en": (
-        "Hi! I'm the support assistant. Ask me anything about your account, deposits, "
-        "withdrawals or trading, or type 'agent' to talk to a person. "
-        "Our staff will never ask for your password, 2FA code, private key or seed phrase."
-    ),
-    "zh": (
-        "您好！我是客服助手。关于账户、充值、提现或交易的问题都可以问我；"
-        "如需人工客服，请输入“人工”。我们的工作人员绝不会索要您的密码、2FA验证码、私钥或助记词。"
-    ),
+__all__ = ["TEXT_NAMES", "did_you_mean", "no_match", "template_error", "welcome"]
+
+#: Every text a KB must have in each of its languages, with the placeholders it must use.
+TEXT_NAMES: dict[str, tuple[str, ...]] = {
+    "welcome": (),
+    "no_match": (),
+    "did_you_mean": ("first", "second"),
 }
 
-_NO_MATCH = {
-    "en": (
-        "Sorry, I'm not sure I understood. Could you rephrase your question in a few words, "
-        "or type 'agent' to talk to a person?"
-    ),
-    "zh": "抱歉，我不太确定您的意思。请换个说法简单描述一下问题，或输入“人工”转接人工客服。",
-}
-
-_DID_YOU_MEAN = {
-    "en": "Did you mean “{first}” or “{second}”? Tap one, or type 'agent' to talk to a person.",
-    "zh": "您是想问“{first}”还是“{second}”？请点选其一，或输入“人工”转接人工客服。",
-}
+Texts = Mapping[str, Mapping[str, str]]
 
 
-def welcome(locale: str) -> str:
+def template_error(name: str, text: str) -> str | None:
+    """Why ``text`` is not a valid ``name`` text, or None when it is.
+
+    ``did_you_mean`` must contain ``{first}`` and ``{second}``; other texts take no placeholder
+    (a literal brace is written ``{{`` or ``}}``).
+    """
+    fields = TEXT_NAMES[name]
+    sample = {field: f"<{field}>" for field in fields}
+    try:
+        rendered = text.format(**sample)
+    except (KeyError, IndexError, ValueError) as exc:
+        return f"bad placeholder ({exc!s}); allowed: {', '.join(fields) or 'none'}"
+    missing = [field for field in fields if sample[field] not in rendered]
+    if missing:
+        return "must contain " + " and ".join("{" + field + "}" for field in missing)
+    return None
+
+
+def _text(texts: Texts, name: str, locale: str) -> str:
+    """The ``name`` text in ``locale``, else in English (the loader guarantees English)."""
+    table = texts[name]
+    return table.get(locale) or table["en"]
+
+
+def welcome(texts: Texts, locale: str) -> str:
     """Greeting shown when a chat opens."""
-    return _WELCOME.get(locale, _WELCOME["en"])
+    return _text(texts, "welcome", locale).format()
 
 
-def no_match(locale: str) -> str:
+def no_match(texts: Texts, locale: str) -> str:
     """Polite "rephrase or ask for a person" text for a message nothing matched."""
-    return _NO_MATCH.get(locale, _NO_MATCH["en"])
+    return _text(texts, "no_match", locale).format()
 
 
-def did_you_mean(locale: str, first: str, second: str) -> str:
+def did_you_mean(texts: Texts, locale: str, first: str, second: str) -> str:
     """Question asking which of two close intents the customer meant."""
-    return _DID_YOU_MEAN.get(locale, _DID_YOU_MEAN["en"]).format(first=first, second=second)
+    return _text(texts, "did_you_mean", locale).format(first=first, second=second)

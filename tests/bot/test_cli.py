@@ -41,6 +41,7 @@ def test_check_accepts_default_kb() -> None:
     result = run("check", str(kb))
     assert result.returncode == 0, result.stderr
     assert "27 intents" in result.stdout and "current" in result.stdout
+    assert "languages en, es, ko, ru, tr, vi, zh" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,67 @@ def test_tune_writes_calibration_for_custom_kb(tmp_path: Path) -> None:
     assert "[calibration]" in out.read_text(encoding="utf-8")
     checked = run("check", str(kb), str(out))
     assert checked.returncode == 0 and "current" in checked.stdout
+
+
+def test_tune_notes_carry_the_cross_validated_estimate(tmp_path: Path) -> None:
+    """tune writes the nested cross-validated estimate beside the figures it was fitted on."""
+    import tomllib
+
+    from tests.bot.test_loader import GOOD
+
+    kb = tmp_path / "kb.toml"
+    kb.write_text(GOOD, encoding="utf-8")
+    out = tmp_path / "thresholds.toml"
+    result = run("tune", "--kb", str(kb), "--output", str(out), "--folds", "2")
+    assert result.returncode == 0, result.stderr
+    notes = tomllib.loads(out.read_text(encoding="utf-8"))["calibration"]["notes"]
+    assert notes["cv_folds"] == 2.0
+    for key in ("cv_estimate_in_scope_accuracy", "cv_estimate_oos_recall", "oos_recall"):
+        assert 0.0 <= notes[key] <= 1.0, key
+
+
+def test_eval_heldout_prints_a_row_per_language() -> None:
+    """eval heldout prints the per-language table; --json gives the figures of each language."""
+    result = run("eval", "heldout", "--json")
+    assert result.returncode == 0, result.stderr
+    table = json.loads(result.stdout)
+    assert sorted(table) == ["en", "es", "ko", "ru", "tr", "vi", "zh"]
+    for row in table.values():
+        assert {"in_scope_accuracy", "oos_handoff", "langid_switch", "p99_ms"} <= set(row)
+
+
+def test_eval_clinc150_without_data_fails_clearly(tmp_path: Path) -> None:
+    """eval clinc150 on a missing file exits 2 and says the data is not in the repository."""
+    result = run("eval", "clinc150", str(tmp_path / "absent.json"))
+    assert result.returncode == 2
+    assert "not found" in result.stderr and "does not ship it" in result.stderr
+
+
+def test_eval_clinc150_reports_tuned_and_cross_validated_figures(tmp_path: Path) -> None:
+    """On a small CLINC-format file, eval reports the val-tuned and the cross-validated figures."""
+    words = {
+        "balance": ["balance", "money", "account", "left", "how much"],
+        "weather": ["weather", "rain", "sunny", "forecast", "cold"],
+        "music": ["play", "song", "music", "album", "artist"],
+    }
+
+    def rows(offset: int, count: int) -> list[list[str]]:
+        return [
+            [f"{ws[(i + offset) % 5]} {ws[(i + offset + 2) % 5]} please {i}", label]
+            for label, ws in words.items()
+            for i in range(count)
+        ]
+
+    oos = [[f"random thing number {i} about cooking", "oos"] for i in range(12)]
+    data = {"train": rows(0, 20), "val": rows(1, 6), "oos_train": oos[:6], "oos_val": oos[6:]}
+    path = tmp_path / "clinc.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = run("eval", "clinc150", str(path), "--json", "--folds", "3")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["report_split"] == "cv" and report["cv_folds"] == 3
+    for key in ("val_in_scope_accuracy", "val_oos_recall", "cv_tuned_oos_recall",
+                "cv_estimate_in_scope_accuracy", "cv_estimate_oos_recall",
+                "val_check_in_scope_accuracy", "val_check_oos_recall"):  # fmt: skip
+        assert 0.0 <= report[key] <= 1.0, key
+    assert report["oos_recall"] == report["cv_estimate_oos_recall"]
