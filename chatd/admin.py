@@ -23,6 +23,7 @@ from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from chatd.config import Config, Origins
+from chatd.domain.languages import parse_languages
 from chatd.store.base import ConversationFilter, ConversationRecord, Store
 
 __all__ = [
@@ -141,6 +142,11 @@ async def agents_command(args: argparse.Namespace, config: Config, origins: Orig
         if not name or len(name) > 64:
             print("chatd: the name must be 1-64 characters", file=sys.stderr)
             return 2
+        try:
+            languages = parse_languages(args.languages)
+        except ValueError as exc:
+            print(f"chatd: --languages: {exc}", file=sys.stderr)
+            return 2
     store = await open_admin_store(config, origins, create=adding)
     try:
         if adding:
@@ -151,7 +157,7 @@ async def agents_command(args: argparse.Namespace, config: Config, origins: Orig
                 name=name,
                 role=args.role,
                 token_hash=hash_token(token),
-                languages=_csv_list(args.languages) or ("en",),
+                languages=languages,
                 skills=_csv_list(args.skills),
                 capacity=args.capacity,
                 created_at=time.time(),

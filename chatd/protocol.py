@@ -645,7 +645,18 @@ def encode(message: ClientMessage) -> str:
 #: Event data keys a customer may see, per event kind. Everything else (agent ids, assignment
 #: reasons, audit details) stays with agents and operators.
 CUSTOMER_DATA_KEYS: dict[str, frozenset[str]] = {
-    "message": frozenset({"intent", "suggestions", "ambiguous", "masked", "warning", "confidence"}),
+    "message": frozenset(
+        {
+            "intent",
+            "suggestions",
+            "ambiguous",
+            "masked",
+            "warning",
+            "confidence",
+            "notice",
+            "language",
+        }
+    ),
     "queued": frozenset({"priority"}),
     "assigned": frozenset({"agent_name"}),
     "requeued": frozenset({"reason"}),

@@ -17,7 +17,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chatd.domain.queue import FairQueue, QueueEntry
-from chatd.domain.routing import AgentLoad, AgentProfile, choose_agent, eligible_agents, language_of
+from chatd.domain.routing import (
+    AgentLoad,
+    AgentProfile,
+    choose_agent,
+    eligible_agents,
+    language_of,
+    serving_pool,
+)
 from chatd.domain.wait import WaitEstimator
 
 #: queue_status looks at the customers ahead (their languages) only this close to the head: that
@@ -128,6 +135,12 @@ class Dispatcher:
     def free_slots(self) -> int:
         """Chat capacity of online agents not in use."""
         return sum(load.free for load in self._loads())
+
+    def language_fallback(self, locale: str) -> bool:
+        """True when agents are online but none speaks ``locale``'s language (they answer in
+        routing's fallback language instead; the customer should be told)."""
+        loads = self._loads()
+        return bool(loads) and serving_pool(language_of(locale), loads)[1]
 
     def agent(self, agent_id: str) -> AgentLoad | None:
         """Return a snapshot of a known agent (any status), or None."""
@@ -357,8 +370,8 @@ class Dispatcher:
 
         def pool_of(lang: str) -> int:
             if lang not in pool_by_language:
-                speakers = sum(a.profile.capacity for a in loads if lang in a.profile.spoken)
-                pool_by_language[lang] = speakers if speakers else slots
+                pool, _fallback = serving_pool(lang, loads)
+                pool_by_language[lang] = sum(a.profile.capacity for a in pool)
             return pool_by_language[lang]
 
         if self._head is None:
@@ -410,9 +423,9 @@ class Dispatcher:
             slots = sum(load.profile.capacity for load in loads)
             # Which seats an entry may take depends on its language only (routing's rule).
             free_for_entry = sum(load.free for load in eligible_agents(entry, loads))
-            speakers = [load for load in loads if language in load.profile.spoken]
-            # Same rule as routing: with no speaker online anyone may take the chat.
-            pool_slots = sum(load.profile.capacity for load in speakers) if speakers else slots
+            # Same rule as routing: with no speaker online, English speakers (else anyone).
+            pool, _fallback = serving_pool(language, loads)
+            pool_slots = sum(load.profile.capacity for load in pool)
             figures = self._pools[language] = (slots, free_for_entry, pool_slots)
         return figures
 

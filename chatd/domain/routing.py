@@ -4,8 +4,9 @@ The rule, in order:
 
 1. Only agents whose status is ``online`` and that have free capacity (``active < capacity``).
 2. Language: agents speaking the entry's locale. If *no* online agent speaks it (busy or not),
-   any agent will do; if some online agent speaks it but all of them are full, the entry waits
-   (``choose_agent`` returns None; later entries may still be assigned).
+   agents speaking English (:data:`FALLBACK_LANGUAGE`) serve it, and if none of those is online
+   either, any agent; if some online agent of that pool exists but all of them are full, the
+   entry waits (``choose_agent`` returns None; later entries may still be assigned).
 3. Skills: among those, agents having at least one of the entry's skills; if none has, all.
 4. Fewest active chats; then, among equally loaded agents, the one who speaks the fewest *other*
    languages (an English customer goes to an English-only agent before a bilingual one, whose
@@ -35,15 +36,20 @@ from chatd.domain.queue import QueueEntry
 
 __all__ = [
     "AGENT_STATUSES",
+    "FALLBACK_LANGUAGE",
     "AgentLoad",
     "AgentProfile",
     "choose_agent",
     "eligible_agents",
     "language_of",
+    "serving_pool",
 ]
 
 # online: takes new chats; away: connected, keeps its chats, takes no new ones; offline: gone.
 AGENT_STATUSES: tuple[str, ...] = ("online", "away", "offline")
+#: The language a customer is served in when nobody online speaks theirs: an exchange's support
+#: team shares English, and a Turkish customer would rather read English than wait for nobody.
+FALLBACK_LANGUAGE = "en"
 
 
 @lru_cache(maxsize=256)  # a handful of distinct locales, asked once per routing decision
@@ -109,16 +115,26 @@ class AgentLoad:
         return max(0, self.profile.capacity - self.active)
 
 
-def _language_pool(entry: QueueEntry, agents: Iterable[AgentLoad]) -> tuple[list[AgentLoad], bool]:
-    """Return (online agents with free capacity that may take ``entry``, language fallback?)."""
-    language = language_of(entry.locale)
+def serving_pool(language: str, agents: Iterable[AgentLoad]) -> tuple[list[AgentLoad], bool]:
+    """Return (the online agents who may serve a customer of ``language``, fallback?).
+
+    Its speakers; only when none is online, English speakers; when none of those either,
+    everyone. A customer who wrote in Chinese would rather wait a little for a Chinese speaker
+    than get one who cannot read them, but waiting for a speaker who is not even online helps
+    nobody.
+    """
     online = [agent for agent in agents if agent.status == "online"]
     speakers = [agent for agent in online if language in agent.profile.spoken]
-    # Only when nobody online speaks the language do we fall back to everyone: a customer who
-    # wrote in Chinese would rather wait a little for a Chinese speaker than get one who
-    # cannot read them, but waiting for a speaker who is not even online helps nobody.
-    pool = speakers if speakers else online
-    return [agent for agent in pool if agent.active < agent.profile.capacity], not speakers
+    if speakers:
+        return speakers, False
+    fallback = [agent for agent in online if FALLBACK_LANGUAGE in agent.profile.spoken]
+    return (fallback or online), True
+
+
+def _language_pool(entry: QueueEntry, agents: Iterable[AgentLoad]) -> tuple[list[AgentLoad], bool]:
+    """Return (online agents with free capacity that may take ``entry``, language fallback?)."""
+    pool, fallback = serving_pool(language_of(entry.locale), agents)
+    return [agent for agent in pool if agent.active < agent.profile.capacity], fallback
 
 
 def eligible_agents(entry: QueueEntry, agents: Iterable[AgentLoad]) -> list[AgentLoad]:
@@ -146,7 +162,8 @@ def _reason(
 ) -> str:
     language = language_of(entry.locale)
     parts = [
-        f"language={language}" + (" (fallback: no speaker online)" if language_fallback else "")
+        f"language={language}"
+        + (f" (fallback to {FALLBACK_LANGUAGE}: no speaker online)" if language_fallback else "")
     ]
     if not entry.skills:
         parts.append("skills=-")

@@ -36,9 +36,10 @@ from chatd.bus.base import Bus
 from chatd.config import Config
 from chatd.domain.dispatch import Assignment, Dispatcher
 from chatd.domain.handoff import HandoffDecision, decide_handoff
+from chatd.domain.notices import language_fallback_notice
 from chatd.domain.queue import FairQueue, QueueEntry
 from chatd.domain.redact import asks_for_code, redact, warning
-from chatd.domain.routing import AgentProfile
+from chatd.domain.routing import FALLBACK_LANGUAGE, AgentProfile, language_of
 from chatd.domain.stats import outcome
 from chatd.domain.wait import WaitEstimator
 from chatd.logs import get_logger
@@ -69,13 +70,16 @@ log = get_logger(__name__)
 
 #: Quick replies offered with the greeting: the questions that dominate a market-move surge.
 GREETING_SUGGESTIONS = ("account.password_reset", "deposit.missing", "withdrawal.pending")
+#: How much of a customer's last message the masker may read with the next one (see
+#: chatd.domain.redact: it examines the last 400 characters of ``previous``).
+PREVIOUS_TEXT_CHARS = 400
 
 
-def normalize_locale(locale: str | None) -> str:
-    """Map a browser locale (zh-CN, zh-Hant, en-GB, ...) to a supported one: en or zh."""
-    if locale and locale.strip().lower().startswith("zh"):
-        return "zh"
-    return "en"
+def normalize_locale(locale: str | None, languages: tuple[str, ...] = ("en", "zh")) -> str:
+    """Map a browser locale (zh-CN, zh-Hant, pt-BR, tr-TR, ...) to one of ``languages`` (the
+    bot's), by its primary subtag; English for any other."""
+    primary = (locale or "").strip().lower().replace("_", "-").split("-", 1)[0]
+    return primary if primary in languages else "en"
 
 
 _CONVERSATION_FIELDS = tuple(ConversationRecord.__dataclass_fields__)
@@ -237,6 +241,10 @@ class ChatService:
         self._lock_owners: dict[str, asyncio.Task[Any] | None] = {}
         #: Conversations whose last staff message mentioned a 2FA/verification code.
         self._code_requested: set[str] = set()
+        #: The end of each open conversation's last customer message as stored (masked): the
+        #: masker reads it to catch a seed phrase continued in the next message. Kept by the node
+        #: that stored it (a customer's messages travel on one socket, so on one node).
+        self._previous_text: dict[str, str] = {}
         self.accepting = True
         #: What a conversation must be to take a customer's message.
         self._customer_expect = Expect(
@@ -459,7 +467,7 @@ class ChatService:
             conversation_id=uuid.uuid4().hex,
             created_at=now,
             updated_at=now,
-            locale=normalize_locale(locale),
+            locale=normalize_locale(locale, self.bot.languages),
             user_id=user_id if verified else None,
             verified=verified,
         )
@@ -570,7 +578,11 @@ class ChatService:
         """A customer's chat message: mask secrets, store, then let the bot or agent see it."""
         expecting_code = conversation_id in self._code_requested
         self._code_requested.discard(conversation_id)
-        masked = redact(text, expecting_2fa_code=expecting_code)
+        masked = redact(
+            text,
+            expecting_2fa_code=expecting_code,
+            previous=self._previous_text.get(conversation_id),
+        )
         data: dict[str, Any] = {"masked": list(masked.kinds)} if masked.masked else {}
         now = self.clock()
         try:
@@ -589,10 +601,19 @@ class ChatService:
         if not created:
             return event
         self.metrics.messages.labels("customer").inc()
+        self._previous_text[conversation_id] = masked.text[-PREVIOUS_TEXT_CHARS:]
         conv = self.open.get(conversation_id) or await self.conversation(conversation_id)
         assert conv is not None  # it took the event
+        # The language of every customer message, the conversation's so far as the hint (so
+        # "ok" or "USDT" does not flip it): the bot answers in it, routing and notices use it.
+        language = self.bot.detect_language(masked.text, hint=conv.locale)
+        fields: dict[str, Any] = {}
         if conv.subject is None:
-            await self._update(conversation_id, subject=subject_of(masked.text))
+            fields["subject"] = subject_of(masked.text)
+        if language != conv.locale:
+            fields["locale"] = language
+        if fields:
+            conv = await self._update(conversation_id, **fields)
         if masked.masked:
             await self._secret_masked(conv, masked.kinds)
         conv = self.open.get(conversation_id, conv)
@@ -630,7 +651,7 @@ class ChatService:
         if intent is not None and intent in self.bot.intent_ids:
             reply = self.bot.answer(intent, conv.locale)
         else:
-            reply = self.bot.reply(text)
+            reply = self.bot.reply(text, locale=conv.locale)
         self.metrics.bot_replies.labels(
             "ambiguous" if reply.ambiguous else ("answered" if reply.intent else "no_match")
         ).inc()
@@ -729,6 +750,22 @@ class ChatService:
         status = self.dispatcher.queue_status(conversation_id, self.clock())
         if status is None:
             return
+        conv = self.open.get(conversation_id)
+        if (
+            conv is not None
+            and language_of(conv.locale) != FALLBACK_LANGUAGE
+            and self.dispatcher.language_fallback(conv.locale)
+        ):
+            await self._append(
+                conversation_id,
+                NewEvent(
+                    kind="message",
+                    ts=self.clock(),
+                    author="system",
+                    text=language_fallback_notice(conv.locale),
+                    data={"notice": "language_fallback", "language": FALLBACK_LANGUAGE},
+                ),
+            )
         if status.agents_online == 0:
             reason = "no_agents"
         elif (
@@ -867,6 +904,7 @@ class ChatService:
             self.coordinator.release(agent_id, conversation_id, now, handled_s=handled)
         ended = outcome(conv)
         self._code_requested.discard(conversation_id)
+        self._previous_text.pop(conversation_id, None)
         # The state changes first, so a client that rates the chat the moment it sees "closed"
         # finds it closed. A ticket stays a ticket (its answer may still come): only closed_at.
         status = "ticket" if conv.status == "ticket" else "closed"

@@ -274,8 +274,9 @@ async def kb_search(request: web.Request, agent: AgentRecord) -> web.Response:
     if len(query) > 200:
         raise ApiError(400, "invalid_field", "'q' is longer than 200 characters")
     locale = request.query.get("locale") or None
-    if locale not in (None, "en", "zh"):
-        raise ApiError(400, "invalid_field", "'locale' must be en or zh")
+    languages = _service(request).bot.languages
+    if locale is not None and locale not in languages:
+        raise ApiError(400, "invalid_field", f"'locale' must be one of {', '.join(languages)}")
     hits = _service(request).bot.search(
         query, locale=locale, limit=_int(request, "limit", 5, 1, 20)
     )

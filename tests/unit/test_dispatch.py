@@ -342,10 +342,14 @@ class DispatcherMachine(RuleBasedStateMachine):
         return [a for a, s in self.status.items() if s == "online"]
 
     def may_take(self, agent_id: str, entry: QueueEntry) -> bool:
-        """Language eligibility of an online agent, ignoring capacity."""
+        """Language eligibility of an online agent, ignoring capacity: the speakers of the
+        entry's language; with none online, the English speakers; with none of those, anyone."""
         language = entry.locale
-        speakers = [a for a in self.online_agents() if language in self.profiles[a].languages]
-        return self.status[agent_id] == "online" and (not speakers or agent_id in speakers)
+        online = self.online_agents()
+        speakers = [a for a in online if language in self.profiles[a].languages]
+        english = [a for a in online if "en" in self.profiles[a].languages]
+        pool = speakers or english or online
+        return self.status[agent_id] == "online" and agent_id in pool
 
     def load(self, agent_id: str) -> int:
         return sum(1 for a in self.holder.values() if a == agent_id)

@@ -1148,3 +1148,28 @@ def test_config_pre_check_covers_every_name() -> None:
     for suffix, _kind in keys._CONFIG_NAMES:
         for name in (suffix, suffix.upper(), "binance_" + suffix):
             assert keys._CONFIG_HINT.search(Facts.of(name).folded), name
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("ru-RU", "сид-фраза"),
+        ("es", "frase semilla"),
+        ("ko-KR", "시드 구문"),
+        ("tr", "kurtarma (seed) kelimeleri"),
+        ("vi", "cụm từ khôi phục"),
+        ("zh-Hant", "助记词"),
+        ("pt-BR", "a recovery (seed) phrase"),
+    ],
+)
+def test_warning_speaks_the_customers_language(locale: str, expected: str) -> None:
+    """The masked-secret notice is in the customer's language (English for one it lacks), and
+    names the secret and what to do."""
+    from chatd.domain.redact.warning import WARNING_LANGUAGES
+
+    text = warning(["seed_phrase", "password"], locale)
+    assert expected in text
+    assert "{" not in text
+    assert len(WARNING_LANGUAGES) >= 7
+    if not locale.startswith(("en", "pt")):
+        assert "For your safety" not in text

@@ -68,12 +68,24 @@ def test_language_speaker_full_means_wait() -> None:
 
 
 def test_language_fallback_when_nobody_online_speaks_it() -> None:
-    """If no online agent speaks the locale, any agent takes it, and the reason says so."""
-    agents = [agent("en1"), agent("de1", languages=("de",), status="away")]
-    result = choose_agent(ask("de"), agents, 0.0)
+    """If no online agent speaks the locale, an English speaker takes it, and the reason says
+    so; an agent who speaks neither is passed over (a Turkish customer gets English, not
+    Korean)."""
+    agents = [
+        agent("ko1", languages=("ko",)),
+        agent("en1", active=2),
+        agent("de1", languages=("de",), status="away"),
+    ]
+    result = choose_agent(ask("tr"), agents, 0.0)
     assert result is not None
     assert result[0] == "en1"
-    assert result[1].startswith("language=de (fallback: no speaker online)")
+    assert result[1].startswith("language=tr (fallback to en: no speaker online)")
+
+
+def test_without_english_speakers_anyone_serves_the_fallback() -> None:
+    """With neither a speaker nor an English speaker online, any online agent will do."""
+    result = choose_agent(ask("tr"), [agent("ko1", languages=("ko",))], 0.0)
+    assert result is not None and result[0] == "ko1"
 
 
 def test_skills_preferred_with_fallback() -> None:
@@ -174,7 +186,8 @@ def test_choice_is_the_best_eligible_agent(
     result = choose_agent(entry, agents, 200.0)
     online = [a for a in agents if a.status == "online"]
     speakers = [a for a in online if locale in a.profile.languages]
-    pool = [a for a in (speakers or online) if a.active < a.profile.capacity]
+    english = [a for a in online if "en" in a.profile.languages]
+    pool = [a for a in (speakers or english or online) if a.active < a.profile.capacity]
     assert [a.agent_id for a in eligible_agents(entry, agents)] == [a.agent_id for a in pool]
     if not pool:
         assert result is None
