@@ -345,7 +345,16 @@ def load_bot(
     paths: Sequence[str | Path] | Iterable[str | Path] | None = None,
     *,
     config: MatcherConfig | None = None,
+    cache_dir: Path | None = None,
 ) -> Bot:
-    """Load the shipped knowledge base, or the given files/directories, and build a bot."""
+    """Load the shipped knowledge base, or the given files/directories, and build a bot.
+
+    ``cache_dir``: keep the fitted bot there and reuse it while nothing it depends on changed
+    (see :mod:`bot_intents.cache`); a restart then loads in milliseconds instead of seconds.
+    """
     kb = load_knowledge_base(default_kb_paths() if paths is None else list(paths))
+    if cache_dir is not None:
+        from bot_intents.cache import cached_bot
+
+        return cached_bot(kb, config, cache_dir)
     return Bot(kb, config=config)

@@ -76,6 +76,20 @@ class BotConfig:
     always_handoff: bool = False
     #: A conversation that only talked to the bot closes after this much silence (seconds).
     idle_close_s: float = 1800.0
+    #: Where the fitted bot is kept between starts (fitting the shipped KB costs ~4 s of CPU,
+    #: loading it a few ms). Empty: $CHATD_CACHE_DIR, else $XDG_CACHE_HOME/chatd, else
+    #: ~/.cache/chatd. A directory that cannot be written only costs the fit at each start.
+    cache_dir: str = ""
+
+    def cache_path(self, environ: typing.Mapping[str, str] | None = None) -> Path:
+        """The directory :attr:`cache_dir` names (see there)."""
+        env = os.environ if environ is None else environ
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        if env.get("CHATD_CACHE_DIR"):
+            return Path(env["CHATD_CACHE_DIR"]).expanduser()
+        base = env.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+        return Path(base) / "chatd"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +151,13 @@ class LimitsConfig:
     new_conversations_per_ip: int = 120
     new_conversations_window_s: float = 3600.0
     max_events_per_conversation: int = 5000
+    #: Messages at least this long are masked in a worker process, not on the event loop
+    #: (chatd.service.masking); 0 masks every message inline.
+    mask_offload_chars: int = 500
+    #: Worker processes for that (started at the first long message).
+    mask_workers: int = 1
+    #: A masking job running longer than this is abandoned and the message masked whole.
+    mask_timeout_s: float = 2.0
     #: Frames queued for one slow client before it is disconnected (4008).
     outbox_frames: int = 512
     hello_timeout_s: float = 15.0
@@ -238,6 +259,8 @@ _POSITIVE = {
     "limits.violation_window_s",
     "limits.tcp_connections_per_ip",
     "limits.request_timeout_s",
+    "limits.mask_workers",
+    "limits.mask_timeout_s",
     "limits.connections_per_ip",
     "limits.new_conversations_per_ip",
     "limits.new_conversations_window_s",
@@ -257,7 +280,7 @@ _POSITIVE = {
     "server.shutdown_timeout_s",
 }
 #: Ageing head starts may be zero (no boost) but not negative.
-_NON_NEGATIVE = {"queue.urgent_boost_s", "queue.vip_boost_s"}
+_NON_NEGATIVE = {"queue.urgent_boost_s", "queue.vip_boost_s", "limits.mask_offload_chars"}
 #: A resume-token key shorter than this could be guessed offline from one token.
 MIN_SECRET_CHARS = 16
 

@@ -33,11 +33,18 @@ def _surge(opts: BenchOptions) -> dict[str, Any]:
     return run_surge(opts)
 
 
+def _hostile(opts: BenchOptions) -> dict[str, Any]:
+    from chatd.bench.hostile import run_hostile
+
+    return run_hostile(opts)
+
+
 SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "idle": run_idle,
     "relay": run_relay,
     "surge": _surge,
     "bot": run_bot,
+    "hostile": _hostile,
 }
 
 #: Keys of each scenario's human summary, in order.
@@ -53,6 +60,14 @@ _SUMMARY = {
     ),
     "surge": ("bot_reply_p50_ms", "bot_reply_p99_ms", "loop_lag_p99_ms", "errors"),
     "bot": ("p50_ms", "p99_ms", "baseline_p99_ms"),
+    "hostile": (
+        "loop_lag_p99_ms",
+        "calm_loop_lag_p99_ms",
+        "relay_p99_ms",
+        "calm_relay_p99_ms",
+        "hostile_sent",
+        "slowloris_cut",
+    ),
 }
 
 
@@ -74,7 +89,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connections",
         type=int,
-        help="idle: customers (10000); relay: pairs (50); surge: customers (5000)",
+        help="idle: customers (10000); relay: pairs (50); surge: customers (5000); "
+        "hostile: pairs (40)",
     )
     parser.add_argument("--duration", type=float, help="seconds of each measured phase")
     parser.add_argument(

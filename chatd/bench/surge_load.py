@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 from chatd.bench.clients import Conn, Frame, Stopwatch
-from chatd.bench.worker import emit
+from chatd.bench.pipe import emit
 
 __all__ = ["TASKS", "surge_agents", "surge_customers"]
 
@@ -234,7 +234,7 @@ async def surge_agents(spec: dict[str, Any]) -> None:
             errors["agent_refused"] += 1
     emit({"phase": "ready"})
     # Until told to stop (the customers are done) or the deadline.
-    from chatd.bench.worker import read_line
+    from chatd.bench.pipe import read_line
 
     await read_line(float(spec["deadline_s"]))
     for task in closers:

@@ -14,10 +14,11 @@ import json
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from chatd.bench.clients import Conn, Frame, Stopwatch
+from chatd.bench.pipe import bounded_gather, emit, read_line
 from chatd.bench.procs import (
     cpu_seconds,
     default_loop,
@@ -27,36 +28,7 @@ from chatd.bench.procs import (
 )
 from chatd.bench.texts import line
 
-__all__ = ["TASKS", "emit", "main", "read_line"]
-
-
-def emit(obj: dict[str, Any]) -> None:
-    """One JSON line to the orchestrator."""
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-async def read_line(wait_s: float) -> dict[str, Any]:
-    """The orchestrator's next JSON line ({} after ``wait_s`` or on EOF)."""
-    loop = asyncio.get_running_loop()
-    try:
-        line = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), wait_s)
-    except TimeoutError:
-        return {}
-    return dict(json.loads(line)) if line.strip() else {}
-
-
-async def bounded_gather(
-    factories: list[Callable[[], Awaitable[Any]]], concurrency: int
-) -> list[Any]:
-    """Run coroutine factories with at most ``concurrency`` at once; exceptions are returned."""
-    sem = asyncio.Semaphore(concurrency)
-
-    async def one(factory: Callable[[], Awaitable[Any]]) -> Any:
-        async with sem:
-            return await factory()
-
-    return await asyncio.gather(*(one(f) for f in factories), return_exceptions=True)
+__all__ = ["TASKS", "main"]
 
 
 # -- idle -----------------------------------------------------------------------------------------
@@ -357,6 +329,13 @@ async def relay(spec: dict[str, Any]) -> None:
     load = RelayLoad(spec)
     agent_conns = [await load.connect_agent(token) for token in spec["agent_tokens"]]
     await load.setup()
+    if spec.get("open_loop_only"):
+        # A fixed rate only (chatd bench hostile): the same load with and without an attack.
+        half = await load.open_loop(float(spec["phase2_rate"]), float(spec["phase2_duration_s"]))
+        emit({"phase": "done", "half": half, "errors": load.errors[:20]})
+        for conn in [*(p.customer for p in load.pairs if p.customer), *agent_conns]:
+            conn.abort()
+        return
     await load.closed_loop(min(2.0, float(spec["duration_s"]) / 4))  # warm-up
     load.errors.clear()
     phase1 = await load.closed_loop(float(spec["duration_s"]))
@@ -379,9 +358,10 @@ def main() -> int:
     raise_nofile()
     install_loop(spec.get("loop") or default_loop())
     if spec["task"] not in TASKS:
-        from chatd.bench import surge_load
+        from chatd.bench import hostile_load, surge_load
 
         TASKS.update(surge_load.TASKS)
+        TASKS.update(hostile_load.TASKS)
     asyncio.run(TASKS[spec["task"]](spec))
     return 0
 

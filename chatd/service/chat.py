@@ -45,6 +45,7 @@ from chatd.domain.wait import WaitEstimator
 from chatd.logs import get_logger
 from chatd.protocol import ProtocolError, event_frame
 from chatd.service.cluster import Coordinator, LocalCoordinator
+from chatd.service.masking import Masker
 from chatd.service.metrics import Metrics
 from chatd.service.views import conversation_summary, event_dict, subject_of, ticket_dict
 from chatd.store.base import (
@@ -246,6 +247,8 @@ class ChatService:
         #: that stored it (a customer's messages travel on one socket, so on one node).
         self._previous_text: dict[str, str] = {}
         self.accepting = True
+        #: Masks customer text inline, or in a worker process when it is long.
+        self.masker = Masker(config.limits)
         #: What a conversation must be to take a customer's message.
         self._customer_expect = Expect(
             statuses=_CUSTOMER_WRITABLE, seq_below=config.limits.max_events_per_conversation
@@ -578,7 +581,7 @@ class ChatService:
         """A customer's chat message: mask secrets, store, then let the bot or agent see it."""
         expecting_code = conversation_id in self._code_requested
         self._code_requested.discard(conversation_id)
-        masked = redact(
+        masked = await self.masker.redact(
             text,
             expecting_2fa_code=expecting_code,
             previous=self._previous_text.get(conversation_id),
@@ -820,8 +823,8 @@ class ChatService:
         if conv.status == "queued":
             self.coordinator.leave(conversation_id, now)
             self.on_queue_changed()
-        masked = redact(text)
-        contact_masked = redact(contact).text
+        masked = await self.masker.redact(text)
+        contact_masked = redact(contact).text  # at most 200 characters: inline
         ticket = await self.store.create_ticket(
             conversation_id, contact=contact_masked, text=masked.text, now=now
         )
@@ -857,7 +860,7 @@ class ChatService:
             if retried is not None:
                 return retried
             raise ProtocolError("invalid_state", "this chat was already rated", cid)
-        comment = redact(comment).text if comment else None
+        comment = (await self.masker.redact(comment)).text if comment else None
         await self.store.update_conversation(
             conversation_id, csat_score=score, csat_comment=comment
         )

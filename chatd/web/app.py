@@ -78,7 +78,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
         bus = RedisBus(config.cluster.redis_url, node_id)
     await bus.start()
-    bot = app[BOT] if BOT in app else load_bot(list(config.bot.kb) or None)
+    bot = (
+        app[BOT]
+        if BOT in app
+        else load_bot(list(config.bot.kb) or None, cache_dir=config.bot.cache_path())
+    )
     service = ChatService(
         config=config,
         store=store,
@@ -115,6 +119,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         service.accepting = False
         await loops.stop()
         await service.coordinator.stop()
+        await service.masker.close()
         await bus.stop()
         await store.close()
         log.info("stopped")

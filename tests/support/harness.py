@@ -13,7 +13,7 @@ from aiohttp import web
 from bot_intents import Bot, load_bot
 from chatd.auth import hash_token, new_agent_token
 from chatd.client import AgentClient, CustomerClient
-from chatd.config import Config, load_config
+from chatd.config import BotConfig, Config, load_config
 from chatd.service.chat import ChatService
 from chatd.store.base import AgentRecord
 from chatd.web import make_app, serving
@@ -39,7 +39,9 @@ TEST_SETTINGS: dict[str, dict[str, Any]] = {
 @functools.cache
 def shared_bot() -> Bot:
     """The default knowledge base, loaded once per test session (it takes about a second)."""
-    return load_bot()
+    # The server's own cache (chatd.config.BotConfig.cache_path): a fit is shared with the
+    # servers the other tests start.
+    return load_bot(cache_dir=BotConfig().cache_path())
 
 
 class Harness:

@@ -325,6 +325,9 @@ PREVIOUS_TAIL = 400
 #: option missing"); requiring half of the words to be rare instead spared 8 of them but let
 #: about 1 in 100 three-word continuations through.
 MIN_CONTINUATION = 3
+#: Characters of a message read for a continuation: 24 words of up to 8 letters with generous
+#: separators, a numbering and a typo or two fit easily.
+LEAD_CHARS = 600
 _SEED_PLACEHOLDER = "[redacted:seed_phrase]"
 
 
@@ -360,23 +363,29 @@ def detect_continuation(text: str, masks: Masks, found: set[str], previous: str)
     them everyday words, continue it), or it ends with k visible list words that, with the m
     this message starts with, make a run the seed-phrase test masks (k + m >= 12).
     """
-    tokens = _tokens(text)
-    lead = _leading_run(text, tokens)
-    if not lead:
-        return
+    # The previous message's end first (at most PREVIOUS_TAIL characters): most messages do
+    # not follow a phrase, and then this one need not be tokenised at all.
     tail = previous[-PREVIOUS_TAIL:]
     tail_tokens = _tokens(tail)
-    if (
-        tail_tokens
+    after_mask = (
+        bool(tail_tokens)
         and tail_tokens[-1].word == _SEED_PLACEHOLDER
         and _GLUE_RE.fullmatch(tail, tail_tokens[-1].end) is not None
-    ):
+    )
+    before = [] if after_mask else _trailing_run(tail, tail_tokens)
+    if not after_mask and not before:
+        return
+    # Only the start of this message can continue a phrase: a mnemonic has at most 24 words,
+    # and a longer run of list words is the ordinary seed-phrase test's (it reads them all).
+    head = text[:LEAD_CHARS]
+    lead = _leading_run(head, _tokens(head))
+    if not lead:
+        return
+    if after_mask:
         hit = len(lead) >= MIN_CONTINUATION and not _all_common(lead)
     else:
-        before = _trailing_run(tail, tail_tokens)
         hit = (
-            bool(before)
-            and before[0].lang == lead[0].lang
+            before[0].lang == lead[0].lang
             and len(before) + len(lead) >= _MIN_SEED_WORDS
             and _is_seed_run(before + lead)
         )
