@@ -22,7 +22,7 @@ from chatd.config import LimitsConfig
 __all__ = ["hostile_texts", "run_hostile"]
 
 HOSTILE_CUSTOMERS = 40
-SLOWLORIS = 0
+SLOWLORIS = 500
 
 
 def hostile_texts(max_chars: int = LimitsConfig().max_message_chars) -> list[str]:
