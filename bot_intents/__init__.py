@@ -15,9 +15,10 @@ The package imports nothing from chatd and does no I/O after loading.
 
 from __future__ import annotations
 
-from bot_intents.bot import Bot, load_bot
+from bot_intents.bot import Bot
 from bot_intents.errors import KnowledgeBaseError
 from bot_intents.loader import load_knowledge_base
+from bot_intents.loading import load_bot
 from bot_intents.model import Calibration, Intent, KnowledgeBase, Reply, SearchHit, Suggestion
 
 __all__ = [

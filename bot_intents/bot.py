@@ -6,16 +6,13 @@ thread. ``reply`` never raises for any ``str`` and gives the same reply for the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-
 import numpy as np
 from rapidfuzz import fuzz
 
 from bot_intents import texts
 from bot_intents.calibration import confidence
 from bot_intents.language import LanguageDetector
-from bot_intents.loader import default_kb_paths, fingerprint, load_knowledge_base, shipped_texts
+from bot_intents.loader import fingerprint, shipped_texts
 from bot_intents.matcher import Matcher, MatcherConfig, MatchScores
 from bot_intents.model import (
     FALLBACK_LOCALE,
@@ -33,7 +30,6 @@ __all__ = [
     "DEFAULT_TARGET_OOS_RECALL",
     "Bot",
     "language_samples",
-    "load_bot",
     "training_data",
     "training_locales",
     "tune_calibration",
@@ -339,22 +335,3 @@ class Bot:
             for i in order
             if combined[i] > 0.0
         ]
-
-
-def load_bot(
-    paths: Sequence[str | Path] | Iterable[str | Path] | None = None,
-    *,
-    config: MatcherConfig | None = None,
-    cache_dir: Path | None = None,
-) -> Bot:
-    """Load the shipped knowledge base, or the given files/directories, and build a bot.
-
-    ``cache_dir``: keep the fitted bot there and reuse it while nothing it depends on changed
-    (see :mod:`bot_intents.cache`); a restart then loads in milliseconds instead of seconds.
-    """
-    kb = load_knowledge_base(default_kb_paths() if paths is None else list(paths))
-    if cache_dir is not None:
-        from bot_intents.cache import cached_bot
-
-        return cached_bot(kb, config, cache_dir)
-    return Bot(kb, config=config)

@@ -17,7 +17,6 @@ from pathlib import Path
 from bot_intents.bot import (
     DEFAULT_TARGET_OOS_RECALL,
     Bot,
-    load_bot,
     training_data,
     tune_calibration,
 )
@@ -25,6 +24,7 @@ from bot_intents.errors import KnowledgeBaseError
 from bot_intents.evaluate import evaluate_banking77, evaluate_clinc150, latency_ms
 from bot_intents.heldout import evaluate_heldout, load_heldout
 from bot_intents.loader import default_kb_paths, fingerprint, load_knowledge_base
+from bot_intents.loading import load_bot
 from bot_intents.model import Calibration
 
 __all__ = ["main", "render_calibration"]

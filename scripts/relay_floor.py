@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot_intents.bot import load_bot
+from bot_intents import load_bot
 from chatd import protocol as p
 from chatd.bench.procs import default_loop, install_loop
 from chatd.bench.texts import line

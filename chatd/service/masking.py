@@ -74,9 +74,7 @@ class Masker:
         self.offloaded += 1
         loop = asyncio.get_running_loop()
         try:
-            job = loop.run_in_executor(
-                self._executor(), _mask, text, expecting_2fa_code, previous
-            )
+            job = loop.run_in_executor(self._executor(), _mask, text, expecting_2fa_code, previous)
             return await asyncio.wait_for(job, self.timeout_s)
         except (TimeoutError, BrokenProcessPool, OSError) as exc:
             self.failures += 1

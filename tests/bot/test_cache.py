@@ -1,4 +1,4 @@
-"""The fitted bot kept on disk (bot_intents.cache): reused while nothing changed, rebuilt
+"""The fitted bot kept on disk (bot_intents.loading): reused while nothing changed, rebuilt
 otherwise, and never loaded from a file others could have written."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import dataclasses
 from pathlib import Path
 
 from bot_intents import load_bot, load_knowledge_base
-from bot_intents.cache import cache_key
 from bot_intents.loader import default_kb_paths
+from bot_intents.loading import cache_key
 
 QUESTIONS = ("how do i reset my password", "提币多久到账", "şifremi unuttum", "asdf qwerty")
 

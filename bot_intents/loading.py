@@ -1,4 +1,4 @@
-"""A fitted bot kept on disk, so a restart (or the next of N workers) need not train again.
+"""Loading a bot, and a fitted bot kept on disk so a restart need not train it again.
 
 Fitting the seven-language shipped KB costs about 4 s of CPU (vectorising, the softmax, the
 language model); loading a fitted bot costs a few milliseconds. The file is named by a hash of
@@ -19,16 +19,18 @@ import os
 import pickle
 import stat
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bot_intents.bot import Bot
+from bot_intents.loader import default_kb_paths, load_knowledge_base
 from bot_intents.matcher import MatcherConfig
 from bot_intents.model import KnowledgeBase
 
-__all__ = ["cache_key", "cached_bot"]
+__all__ = ["cache_key", "cached_bot", "load_bot"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -82,3 +84,20 @@ def cached_bot(kb: KnowledgeBase, config: MatcherConfig | None, cache_dir: Path)
         bot = Bot(kb, config=config)
         _store(path, bot)
     return bot
+
+
+def load_bot(
+    paths: Sequence[str | Path] | Iterable[str | Path] | None = None,
+    *,
+    config: MatcherConfig | None = None,
+    cache_dir: Path | None = None,
+) -> Bot:
+    """Load the shipped knowledge base, or the given files/directories, and build a bot.
+
+    ``cache_dir``: keep the fitted bot there and reuse it while nothing it depends on changed
+    (see this module's docstring); a restart then loads in milliseconds instead of seconds.
+    """
+    kb = load_knowledge_base(default_kb_paths() if paths is None else list(paths))
+    if cache_dir is not None:
+        return cached_bot(kb, config, cache_dir)
+    return Bot(kb, config=config)
