@@ -64,18 +64,18 @@ async def measure(synchronous: str, pairs: int, window: int, duration_s: float) 
     for index in range(-(-pairs // CAPACITY)):
         agent = AgentRecord(f"floor{index}", f"Agent {index}", "agent", "-", capacity=CAPACITY)
         await store.add_agent(agent)
-        service.agents[agent.agent_id] = agent
+        service.assignments.agents[agent.agent_id] = agent
         agents[agent.agent_id] = agent
-        await service.agent_connected(agent, "online")
+        await service.assignments.agent_connected(agent, "online")
         bus.subscribe(f"agent:{agent.agent_id}", subscriber)
     conversations = []
     for index in range(pairs):
-        conv = await service.start_conversation(locale="en", user_id=None, verified=False)
-        await service.request_human(conv.conversation_id, f"h{index}")
+        conv = await service.customers.start(locale="en", user_id=None, verified=False)
+        await service.customers.request_human(conv.conversation_id, f"h{index}")
         conversations.append(conv.conversation_id)
         bus.subscribe(f"conv:{conv.conversation_id}", subscriber)
-    await service.run_assignments()
-    owner = {cid: agents[service.open[cid].agent_id or ""] for cid in conversations}
+    await service.assignments.run_assignments()
+    owner = {cid: agents[service.log.open[cid].agent_id or ""] for cid in conversations}
     max_text = config.limits.max_message_chars
     count, stop_at = 0, 0.0
 
@@ -93,13 +93,13 @@ async def measure(synchronous: str, pairs: int, window: int, duration_s: float) 
                 def ack(event: Event, _created: bool, ref: str = msg.cid) -> None:
                     p.dumps(p.frame_ack(ref, seq=event.seq))
 
-                await service.customer_message(conversation_id, msg.cid, msg.text, on_stored=ack)
+                await service.customers.message(conversation_id, msg.cid, msg.text, on_stored=ack)
             else:
                 frame = {"type": "message", "cid": cid, "conversation_id": conversation_id}
                 raw = json.dumps({**frame, "text": line(False, count)})
                 reply = p.decode_agent(raw, max_text=max_text)
                 assert isinstance(reply, p.AgentText)
-                event = await service.agent_message(
+                event = await service.desk.message(
                     agent, reply.conversation_id, reply.cid, reply.text
                 )
                 p.dumps(p.frame_ack(reply.cid, seq=event.seq))

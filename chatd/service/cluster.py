@@ -1,11 +1,9 @@
-"""Who runs the Dispatcher: this process (embedded mode) or the cluster's fenced leader.
+"""The cluster's coordinator: a fenced leader runs the Dispatcher for every node.
 
-:class:`~chatd.service.chat.ChatService` never touches the queue and agent state directly for
-changes; it calls a coordinator, the same methods in both modes:
+The embedded :class:`~chatd.service.coordinator.LocalCoordinator` calls the Dispatcher inline;
+in cluster mode the service's parts call the same methods here instead
+(:class:`~chatd.service.coordinator.Coordinator`):
 
-* :class:`LocalCoordinator` (no ``[cluster] redis_url``): the in-process
-  :class:`~chatd.domain.dispatch.Dispatcher`, called inline, exactly as the single-node server
-  always did.
 * :class:`ClusterCoordinator`: one node at a time holds a Redis lease with a fencing number
   (``INCR``) and runs the *same* pure Dispatcher (docs/cluster.md, option c). Every node sends its
   changes (enqueue, leave, release, agent online/away/offline) as *ops* on the bus topic
@@ -13,7 +11,7 @@ changes; it calls a coordinator, the same methods in both modes:
   task. The leader persists assignments with a conditional UPDATE that checks the fence in
   PostgreSQL (``PostgresStore.fenced_update_conversation``), so a deposed leader that wakes from
   a pause writes nothing. A node that wins the lease rebuilds the Dispatcher from PostgreSQL
-  (``ChatService.recover``, the restart recovery) plus agent presence, then takes ops.
+  (``DispatchHost.recover``, the restart recovery) plus agent presence, then takes ops.
 
 Ops are fire-and-forget on an at-most-once bus: one lost during a leader change is harmless
 because each describes a state change already persisted (the conversation's status in
@@ -26,17 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from chatd.domain.dispatch import Assignment, Dispatcher
 from chatd.domain.queue import QueueEntry
 from chatd.logs import get_logger
 from chatd.protocol import ProtocolError
+from chatd.service.coordinator import DispatchHost, QueueSignals, check_transfer_target
 from chatd.store.base import AgentRecord, ConversationRecord, StoreError
 
 try:
@@ -44,13 +41,10 @@ try:
 except ModuleNotFoundError:  # pragma: no cover - embedded installs need not have redis
     RedisError = OSError  # type: ignore[assignment,misc]
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the redis package is imported only in cluster mode
     import redis.asyncio as aioredis
 
-    from chatd.service.chat import ChatService
-    from chatd.service.queueing import QueueLoops
-
-__all__ = ["ClusterCoordinator", "Coordinator", "LocalCoordinator", "SeqGate", "default_node_id"]
+__all__ = ["ClusterCoordinator"]
 
 log = get_logger(__name__)
 
@@ -88,171 +82,6 @@ return 0
 """
 
 
-def default_node_id() -> str:
-    """``<hostname>-<pid>``: unique per process, readable in logs."""
-    return f"{socket.gethostname()}-{os.getpid()}"
-
-
-class Coordinator(Protocol):
-    """What ChatService and its loops ask of whoever runs the Dispatcher."""
-
-    #: True when decisions are applied inside the calling coroutine (embedded mode).
-    inline: bool
-
-    @property
-    def is_dispatching(self) -> bool:
-        """This process holds the authoritative Dispatcher (assigns, sends queue frames)."""
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    def attach_loops(self, loops: QueueLoops) -> None: ...
-
-    def enqueue(self, conv: ConversationRecord, now: float, *, offer_ticket: bool = False) -> None:
-        """Put the conversation in the queue at the place its ``enqueued_at`` gives it."""
-
-    def leave(self, conversation_id: str, now: float) -> None: ...
-
-    def release(
-        self, agent_id: str, conversation_id: str, now: float, *, handled_s: float | None = None
-    ) -> None: ...
-
-    def agent_status_changed(self, agent: AgentRecord, status: str, *, connected: bool) -> None:
-        """The agent connected (``connected``) or chose ``status`` (online | away)."""
-
-    def agent_offline(self, agent_id: str, now: float) -> None: ...
-
-    async def claim(self, assignment: Assignment, now: float) -> bool:
-        """Persist an assignment; False (and undone) when it may not happen any more."""
-
-    async def transfer(
-        self, from_agent: str, to_agent: str, conversation_id: str, now: float, ref: str | None
-    ) -> None:
-        """Move a held chat to another agent; ProtocolError when that agent cannot take it."""
-
-    def agent_status(self, agent_id: str) -> str: ...
-
-    def agent_present(self, agent_id: str) -> bool:
-        """The agent is connected somewhere (their grace period must not requeue)."""
-
-    def overview(self) -> dict[str, Any]: ...
-
-    def status_targets(self) -> Iterable[str]:
-        """Conversations that get coalesced queue frames."""
-
-    async def send_position_now(self, conversation_id: str) -> None:
-        """Send the customer their queue frame now if they wait (not at the next update tick):
-        their connection just opened, or they were just queued."""
-
-    async def conversations_of(self, agent_id: str) -> list[ConversationRecord]: ...
-
-
-class LocalCoordinator:
-    """Embedded mode: the ChatService's own Dispatcher, called inline (no behaviour change)."""
-
-    inline = True
-
-    def __init__(self, service: ChatService) -> None:
-        self.service = service
-        self.loops: QueueLoops | None = None
-
-    @property
-    def is_dispatching(self) -> bool:
-        return True
-
-    async def start(self) -> None:
-        await self.service.recover()
-
-    async def stop(self) -> None:
-        return None
-
-    def attach_loops(self, loops: QueueLoops) -> None:
-        self.loops = loops
-
-    def enqueue(self, conv: ConversationRecord, now: float, *, offer_ticket: bool = False) -> None:
-        self.service.dispatcher.enqueue(self.service._entry(conv), now)
-
-    def leave(self, conversation_id: str, now: float) -> None:
-        self.service.dispatcher.leave(conversation_id, now)
-
-    def release(
-        self, agent_id: str, conversation_id: str, now: float, *, handled_s: float | None = None
-    ) -> None:
-        self.service.dispatcher.release(agent_id, conversation_id, now, handled_s=handled_s)
-
-    def agent_status_changed(self, agent: AgentRecord, status: str, *, connected: bool) -> None:
-        dispatcher = self.service.dispatcher
-        if connected or status == "online":
-            dispatcher.agent_online(self.service._profile(agent), self.service.clock())
-        if status == "away":
-            dispatcher.agent_away(agent.agent_id, self.service.clock())
-
-    def agent_offline(self, agent_id: str, now: float) -> None:
-        self.service.dispatcher.agent_offline(agent_id, now)
-
-    async def claim(self, assignment: Assignment, now: float) -> bool:
-        # Under the conversation's lock: a close, ticket or leave that won the race since the
-        # dispatcher chose this chat means the agent's slot goes back.
-        conv = self.service.open.get(assignment.conversation_id)
-        if conv is None or conv.status != "queued":
-            self.service.dispatcher.release(assignment.agent_id, assignment.conversation_id, now)
-            return False
-        await self.service._update(
-            assignment.conversation_id,
-            status="assigned",
-            agent_id=assignment.agent_id,
-            assigned_at=now,
-        )
-        return True
-
-    async def transfer(
-        self, from_agent: str, to_agent: str, conversation_id: str, now: float, ref: str | None
-    ) -> None:
-        dispatcher = self.service.dispatcher
-        _check_transfer_target(dispatcher, from_agent, to_agent, ref)
-        dispatcher.release(from_agent, conversation_id, now)
-        dispatcher.attach(to_agent, conversation_id, now=now)
-
-    def agent_status(self, agent_id: str) -> str:
-        load = self.service.dispatcher.agent(agent_id)
-        return load.status if load is not None else "offline"
-
-    def agent_present(self, agent_id: str) -> bool:
-        return bool(self.service.agent_connections.get(agent_id))
-
-    def overview(self) -> dict[str, Any]:
-        return self.service.dispatcher.overview(self.service.clock())
-
-    def status_targets(self) -> Iterable[str]:
-        return self.service.customer_connections
-
-    async def send_position_now(self, conversation_id: str) -> None:
-        service = self.service
-        if (
-            self.loops is not None
-            and service.dispatcher.queue_status(conversation_id, service.clock()) is not None
-        ):
-            # A (re)connecting customer always gets their position at once, even if it is the
-            # same as the last frame sent to their previous connection.
-            self.loops.forget_sent(conversation_id)
-            await self.loops.push_status(conversation_id, service.clock())
-
-    async def conversations_of(self, agent_id: str) -> list[ConversationRecord]:
-        service = self.service
-        return [c for cid in service.dispatcher.active(agent_id) if (c := service.open.get(cid))]
-
-
-def _check_transfer_target(
-    dispatcher: Dispatcher, from_agent: str, to_agent: str, ref: str | None
-) -> None:
-    target = dispatcher.agent(to_agent)
-    if target is None or target.status != "online" or to_agent == from_agent:
-        raise ProtocolError("invalid_state", "that agent is not online", ref)
-    if target.free <= 0:
-        raise ProtocolError("invalid_state", "that agent has no free capacity", ref)
-
-
 class ClusterCoordinator:
     """Cluster mode: a fenced dispatcher leader; see the module docstring."""
 
@@ -260,7 +89,7 @@ class ClusterCoordinator:
 
     def __init__(
         self,
-        service: ChatService,
+        service: DispatchHost,
         *,
         redis_url: str,
         node_id: str,
@@ -269,7 +98,7 @@ class ClusterCoordinator:
     ) -> None:
         self.service = service
         self.node_id = node_id
-        self.loops: QueueLoops | None = None
+        self.loops: QueueSignals | None = None
         # Imported here: the embedded default must not need the cluster extra (redis).
         from chatd.bus.presence import PresenceRegistry
 
@@ -341,7 +170,7 @@ class ClusterCoordinator:
         if self._redis is not None:
             await self._redis.aclose()
 
-    def attach_loops(self, loops: QueueLoops) -> None:
+    def attach_loops(self, loops: QueueSignals) -> None:
         self.loops = loops
 
     # -- the ChatService's calls: sent to the leader as ops -------------------------------------
@@ -349,7 +178,7 @@ class ClusterCoordinator:
         self._outbox.put_nowait(op)
 
     def enqueue(self, conv: ConversationRecord, now: float, *, offer_ticket: bool = False) -> None:
-        entry = self.service._entry(conv)
+        entry = self.service.entry(conv)
         self._send(
             {
                 "op": "enqueue",
@@ -495,7 +324,7 @@ class ClusterCoordinator:
             service.dispatcher.release(assignment.agent_id, assignment.conversation_id, now)
             log.info("assignment_refused", conversation_id=assignment.conversation_id, epoch=epoch)
             return False
-        await service.refresh(assignment.conversation_id)
+        await service.log.refresh(assignment.conversation_id)
         return True
 
     async def _fenced(
@@ -545,7 +374,7 @@ class ClusterCoordinator:
                 now,
             )
             if op.get("offer_ticket"):
-                await service._offer_ticket_if_needed(conversation_id)
+                await service.after_enqueue(conversation_id)
         elif kind == "leave":
             dispatcher.leave(op["conversation_id"], now)
         elif kind == "release":
@@ -565,7 +394,7 @@ class ClusterCoordinator:
             await self._apply_transfer(op, now)
         elif kind == "presence_check":
             await self._check_presence(now)
-        service.on_queue_changed()
+        service.queue_changed()
         service.wake_assigner()
 
     async def _apply_agent(self, op: Mapping[str, Any], now: float) -> None:
@@ -582,7 +411,7 @@ class ClusterCoordinator:
         service.agents[agent_id] = agent
         if self.loops is not None:
             self.loops.cancel_grace(agent_id)
-        dispatcher.agent_online(service._profile(agent), now)
+        dispatcher.agent_online(service.profile(agent), now)
         if op["status"] == "away":
             dispatcher.agent_away(agent_id, now)
 
@@ -592,7 +421,7 @@ class ClusterCoordinator:
         conversation_id = op["conversation_id"]
         error = None
         try:
-            _check_transfer_target(dispatcher, from_agent, to_agent, None)
+            check_transfer_target(dispatcher, from_agent, to_agent, None)
         except ProtocolError as exc:
             error = exc.message
         if error is None and self.epoch is not None:
@@ -683,7 +512,7 @@ class ClusterCoordinator:
             if agent is None or agent.role != "agent":
                 continue
             service.agents[agent_id] = agent
-            service.dispatcher.agent_online(service._profile(agent), now)
+            service.dispatcher.agent_online(service.profile(agent), now)
             if statuses.get(agent_id) == "away":
                 service.dispatcher.agent_away(agent_id, now)
         orphaned = {a for a in service.restored_agents if a not in online}
@@ -719,65 +548,3 @@ class ClusterCoordinator:
         if self.loops is not None:
             self.loops.cancel_all_grace()
         self.service.reset_dispatcher()
-
-
-class SeqGate:
-    """Delivers one conversation's event frames in seq order, without gaps or duplicates.
-
-    In cluster mode two nodes append to one conversation and each publishes its own events, so a
-    customer's node may receive seq 11 (published locally) before seq 10 (from another node
-    through Redis), or miss one while Redis was away. Every event is committed before it is
-    published, and seqs are allocated under the conversation's row lock, so when seq ``n``
-    arrives every event up to ``n`` is readable: on a gap the gate reads the missing ones from
-    the store (``fetch_after``) and delivers them first. Customer frames skip internal events,
-    so some gaps are only notes; the read then finds nothing more and costs one query.
-    Frames without a seq (queue, typing) pass straight through.
-    """
-
-    def __init__(
-        self,
-        send: Callable[[Mapping[str, Any]], object],
-        fetch_after: Callable[[int], Awaitable[list[dict]]],
-        last_seq: int,
-    ) -> None:
-        self._send = send
-        self._fetch_after = fetch_after
-        self.last_seq = last_seq
-        self._held: dict[int, Mapping[str, Any]] = {}
-        self._filling: asyncio.Task[None] | None = None
-        self.gaps_filled = 0
-
-    def offer(self, frame: Mapping[str, Any]) -> None:
-        """Take a live frame: deliver it now, drop it (seen) or hold it until the gap fills."""
-        seq = frame.get("seq")
-        if not isinstance(seq, int):
-            self._send(frame)
-            return
-        if seq <= self.last_seq:
-            return  # already delivered (from the backlog, a gap fill, or twice)
-        if seq == self.last_seq + 1 and self._filling is None:
-            self.last_seq = seq
-            self._send(frame)
-            return
-        self._held[seq] = frame
-        if self._filling is None:
-            self._filling = asyncio.create_task(self._fill())
-
-    async def _fill(self) -> None:
-        try:
-            while self._held:
-                try:
-                    for fetched in await self._fetch_after(self.last_seq):
-                        if fetched["seq"] > self.last_seq:
-                            self.last_seq = fetched["seq"]
-                            self._send(fetched)
-                except Exception:  # the store failed: deliver what we hold rather than stall
-                    log.exception("seq_gap_fill_failed")
-                self.gaps_filled += 1
-                for seq in sorted(self._held):
-                    frame = self._held.pop(seq)
-                    if seq > self.last_seq:
-                        self.last_seq = seq
-                        self._send(frame)
-        finally:
-            self._filling = None

@@ -14,7 +14,7 @@ import contextlib
 import zlib
 
 from chatd.logs import get_logger
-from chatd.service.chat import ChatService
+from chatd.service.assignments import Assignments
 
 __all__ = ["QueueLoops"]
 
@@ -31,9 +31,13 @@ def _slice_of(conversation_id: str) -> int:
 
 
 class QueueLoops:
-    """Background tasks of a ChatService; start() on app startup, stop() on shutdown."""
+    """Background tasks of the queue; start() on app startup, stop() on shutdown.
 
-    def __init__(self, service: ChatService) -> None:
+    They drive :class:`~chatd.service.assignments.Assignments` (and are the coordinators'
+    :class:`~chatd.service.coordinator.QueueSignals`).
+    """
+
+    def __init__(self, service: Assignments) -> None:
         self.service = service
         self._tasks: list[asyncio.Task[None]] = []
         self._grace: dict[str, asyncio.Task[None]] = {}
@@ -123,7 +127,7 @@ class QueueLoops:
             return
         self._sent[conversation_id] = (values, now)
         self.frames_sent += 1
-        await self.service._to_customer(
+        await self.service.log.to_customer(
             conversation_id,
             {
                 "type": "queue",
@@ -142,7 +146,7 @@ class QueueLoops:
         if key == self._overview_sent:
             return
         self._overview_sent = key
-        await self.service._to_all_agents({"type": "queue_overview", **overview})
+        await self.service.log.to_all_agents({"type": "queue_overview", **overview})
 
     # -- agent grace period ---------------------------------------------------------------------
 
@@ -196,10 +200,10 @@ class QueueLoops:
             cutoff = service.clock() - service.config.bot.idle_close_s
             idle = [
                 conv.conversation_id
-                for conv in list(service.open.values())
+                for conv in list(service.log.open.values())
                 if conv.status == "bot"
                 and conv.updated_at < cutoff
-                and conv.conversation_id not in service.customer_connections
+                and conv.conversation_id not in service.log.customer_connections
             ]
             for conversation_id in idle:
                 try:

@@ -16,7 +16,8 @@ from aiohttp import WSMsgType, web
 from chatd import protocol as p
 from chatd.bus.base import Subscription
 from chatd.logs import get_logger
-from chatd.service.chat import ChatService, Done
+from chatd.service.chat import ChatService
+from chatd.service.conversations import Done
 from chatd.service.outbox import Outbox
 from chatd.service.views import conversation_summary
 from chatd.store.base import AgentRecord
@@ -54,7 +55,7 @@ class AgentConnection:
 
     async def hello(self, msg: p.AgentHello) -> None:
         service = self.service
-        agent = await service.authenticate(msg.token)
+        agent = await service.staff.authenticate(msg.token)
         self.agent = agent
         self.checked_at = service.clock()
         bind(self.outbox, agent_id=agent.agent_id)
@@ -66,8 +67,8 @@ class AgentConnection:
         status = msg.status or "online"
         if agent.role == "agent":
             self.app[LOOPS].cancel_grace(agent.agent_id)
-            await service.agent_connected(agent, status)
-        conversations = await service.agent_conversations(agent.agent_id)
+            await service.assignments.agent_connected(agent, status)
+        conversations = await service.assignments.agent_conversations(agent.agent_id)
         self.send(
             {
                 "type": "welcome",
@@ -78,20 +79,20 @@ class AgentConnection:
                     "capacity": agent.capacity,
                     "languages": list(agent.languages),
                     "skills": list(agent.skills),
-                    "status": service.agent_status(agent.agent_id)
+                    "status": service.assignments.agent_status(agent.agent_id)
                     if agent.role == "agent"
                     else "online",
                 },
                 "conversations": [
                     conversation_summary(
-                        c, customer_online=c.conversation_id in service.customer_connections
+                        c, customer_online=c.conversation_id in service.log.customer_connections
                     )
                     for c in conversations
                 ],
             }
         )
         for conv in conversations:
-            self.send(await service.assigned_frame(conv))
+            self.send(await service.assignments.assigned_frame(conv))
         self.send({"type": "queue_overview", **service.coordinator.overview()})
         log.info("agent_connected", role=agent.role, status=status)
 
@@ -111,7 +112,7 @@ class AgentConnection:
         """Send the events after ``last_seq`` in pages, waiting for the console to read each."""
         assert self.agent is not None
         while True:
-            page = await self.service.sync(self.agent, conversation_id, last_seq, REPLAY_PAGE)
+            page = await self.service.desk.sync(self.agent, conversation_id, last_seq, REPLAY_PAGE)
             for frame in page:
                 self.send(frame)
                 last_seq = frame["seq"]
@@ -148,26 +149,28 @@ class AgentConnection:
             case p.SetStatus(status=status):
                 if agent.role != "agent":
                     raise p.ProtocolError("forbidden", "operators do not take chats")
-                await service.set_agent_status(agent, status)
+                await service.assignments.set_agent_status(agent, status)
                 self.send({"type": "status", "status": status})
             case p.AgentText(cid=cid, conversation_id=conversation_id, text=text):
-                self._ack(cid, await service.agent_message(agent, conversation_id, cid, text))
+                self._ack(cid, await service.desk.message(agent, conversation_id, cid, text))
             case p.AgentTyping(conversation_id=conversation_id, active=active):
                 if self.limits.typing.take(f"agent:{agent.agent_id}", service.clock()):
-                    await service.agent_typing(agent, conversation_id, active)
+                    await service.desk.typing(agent, conversation_id, active)
             case p.Note(cid=cid, conversation_id=conversation_id, text=text):
-                self._ack(cid, await service.note(agent, conversation_id, cid, text))
+                self._ack(cid, await service.desk.note(agent, conversation_id, cid, text))
             case p.SetTags(cid=cid, conversation_id=conversation_id, tags=tags):
-                self._ack(cid, await service.set_tags(agent, conversation_id, cid, tags))
+                self._ack(cid, await service.desk.set_tags(agent, conversation_id, cid, tags))
             case p.Transfer(cid=cid, conversation_id=conversation_id, to_agent_id=to_agent_id):
-                self._ack(cid, await service.transfer(agent, conversation_id, cid, to_agent_id))
+                self._ack(
+                    cid, await service.desk.transfer(agent, conversation_id, cid, to_agent_id)
+                )
             case p.AgentClose(cid=cid, conversation_id=conversation_id):
-                self._ack(cid, await service.agent_close(agent, conversation_id, cid))
+                self._ack(cid, await service.desk.close(agent, conversation_id, cid))
             case p.Sync(conversation_id=conversation_id, last_seq=last_seq):
                 await self._sync(conversation_id, last_seq)
             case p.TicketReply(cid=cid, ticket_id=ticket_id, text=text):
                 self._rate_check(cid)
-                _ticket, done = await service.ticket_reply(agent, ticket_id, cid, text)
+                _ticket, done = await service.tickets.reply(agent, ticket_id, cid, text)
                 self._ack(cid, done)
             case p.KbSearch(cid=cid, query=query, locale=locale):
                 self._rate_check(cid)  # matching runs on the event loop
@@ -196,7 +199,7 @@ class AgentConnection:
             sub.cancel()
         self.subscriptions.clear()
         if self.agent is not None and self.agent.role == "agent":
-            return self.service.agent_disconnected(self.agent)
+            return self.service.assignments.agent_disconnected(self.agent)
         return False
 
 

@@ -74,7 +74,7 @@ def requires(*roles: str) -> Callable[[Handler], Callable[[web.Request], Awaitab
             if token is None:
                 return refuse(401, "not_authenticated", "send Authorization: Bearer <token>")
             try:
-                agent = await request.app[SERVICE].authenticate(token)
+                agent = await request.app[SERVICE].staff.authenticate(token)
             except p.ProtocolError:
                 return refuse(401, "not_authenticated", "the token is not valid")
             if agent.role not in roles:
@@ -246,7 +246,7 @@ async def me(request: web.Request, agent: AgentRecord) -> web.Response:
             "capacity": agent.capacity,
             "languages": list(agent.languages),
             "skills": list(agent.skills),
-            "status": _service(request).agent_status(agent.agent_id),
+            "status": _service(request).assignments.agent_status(agent.agent_id),
         }
     )
 
@@ -316,7 +316,7 @@ async def ticket(request: web.Request, agent: AgentRecord) -> web.Response:
     found = await service.store.get_ticket(_ticket_id(request))
     if found is None:
         raise ApiError(404, "not_found", "no such ticket")
-    conv = await service.conversation(found.conversation_id)
+    conv = await service.log.get(found.conversation_id)
     events = await service.store.events(found.conversation_id)
     return web.json_response(
         {
@@ -340,7 +340,7 @@ async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response
     cid = body.get("cid")
     if cid is not None and (not isinstance(cid, str) or len(cid) > p.MAX_CID_CHARS):
         raise ApiError(400, "invalid_field", "'cid' must be a short string")
-    updated, _done = await _service(request).ticket_reply(agent, _ticket_id(request), cid, text)
+    updated, _done = await _service(request).tickets.reply(agent, _ticket_id(request), cid, text)
     return web.json_response({"ticket": ticket_dict(updated)})
 
 
@@ -348,7 +348,7 @@ async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response
 @requires("agent", "operator")
 async def ticket_close(request: web.Request, agent: AgentRecord) -> web.Response:
     """Mark a ticket done (its conversation ends too); closing a closed ticket is fine."""
-    closed = await _service(request).close_ticket(agent, _ticket_id(request))
+    closed = await _service(request).tickets.close(agent, _ticket_id(request))
     return web.json_response({"ticket": ticket_dict(closed)})
 
 
@@ -360,8 +360,8 @@ async def ticket_close(request: web.Request, agent: AgentRecord) -> web.Response
 async def agents(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
     for record in await service.store.list_agents():
-        service.agents.setdefault(record.agent_id, record)
-    return web.json_response({"agents": service.agents_live()})
+        service.assignments.agents.setdefault(record.agent_id, record)
+    return web.json_response({"agents": service.assignments.agents_live()})
 
 
 @routes.get("/api/conversations")
@@ -377,7 +377,7 @@ async def conversations(request: web.Request, agent: AgentRecord) -> web.Respons
 async def conversation(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
     conversation_id = request.match_info["conversation_id"]
-    conv = await service.conversation(conversation_id[:64])
+    conv = await service.log.get(conversation_id[:64])
     if conv is None:
         raise ApiError(404, "not_found", "no such conversation")
     events = await service.store.events(conv.conversation_id)

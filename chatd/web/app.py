@@ -18,7 +18,7 @@ from chatd.bus.base import Bus
 from chatd.config import Config
 from chatd.logs import get_logger
 from chatd.service.chat import ChatService
-from chatd.service.cluster import ClusterCoordinator, default_node_id
+from chatd.service.coordinator import default_node_id
 from chatd.service.metrics import Metrics, probe_event_loop_lag
 from chatd.service.queueing import QueueLoops
 from chatd.store import open_store
@@ -92,21 +92,25 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         metrics=app[METRICS],
     )
     if node_id is not None:
-        service.coordinator = ClusterCoordinator(
-            service,
-            redis_url=config.cluster.redis_url,
-            node_id=node_id,
-            lease_ttl_s=config.cluster.lease_ttl_s,
-            presence_ttl_s=config.cluster.presence_ttl_s,
+        from chatd.service.cluster import ClusterCoordinator
+
+        service.assignments.use(
+            ClusterCoordinator(
+                service.assignments,
+                redis_url=config.cluster.redis_url,
+                node_id=node_id,
+                lease_ttl_s=config.cluster.lease_ttl_s,
+                presence_ttl_s=config.cluster.presence_ttl_s,
+            )
         )
-    loops = QueueLoops(service)
+    loops = QueueLoops(service.assignments)
     service.coordinator.attach_loops(loops)
     # Embedded: recover() from the store. Cluster: join; the lease winner rebuilds the queue.
     await service.coordinator.start()
     app[SERVICE] = service
     app[LOOPS] = loops
     loops.start()
-    if not any(a.role == "operator" for a in service.agents.values()):
+    if not any(a.role == "operator" for a in service.assignments.agents.values()):
         log.warning(
             "no_operator",
             hint="create one: chatd agents add NAME --role operator "

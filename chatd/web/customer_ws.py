@@ -17,9 +17,10 @@ from aiohttp import WSMsgType, web
 from chatd import protocol as p
 from chatd.bus.base import Subscription
 from chatd.logs import get_logger
-from chatd.service.chat import ChatService, Done
-from chatd.service.cluster import SeqGate
+from chatd.service.chat import ChatService
+from chatd.service.conversations import Done
 from chatd.service.outbox import Outbox
+from chatd.service.seqgate import SeqGate
 from chatd.web.keys import CONFIG, LIMITS, METRICS, SERVICE
 from chatd.web.limits import ConnectionLimits
 from chatd.web.security import client_ip
@@ -99,13 +100,13 @@ class CustomerConnection:
         service = self.service
         verified = False
         try:
-            verified = service.check_identity(msg.user_id, msg.user_hash)
+            verified = service.customers.check_identity(msg.user_id, msg.user_hash)
         except p.ProtocolError as exc:
             # A wrong hash is reported but the chat still opens, unverified.
             self.send(p.frame_error(exc))
         resumed = False
         if msg.resume_token:
-            conv = await service.resume_conversation(msg.resume_token)
+            conv = await service.customers.resume(msg.resume_token)
             resumed = True
         else:
             try:
@@ -116,14 +117,13 @@ class CustomerConnection:
                 self.send(p.frame_error(exc))
                 self.outbox.close(4029, "too many new chats")
                 return False
-            conv = await service.start_conversation(
+            conv = await service.customers.start(
                 locale=msg.locale, user_id=msg.user_id, verified=verified
             )
         self.conversation_id = conv.conversation_id
         bind(self.outbox, conversation_id=conv.conversation_id)
-        service.customer_connections[conv.conversation_id] = (
-            service.customer_connections.get(conv.conversation_id, 0) + 1
-        )
+        connections = service.log.customer_connections
+        connections[conv.conversation_id] = connections.get(conv.conversation_id, 0) + 1
         # Subscribe before reading the backlog, then drop live frames the backlog already holds:
         # nothing published in between is lost, nothing is delivered twice.
         pending: list[Mapping[str, Any]] = []
@@ -135,16 +135,17 @@ class CustomerConnection:
         welcome: dict[str, Any] = {
             "type": "welcome",
             "conversation_id": conv.conversation_id,
-            "resume_token": service.resume_token(conv.conversation_id),
+            "resume_token": service.customers.resume_token(conv.conversation_id),
             "status": conv.status,
             "locale": conv.locale,
             "verified": conv.verified,
             "resumed": resumed,
         }
         if conv.verified:
-            welcome["earlier"] = await service.earlier_conversations(conv)
-        if conv.status == "assigned" and conv.agent_id in service.agents:
-            welcome["agent_name"] = service.agents[conv.agent_id].name
+            welcome["earlier"] = await service.log.earlier(conv)
+        agents = service.assignments.agents
+        if conv.status == "assigned" and conv.agent_id in agents:
+            welcome["agent_name"] = agents[conv.agent_id].name
         if conv.status == "ticket":
             ticket = await service.store.ticket_for_conversation(conv.conversation_id)
             if ticket is not None:
@@ -159,11 +160,11 @@ class CustomerConnection:
         self.delivered_seq = max([last_seq, *(f["seq"] for f in pending if "seq" in f)])
         self.subscription.cancel()
         self.subscription = service.bus.subscribe(f"conv:{conv.conversation_id}", self._deliver)
-        if service.shared:
+        if service.log.shared:
             seen = [f["seq"] for f in pending if "seq" in f]
             self.gate = SeqGate(
                 self.outbox.send,
-                lambda after: service.customer_events(conv.conversation_id, after),
+                lambda after: service.log.customer_events(conv.conversation_id, after),
                 max([last_seq, *seen]),
             )
         await service.coordinator.send_position_now(conv.conversation_id)
@@ -178,7 +179,7 @@ class CustomerConnection:
         """
         last_seq = after_seq
         while True:
-            page = await self.service.customer_events(conversation_id, last_seq, REPLAY_PAGE)
+            page = await self.service.log.customer_events(conversation_id, last_seq, REPLAY_PAGE)
             for event in page:
                 self.send(event)
                 last_seq = event["seq"]
@@ -225,9 +226,9 @@ class CustomerConnection:
                     changed or now - self.last_typing >= TYPING_MIN_INTERVAL_S
                 ) and self.limits.typing.take(conversation_id, now):
                     self.last_typing, self.last_typing_state = now, active
-                    await service.customer_typing(conversation_id, active)
+                    await service.customers.typing(conversation_id, active)
             case p.CustomerText(cid=cid, text=text, intent=intent):
-                await service.customer_message(
+                await service.customers.message(
                     conversation_id,
                     cid,
                     text,
@@ -237,19 +238,20 @@ class CustomerConnection:
                     ),
                 )
             case p.RequestHuman(cid=cid):
-                await service.request_human(conversation_id, cid)
+                await service.customers.request_human(conversation_id, cid)
                 self.send(p.frame_ack(cid))
             case p.LeaveQueue(cid=cid):
-                self._ack(cid, await service.leave_queue(conversation_id, cid))
+                self._ack(cid, await service.customers.leave_queue(conversation_id, cid))
             case p.CreateTicket(cid=cid, contact=contact, text=text):
-                ticket_id, done = await service.create_ticket(conversation_id, cid, contact, text)
+                ticket_id, done = await service.tickets.create(conversation_id, cid, contact, text)
                 self._ack(cid, done, ticket_id=ticket_id)
             case p.Csat(cid=cid, score=score, comment=comment):
-                self._ack(cid, await service.submit_csat(conversation_id, cid, score, comment))
+                self._ack(cid, await service.tickets.rate(conversation_id, cid, score, comment))
             case p.CustomerClose(cid=cid):
-                self._ack(cid, await service.close(conversation_id, by="customer", ref=cid))
+                closing = service.assignments.close(conversation_id, by="customer", ref=cid)
+                self._ack(cid, await closing)
             case p.History(cid=cid, conversation_id=other_id):
-                events = await service.customer_history(conversation_id, other_id, cid)
+                events = await service.customers.history(conversation_id, other_id, cid)
                 self.send(
                     {"type": "history", "ref": cid, "conversation_id": other_id, "events": events}
                 )
@@ -263,7 +265,7 @@ class CustomerConnection:
             self.subscription.cancel()
             self.subscription = None
         if self.conversation_id is not None:
-            counts = self.service.customer_connections
+            counts = self.service.log.customer_connections
             left = counts.get(self.conversation_id, 1) - 1
             if left > 0:
                 counts[self.conversation_id] = left

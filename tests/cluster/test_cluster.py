@@ -73,8 +73,11 @@ async def test_messages_flow_in_order_across_nodes(cluster: Cluster) -> None:
         for i in range(20):
             await customer.say(f"burst-c{i}")
             await agent.reply(conv, f"burst-a{i}")
-        await customer.wait_for("message", text="burst-a19")
-        await agent.wait_for("message", text="burst-c19")
+        # Each side waits for the last message of both writers: its own echo may come after
+        # the other side's last message (seqs interleave), and the comparison needs both.
+        for client in (customer, agent):
+            for text in ("burst-a19", "burst-c19"):
+                await client.wait_for("message", text=text)
         stored = [
             r["text"]
             for r in await store_rows(

@@ -437,12 +437,12 @@ async def test_queue_order_survives_restart(chatd: Harness) -> None:
         await c.say(text)
         await c.wait_for("queued")
         customers.append(c)
-    before = [e.conversation_id for e in chatd.service.dispatcher.queue.ordered()]
+    before = [e.conversation_id for e in chatd.service.assignments.dispatcher.queue.ordered()]
     assert before[0] == customers[1].conversation_id  # the urgent one
     for c in customers:
         c.abort()
     await chatd.restart()
-    after = [e.conversation_id for e in chatd.service.dispatcher.queue.ordered()]
+    after = [e.conversation_id for e in chatd.service.assignments.dispatcher.queue.ordered()]
     assert after == before
     back = await chatd.customer(resume_token=customers[2].resume_token)
     status = await back.wait_for("queue")

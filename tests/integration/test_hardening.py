@@ -368,7 +368,7 @@ class TestLimits:
             await store.append_event(
                 conv, NewEvent(kind="message", ts=0, author="bot", text=str(i))
             )
-        chatd.service.open[conv] = await store.get_conversation(conv)  # type: ignore[assignment]
+        chatd.service.log.open[conv] = await store.get_conversation(conv)  # type: ignore[assignment]
         await customer.say("still there?")
         assert (await customer.wait_for("error"))["code"] == "limit_reached"
         await customer.close()
@@ -606,7 +606,7 @@ async def test_close_racing_assignment_gives_the_slot_back(chatd: Harness) -> No
         await customer.wait_for("closed")
         await customer.close()
     await asyncio.sleep(0.2)
-    assert chatd.service.dispatcher.active(agent_id) == frozenset()
+    assert chatd.service.assignments.dispatcher.active(agent_id) == frozenset()
     late = await chatd.customer()
     await late.action("request_human")
     got = await agent.wait_for(

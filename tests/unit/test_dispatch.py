@@ -341,15 +341,17 @@ class DispatcherMachine(RuleBasedStateMachine):
     def online_agents(self) -> list[str]:
         return [a for a, s in self.status.items() if s == "online"]
 
-    def may_take(self, agent_id: str, entry: QueueEntry) -> bool:
-        """Language eligibility of an online agent, ignoring capacity: the speakers of the
-        entry's language; with none online, the English speakers; with none of those, anyone."""
-        language = entry.locale
+    def pool(self, entry: QueueEntry) -> list[str]:
+        """The online agents who may serve ``entry``: the speakers of its language; with none
+        online, the English speakers; with none of those, anyone."""
         online = self.online_agents()
-        speakers = [a for a in online if language in self.profiles[a].languages]
+        speakers = [a for a in online if entry.locale in self.profiles[a].languages]
         english = [a for a in online if "en" in self.profiles[a].languages]
-        pool = speakers or english or online
-        return self.status[agent_id] == "online" and agent_id in pool
+        return speakers or english or online
+
+    def may_take(self, agent_id: str, entry: QueueEntry) -> bool:
+        """Language eligibility of an online agent, ignoring capacity."""
+        return self.status[agent_id] == "online" and agent_id in self.pool(entry)
 
     def load(self, agent_id: str) -> int:
         return sum(1 for a in self.holder.values() if a == agent_id)
@@ -461,12 +463,8 @@ class DispatcherMachine(RuleBasedStateMachine):
                 assert not self.may_take(assignment.agent_id, earlier)
                 if earlier.priority == later.priority:
                     assert earlier.enqueued_at <= later.enqueued_at
-                    speakers = [
-                        a
-                        for a in self.online_agents()
-                        if earlier.locale in self.profiles[a].languages
-                    ]
-                    assert speakers and not any(self.has_room(a) for a in speakers)
+                    serving = self.pool(earlier)
+                    assert serving and not any(self.has_room(a) for a in serving)
 
     def check_no_idle_agent_while_eligible_entry_waits(self) -> None:
         for agent_id in self.online_agents():

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from chatd.service.cluster import SeqGate
+from chatd.service.seqgate import SeqGate
 
 
 def _frame(seq: int) -> dict[str, Any]:
