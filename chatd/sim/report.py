@@ -187,6 +187,21 @@ def _surge_figures(result: SimResult, measured: Sequence[CustomerRecord]) -> dic
     }
 
 
+def _language_figures(measured: Sequence[CustomerRecord]) -> dict[str, Any]:
+    """Waits, abandonment and the estimate's error per customer language (its own pool)."""
+    out: dict[str, Any] = {}
+    for language in sorted({r.locale for r in measured}):
+        of_language = [r for r in measured if r.locale == language]
+        served = [r for r in of_language if r.wait_s is not None]
+        gone = sum(1 for r in of_language if r.abandoned_at is not None)
+        out[language] = {
+            "waits": wait_stats(r.wait_s for r in served),  # type: ignore[misc]
+            "abandonment_rate": round(gone / len(of_language), 4),
+            "ewt_mape": _estimate_figures(served).get("ewt_mape"),
+        }
+    return out
+
+
 def summarise(result: SimResult, boosts: Mapping[str, float]) -> dict[str, Any]:
     """Return the run's figures as a JSON-ready dict (deterministic for a given seed)."""
     scenario = result.scenario
@@ -221,6 +236,8 @@ def summarise(result: SimResult, boosts: Mapping[str, float]) -> dict[str, Any]:
         else None,
     }
     figures.update(_estimate_figures(served))
+    if len(scenario.language_mix) > 1:
+        figures["languages"] = _language_figures(measured)
     figures["fairness"] = _fairness(result)
     figures["starvation"] = _starvation(max_wait, boosts, scenario.handling.mean_s)
     figures["queue"] = _queue_figures(result)

@@ -95,3 +95,29 @@ def test_cli_prints_one_json_object(capsys: object) -> None:
     figures = json.loads(out)
     assert {"ewt_mape", "naive_ewt_mape", "rocketchat_ewt_mape", "waits"} <= set(figures)
     assert out.count("\n") == 1
+
+
+def test_every_language_has_its_own_pool_in_the_global_day() -> None:
+    """With seven languages, waits are reported per language: every language is served, a
+    language with one speaker waits longer than English, and Japanese (nobody speaks it) is
+    served by the English speakers, so it waits like English."""
+    from chatd.sim.scenario import global_day
+
+    figures = summarise(
+        simulate(global_day().with_size(hours=3), 2), make_dispatcher().queue.boosts
+    )
+    languages = figures["languages"]
+    assert set(languages) == {"en", "zh", "es", "ru", "ko", "tr", "vi", "ja"}
+    assert all(v["waits"]["count"] > 0 for v in languages.values())
+    assert languages["vi"]["waits"]["mean_s"] > 3 * max(languages["en"]["waits"]["mean_s"], 1.0)
+    assert languages["ja"]["waits"]["mean_s"] <= languages["en"]["waits"]["mean_s"] + 10.0
+
+
+def test_teams_give_second_languages_to_the_last_agents() -> None:
+    """A team spec's second languages go to distinct agents, everyone speaks English."""
+    from chatd.sim.scenario import global_day
+
+    agents = global_day().agents
+    assert all("en" in a.languages for a in agents)
+    assert sum("tr" in a.languages for a in agents) == 2
+    assert sum(len(a.languages) == 1 for a in agents) == 30 - 19
