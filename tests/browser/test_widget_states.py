@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import CONFIG
 from tests.browser.pages import (
@@ -26,18 +27,28 @@ pytestmark = pytest.mark.browser
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _focused_in_widget(page: Page) -> str:
-    """Describe the element focused inside the widget's shadow root ("" when focus left it)."""
-    return str(
-        page.evaluate(
-            """() => {
-              const host = document.querySelector("chatd-widget");
-              const el = host && document.activeElement === host && host.shadowRoot.activeElement;
-              const what = el && (el.textContent || el.getAttribute("type") || "");
-              return el ? el.tagName + " " + what : "";
-            }"""
+_FOCUSED = """() => {
+  const host = document.querySelector("chatd-widget");
+  const el = host && document.activeElement === host && host.shadowRoot.activeElement;
+  const what = el && (el.textContent || el.getAttribute("type") || "");
+  return el ? el.tagName + " " + what : "";
+}"""
+
+
+def _focused_in_widget(page: Page, prefix: str = "") -> str:
+    """The element focused inside the widget's shadow root, once it starts with ``prefix``.
+
+    Waits (up to 5 s) rather than reading once: the widget moves focus in the frame after it
+    renders, which a busy machine can delay past an immediate read. Fails with what has focus
+    when focus never arrives (or left the widget: "")."""
+    try:
+        page.wait_for_function(
+            f"() => {{ const f = ({_FOCUSED})(); return f !== '' && f.startsWith({prefix!r}); }}",
+            timeout=5000,
         )
-    )
+    except PlaywrightTimeout:
+        pass
+    return str(page.evaluate(_FOCUSED))
 
 
 @pytest.fixture
@@ -92,7 +103,8 @@ def test_nobody_online_offers_only_the_ticket_form(server: RunningServer, new_pa
         send = form.get_by_role("button", name="Send message")
         box = send.bounding_box()
         assert box is not None and box["y"] + box["height"] <= viewport["height"], box
-        assert _focused_in_widget(page).startswith("INPUT"), _focused_in_widget(page)
+        focused = _focused_in_widget(page, "INPUT")
+        assert focused.startswith("INPUT"), focused
 
         form.get_by_role("button", name="Cancel").click()
         card = page.locator(f"{W} .dock .card").filter(has_text="line for a person")
@@ -240,7 +252,8 @@ def test_agent_closing_keeps_focus_in_the_widget_on_the_rating(
     agent.get_by_role("dialog").get_by_role("button", name="Close chat").click()
     expect(cust.locator(f"{W} form.card").filter(has_text="How was your chat?")).to_be_visible()
     cust.wait_for_timeout(300)
-    assert _focused_in_widget(cust).startswith("INPUT radio"), _focused_in_widget(cust)
+    focused = _focused_in_widget(cust, "INPUT radio")
+    assert focused.startswith("INPUT radio"), focused
 
 
 def test_masked_secret_gives_one_localised_notice_and_a_chip(
