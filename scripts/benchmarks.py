@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "BENCHMARKS.md"
 _RAW = re.compile(r"^<!-- chatd-bench-results (.*) -->$", re.M)
 SECTION = "## chatd bench"
-ORDER = ("relay", "cluster", "idle", "surge", "bot")
+ORDER = ("relay", "cluster", "idle", "surge", "hostile", "bot")
 #: The "cluster" entry: relay three times in one script run, so the columns share a machine
 #: state: the embedded default (and with ``[storage] synchronous = "normal"``), then the cluster
 #: backends with 1 and 2 workers.
@@ -372,6 +372,55 @@ def run_cluster() -> dict[str, Any]:
     return runs
 
 
+def render_hostile(r: dict[str, Any]) -> list[str]:
+    """The "### hostile" subsection: calm against attack, masking in a worker and inline."""
+    w, i = r, r["inline"]
+
+    def row(label: str, get: Any) -> str:
+        return f"| {label} | " + " | ".join(_fmt(get(x)) for x in (w, i)) + " |"
+
+    return [
+        "### hostile: chat traffic while attackers send the worst texts and hold slowloris sockets",
+        "",
+        f"`chatd bench hostile` — {r['pairs']} customer/agent pairs relaying at a fixed "
+        f"{r['rate']:,.0f} msgs/s for {r['duration_s']:.0f} s (calm), then fresh pairs at the "
+        f"same rate for {r['duration_s']:.0f} s while {r['hostile_customers']} customers send "
+        f"the {r['hostile_texts']} most expensive texts we know of ({r['hostile_text_chars']:,} "
+        "characters each: repeated separators after trigger words, the ReDoS of issue 14, digit "
+        "and hex runs, BIP39 words with typos; chatd/bench/hostile.py), each at the "
+        f"per-conversation limit, and {r['slowloris']} connections send half a request head and "
+        "stall. Loop lag is measured inside the server (`chatd_event_loop_lag_seconds`, a timer "
+        "sampled every 50 ms). The same run repeats the attack on chatd with "
+        "`mask_offload_chars = 0` (every message masked on the event loop), so the two columns "
+        "share a machine state. The slowloris sockets are cut at `request_timeout_s` (10 s).",
+        "",
+        "| figure | long messages masked in a worker (default) | every message masked inline |",
+        "| --- | --- | --- |",
+        row(
+            "event-loop lag p99, calm → attack, ms",
+            lambda x: f"{x['calm_loop_lag_p99_ms']} → {x['loop_lag_p99_ms']}",
+        ),
+        row("event-loop lag p99, attack / calm", lambda x: x["loop_lag_p99_ratio"]),
+        row(
+            "relay latency p99, calm → attack, ms",
+            lambda x: f"{x['calm_relay_p99_ms']} → {x['relay_p99_ms']}",
+        ),
+        row("relay latency p99, attack / calm", lambda x: x["relay_p99_ratio"]),
+        row(
+            "hostile messages sent / acknowledged",
+            lambda x: f"{x['hostile_sent']:,} / {x['hostile_acked']:,}",
+        ),
+        row(
+            "slowloris connections opened / cut by the server",
+            lambda x: f"{x['slowloris_opened']} / {x['slowloris_cut']}",
+        ),
+        row("server CPU during the attack phase, s", lambda x: x["hostile"].get("server_cpu_s")),
+        row("relay messages lost", lambda x: x["lost"]),
+        "",
+        f"Run took {r['elapsed_s']} s; load average {r['machine']['loadavg_1m']}.",
+    ]
+
+
 def render(results: dict[str, dict[str, Any]]) -> str:
     """The whole "## chatd bench" section."""
     any_result = next(r for n, r in results.items() if n != "cluster")
@@ -396,6 +445,9 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             continue
         if name == "cluster":
             lines += ["", *render_cluster(r), "", _cluster_explained(r)]
+            continue
+        if name == "hostile":
+            lines += ["", *render_hostile(r)]
             continue
         lines += ["", f"### {_TITLES[name]}", ""]
         lines += [f"`chatd bench {name}` — {_NOTES[name].format(**r)}", ""]

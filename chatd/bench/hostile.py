@@ -12,6 +12,7 @@ relay's latency p50/p99; their ratios are the cost of the attack to everyone els
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from chatd.bench.procs import ServerProc, start_worker
@@ -86,18 +87,14 @@ def _relay_phase(
     return {**result["half"], **_lag(before, after), "errors": result["errors"]}
 
 
-def run_hostile(opts: BenchOptions) -> dict[str, Any]:
-    """Relay at a fixed rate, calm then under attack, on one chatd (SQLite)."""
+def _hostile_on(opts: BenchOptions, work_dir: Path, limits: str = "") -> dict[str, Any]:
+    """One chatd (SQLite): relay at a fixed rate, calm, then under attack."""
     pairs = opts.connections or (10 if opts.quick else 40)
     duration = opts.duration or (5.0 if opts.quick else 20.0)
     rate = 20.0 * pairs  # messages per second in total: each side of a pair sends 10 a second
     per_phase = math.ceil(pairs / RELAY_AGENT_CAPACITY)
-    texts = hostile_texts()
     with chatd_under_test(
-        opts,
-        opts.work_dir / "hostile",
-        agents=2 * per_phase,
-        capacity=RELAY_AGENT_CAPACITY,
+        opts, work_dir, agents=2 * per_phase, capacity=RELAY_AGENT_CAPACITY, limits=limits
     ) as chatd:
         server = chatd.server
         assert isinstance(server, ServerProc)
@@ -105,7 +102,7 @@ def run_hostile(opts: BenchOptions) -> dict[str, Any]:
         attack = start_worker(
             "hostile",
             url=server.ws_url,
-            texts=texts,
+            texts=hostile_texts(),
             customers=HOSTILE_CUSTOMERS,
             # Each attacker at the default per-conversation limit (1 message a second).
             rate=float(HOSTILE_CUSTOMERS),
@@ -122,14 +119,9 @@ def run_hostile(opts: BenchOptions) -> dict[str, Any]:
         finally:
             attack.stop()
     return {
-        "scenario": "hostile",
         "pairs": pairs,
         "rate": rate,
         "duration_s": duration,
-        "hostile_customers": HOSTILE_CUSTOMERS,
-        "hostile_texts": len(texts),
-        "hostile_text_chars": max(len(t) for t in texts),
-        "slowloris": SLOWLORIS,
         "loop_lag_p99_ms": hostile["loop_lag_p99_ms"],
         "calm_loop_lag_p99_ms": calm["loop_lag_p99_ms"],
         "loop_lag_p99_ratio": ratio(hostile["loop_lag_p99_ms"], calm["loop_lag_p99_ms"]),
@@ -144,4 +136,21 @@ def run_hostile(opts: BenchOptions) -> dict[str, Any]:
         "calm": calm,
         "hostile": hostile,
         "attackers": attackers,
+    }
+
+
+def run_hostile(opts: BenchOptions) -> dict[str, Any]:
+    """The attack on chatd as configured (long messages masked in a worker process), then on
+    chatd masking every message inline (``mask_offload_chars = 0``), in one run."""
+    texts = hostile_texts()
+    worker = _hostile_on(opts, opts.work_dir / "hostile")
+    inline = _hostile_on(opts, opts.work_dir / "hostile-inline", "mask_offload_chars = 0\n")
+    return {
+        "scenario": "hostile",
+        "hostile_customers": HOSTILE_CUSTOMERS,
+        "hostile_texts": len(texts),
+        "hostile_text_chars": max(len(t) for t in texts),
+        "slowloris": SLOWLORIS,
+        **worker,
+        "inline": inline,
     }

@@ -46,6 +46,7 @@ __all__ = [
 
 #: Limits that let one load process on 127.0.0.1 act as thousands of customers: the defaults
 #: (1 message/s, 20 connections per IP) are per-user protections and would throttle the bench.
+#: Ends inside ``[limits]``: chatd_under_test(limits=...) appends lines to that table.
 BENCH_CONFIG = """\
 [server]
 allowed_origins = ["*"]

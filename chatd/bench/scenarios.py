@@ -76,13 +76,20 @@ class UnderTest:
 
 @contextmanager
 def chatd_under_test(
-    opts: BenchOptions, work_dir: Path, *, agents: int = 0, capacity: int = 3
+    opts: BenchOptions,
+    work_dir: Path,
+    *,
+    agents: int = 0,
+    capacity: int = 3,
+    limits: str = "",
 ) -> Iterator[UnderTest]:
     """chatd as ``opts`` asks, with ``agents`` accounts; everything stopped on exit.
 
     Embedded: one process on a fresh SQLite file. Cluster: PostgreSQL and Redis, then
     ``opts.workers`` chatd processes; on exit (also on error or Ctrl-C) chatd stops first, then
     the backends, each by its PID, so the baseline that follows has the machine to itself.
+    ``limits``: more lines for the ``[limits]`` table (embedded only), e.g.
+    ``"mask_offload_chars = 0\n"``.
     """
     with ExitStack() as stack:
         if opts.cluster:
@@ -104,7 +111,7 @@ def chatd_under_test(
             # Agents are added while no server runs (one writing process per database file).
             tokens = add_agents(work_dir / CHATD_DATA, agents, capacity=capacity) if agents else []
             storage = f'[storage]\nsynchronous = "{opts.synchronous}"\n'
-            server = start_chatd(work_dir, loop=opts.loop, extra_config=storage)
+            server = start_chatd(work_dir, loop=opts.loop, extra_config=limits + storage)
             stack.callback(server.stop)
             yield UnderTest(server, tokens, [], {})
 
