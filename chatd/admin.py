@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import getpass
 import json
+import shlex
 import sys
 import time
 import uuid
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from chatd.config import Config, Origins
 from chatd.domain.languages import parse_languages
+from chatd.passwords import MAX_PASSWORD_CHARS, check_password_rules
 from chatd.store.base import ConversationFilter, ConversationRecord, Store
 
 __all__ = [
@@ -128,8 +131,9 @@ def _csv_list(raw: str) -> tuple[str, ...]:
 
 
 async def agents_command(args: argparse.Namespace, config: Config, origins: Origins) -> int:
-    """`chatd agents add|list|remove`."""
+    """`chatd agents add|list|remove|password|totp`."""
     from chatd.auth import hash_token, new_agent_token
+    from chatd.passwords import hash_password, new_totp_secret, totp_uri
     from chatd.store.base import AgentRecord, DuplicateError
 
     adding = args.agents_command == "add"
@@ -147,6 +151,11 @@ async def agents_command(args: argparse.Namespace, config: Config, origins: Orig
         except ValueError as exc:
             print(f"chatd: --languages: {exc}", file=sys.stderr)
             return 2
+    password: str | None = None
+    if getattr(args, "password_stdin", False):
+        password = _read_password()
+        if password is None:
+            return 2
     store = await open_admin_store(config, origins, create=adding)
     try:
         if adding:
@@ -156,7 +165,8 @@ async def agents_command(args: argparse.Namespace, config: Config, origins: Orig
                 agent_id=agent_id,
                 name=name,
                 role=args.role,
-                token_hash=hash_token(token),
+                # A password account has no static token ("" matches no token).
+                token_hash=hash_token(token) if password is None else "",
                 languages=languages,
                 skills=_csv_list(args.skills),
                 capacity=args.capacity,
@@ -167,7 +177,13 @@ async def agents_command(args: argparse.Namespace, config: Config, origins: Orig
             except DuplicateError:
                 print(f"chatd: an account named {name!r} exists already", file=sys.stderr)
                 return 1
+            await _audit(store, "account.created", agent_id)
             print(f"created {args.role} {name} ({agent_id})")
+            if password is not None:
+                await store.accounts.set_password(agent_id, hash_password(password))
+                print("It signs in with its name and password at /console or /ops.")
+                print(f"Two-factor sign-in: chatd agents totp {shlex.quote(name)}")
+                return 0
             print("The token is shown only this once; keep it like a password:")
             print(f"token: {token}")
             return 0
@@ -182,13 +198,56 @@ async def agents_command(args: argparse.Namespace, config: Config, origins: Orig
                 )
             return 0
         found = await store.get_agent_by_name(args.name)
-        if found is None or not await store.remove_agent(found.agent_id):
+        if found is None:
             print(f"chatd: no account named {args.name!r}", file=sys.stderr)
             return 1
+        if args.agents_command == "password":
+            assert password is not None  # --password-stdin is required by the parser
+            await store.accounts.set_password(found.agent_id, hash_password(password))
+            await store.accounts.delete_sessions(agent_id=found.agent_id)
+            await _audit(store, "password.set", found.agent_id)
+            print(f"password set for {found.name}; its earlier sign-ins are ended")
+            return 0
+        if args.agents_command == "totp":
+            secret = new_totp_secret()
+            await store.accounts.set_totp(found.agent_id, secret)
+            await _audit(store, "totp.enrolled", found.agent_id)
+            print(f"TOTP enrolled for {found.name}; from now on its sign-in needs the code.")
+            print("Add this to an authenticator app (shown only this once; a QR code of it works):")
+            print(totp_uri(secret, found.name))
+            return 0
+        if not await store.remove_agent(found.agent_id):
+            print(f"chatd: no account named {args.name!r}", file=sys.stderr)
+            return 1
+        await store.accounts.delete_sessions(agent_id=found.agent_id)
+        await _audit(store, "account.removed", found.agent_id)
         print(f"removed {found.name} ({found.agent_id})")
         return 0
     finally:
         await store.close()
+
+
+def _read_password() -> str | None:
+    """One line of standard input as a password (its line ending dropped), or None after
+    saying why it is not acceptable."""
+    line = sys.stdin.readline(MAX_PASSWORD_CHARS + 2)
+    password = line[:-1] if line.endswith("\n") else line
+    password = password[:-1] if password.endswith("\r") else password
+    problem = check_password_rules(password)
+    if problem is not None:
+        print(f"chatd: --password-stdin: {problem}", file=sys.stderr)
+        return None
+    return password
+
+
+async def _audit(store: Store, action: str, target: str) -> None:
+    """An audit entry for an admin command, by the operating-system user who ran it."""
+    from chatd.store.accounts import AuditEntry
+
+    actor = f"cli:{getpass.getuser()}"
+    await store.accounts.add_audit(
+        AuditEntry(ts=time.time(), actor=actor, action=action, target=target)
+    )
 
 
 def _filter(args: argparse.Namespace) -> ConversationFilter | str:

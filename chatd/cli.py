@@ -82,11 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--languages", default="en", help="comma-separated, e.g. en,zh")
     add.add_argument("--skills", default="", help="comma-separated routing skills, e.g. api,kyc")
     add.add_argument("--capacity", type=int, default=3, help="concurrent chats (default 3)")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="sign in with a password read as one line from standard input (no token printed)",
+    )
     lst = agents_sub.add_parser("list", help="list accounts")
     _common(lst)
     rm = agents_sub.add_parser("remove", help="delete an account (its token stops working)")
     _common(rm)
     rm.add_argument("name")
+    pw = agents_sub.add_parser(
+        "password", help="set an account's password (one line on standard input)"
+    )
+    _common(pw)
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true", required=True)
+    totp = agents_sub.add_parser(
+        "totp", help="enrol two-factor sign-in (TOTP) and print its otpauth:// URI once"
+    )
+    _common(totp)
+    totp.add_argument("name")
 
     tr = sub.add_parser("transcripts", help="read conversations")
     tr_sub = tr.add_subparsers(dest="transcripts_command", required=True)

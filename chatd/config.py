@@ -114,6 +114,13 @@ class SecurityConfig:
     resume_token_ttl_s: float = 30 * 86400.0
     #: HMAC key for identity verification (user_hash = HMAC-SHA256(key, user_id)); empty: off.
     identity_secret: str = ""
+    #: Staff sign-in (POST /api/login): a session lasts this long (seconds).
+    session_ttl_s: float = 12 * 3600.0
+    #: Refuse password sign-in to accounts without TOTP enrolled (`chatd agents totp NAME`).
+    require_totp: bool = False
+    #: Failed sign-ins of one account within login_window_s before it is refused (429).
+    login_failures: int = 5
+    login_window_s: float = 900.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +277,9 @@ _POSITIVE = {
     "queue.update_interval_s",
     "queue.prior_handle_s",
     "security.resume_token_ttl_s",
+    "security.session_ttl_s",
+    "security.login_failures",
+    "security.login_window_s",
     "cluster.lease_ttl_s",
     "cluster.presence_ttl_s",
     "queue.max_wait_s",

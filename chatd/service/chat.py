@@ -10,7 +10,8 @@ Each part owns one thing and calls the others' public methods only (the arrows p
 * :class:`~chatd.service.customers.CustomerFlow`: hello, messages, the bot's turn, hand-over;
 * :class:`~chatd.service.desk.AgentDesk`: an agent's messages, notes, tags, transfer, close;
 * :class:`~chatd.service.tickets.Tickets`: tickets and CSAT;
-* :class:`~chatd.service.staff.Staff`: who a token belongs to;
+* :class:`~chatd.service.staff.Staff`: who a token belongs to, sign-in, sessions, the audit
+  trail;
 * :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process.
 
 A new capability is a new part here (docs/architecture.md), not new methods on an old one.
@@ -68,7 +69,13 @@ class ChatService:
             metrics=self.metrics,
             clock=clock,
         )
-        self.staff = Staff(store=store, assignments=self.assignments)
+        self.staff = Staff(
+            store=store,
+            assignments=self.assignments,
+            bus=bus,
+            security=config.security,
+            clock=clock,
+        )
         self.customers = CustomerFlow(
             config=config,
             log=self.log,

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from chatd.store.accounts import AccountStore
+
 __all__ = [
     "CONVERSATION_FIELDS",
     "OPEN_STATUSES",
@@ -55,7 +57,7 @@ class AgentRecord:
 
     agent_id: str
     name: str
-    role: str  # "agent" | "operator"
+    role: str  # "agent" | "supervisor" | "operator"
     token_hash: str
     languages: tuple[str, ...] = ("en",)
     skills: tuple[str, ...] = ()
@@ -214,6 +216,11 @@ class ConditionFailed(StoreError):
 @runtime_checkable
 class Store(Protocol):
     """Storage for agents, conversations, events and tickets."""
+
+    @property
+    def accounts(self) -> AccountStore:
+        """Staff sign-in and the audit trail: passwords, TOTP, sessions, audit entries."""
+        ...
 
     async def open(self) -> None:
         """Connect and apply pending schema migrations."""

@@ -103,8 +103,34 @@ CREATE UNIQUE INDEX events_cid ON events (conversation_id, COALESCE(author_id, a
     WHERE cid IS NOT NULL;
 """
 
+_V4_STAFF_SIGN_IN = """
+-- Staff sign-in (chatd.store.accounts): passwords, TOTP, sessions, the audit trail.
+ALTER TABLE agents ADD COLUMN password_hash TEXT;
+ALTER TABLE agents ADD COLUMN totp_secret TEXT;
+ALTER TABLE agents ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,
+    agent_id    TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    expires_at  REAL NOT NULL,
+    ip          TEXT
+);
+CREATE INDEX sessions_agent ON sessions (agent_id);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    ts      REAL NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT,
+    ip      TEXT
+);
+CREATE INDEX audit_ts ON audit (ts);
+CREATE INDEX audit_actor_action_ts ON audit (actor, action, ts);
+"""
+
 #: Ordered upgrade scripts; index i takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_SUBJECT, _V3_CID_PER_AUTHOR)
+MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_SUBJECT, _V3_CID_PER_AUTHOR, _V4_STAFF_SIGN_IN)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
+from chatd.store.accounts import Accounts, affected_rows, numbered
 from chatd.store.base import (
     OPEN_STATUSES,
     STATUSES,
@@ -171,7 +172,39 @@ CREATE UNIQUE INDEX events_cid ON events (conversation_id, (COALESCE(author_id, 
     WHERE cid IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_DISPATCH_FENCE, _V3_SUBJECT, _V4_CID_PER_AUTHOR)
+_V5_STAFF_SIGN_IN = """
+-- Staff sign-in (chatd.store.accounts): passwords, TOTP, sessions, the audit trail.
+ALTER TABLE agents ADD COLUMN password_hash TEXT;
+ALTER TABLE agents ADD COLUMN totp_secret TEXT;
+ALTER TABLE agents ADD COLUMN totp_step BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,
+    agent_id    TEXT NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL,
+    expires_at  DOUBLE PRECISION NOT NULL,
+    ip          TEXT
+);
+CREATE INDEX sessions_agent ON sessions (agent_id);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+CREATE TABLE audit (
+    id      BIGSERIAL PRIMARY KEY,
+    ts      DOUBLE PRECISION NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT,
+    ip      TEXT
+);
+CREATE INDEX audit_ts ON audit (ts);
+CREATE INDEX audit_actor_action_ts ON audit (actor, action, ts);
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1_INITIAL,
+    _V2_DISPATCH_FENCE,
+    _V3_SUBJECT,
+    _V4_CID_PER_AUTHOR,
+    _V5_STAFF_SIGN_IN,
+)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -184,7 +217,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 _TICKET_STATUSES = ("open", "answered", "closed")
 _TICKET_FIELDS = frozenset({"status", "answered_at", "answered_by"})
-_ROLES = ("agent", "operator")
+_ROLES = ("agent", "supervisor", "operator")
 _TUPLE_FIELDS = frozenset({"languages", "skills", "tags"})
 
 _AGENT_COLUMNS: tuple[str, ...] = tuple(AgentRecord.__dataclass_fields__)
@@ -275,6 +308,8 @@ class PostgresStore:
         # connections would otherwise follow server scheduling). Tickets are rare; a node-wide
         # lock costs nothing measurable.
         self._ticket_lock = asyncio.Lock()
+        #: Staff sign-in and the audit trail (chatd.store.accounts).
+        self.accounts = Accounts(_Runner(self))
 
     def __repr__(self) -> str:
         return f"PostgresStore({_redact_url(self._url)!r})"
@@ -793,6 +828,19 @@ async def _migrate(conn: asyncpg.Connection) -> None:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+class _Runner:
+    """:class:`~chatd.store.accounts.SQLRunner` on this store's pool (placeholders numbered)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    async def read(self, what: str, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        return list(await self._store._fetch(what, numbered(sql), *params))
+
+    async def write(self, what: str, sql: str, params: Sequence[Any]) -> int:
+        return affected_rows(await self._store._execute(what, numbered(sql), *params))
+
+
 class _KeyedLocks:
     """FIFO asyncio locks by key, dropped when nobody holds or waits for them."""
 

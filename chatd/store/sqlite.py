@@ -36,6 +36,7 @@ from typing import Any, Literal, TypeVar
 import aiosqlite
 
 from chatd.logs import get_logger
+from chatd.store.accounts import Accounts
 from chatd.store.base import (
     OPEN_STATUSES,
     STATUSES,
@@ -79,7 +80,7 @@ _SEQ_CACHE_SIZE = 10_000
 
 _TICKET_STATUSES = ("open", "answered", "closed")
 _TICKET_FIELDS = frozenset({"status", "answered_at", "answered_by"})
-_ROLES = ("agent", "operator")
+_ROLES = ("agent", "supervisor", "operator")
 
 _AGENT_COLUMNS: tuple[str, ...] = tuple(AgentRecord.__dataclass_fields__)
 _EVENT_COLUMNS: tuple[str, ...] = tuple(Event.__dataclass_fields__)
@@ -236,6 +237,8 @@ class SQLiteStore:
         self._seqs = _SeqTracker(_SEQ_CACHE_SIZE)
         self._commits = 0
         self._checkpoint_task: asyncio.Task[None] | None = None
+        #: Staff sign-in and the audit trail (chatd.store.accounts).
+        self.accounts = Accounts(_Runner(self))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -904,6 +907,20 @@ class SQLiteStore:
             return list(await reader.execute_fetchall(sql, tuple(params)))
         except sqlite3.Error as exc:
             raise StoreError(f"read failed: {exc}") from exc
+
+
+class _Runner:
+    """:class:`~chatd.store.accounts.SQLRunner` on this store: reads on the reader connection,
+    each write one operation of the writer (group commit applies)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def read(self, what: str, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        return await self._store._read(sql, params)
+
+    async def write(self, what: str, sql: str, params: Sequence[Any]) -> int:
+        return await self._store._submit(lambda conn: int(conn.execute(sql, params).rowcount))
 
 
 # -- row conversion -------------------------------------------------------------------------------

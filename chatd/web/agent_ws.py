@@ -8,7 +8,7 @@ grace period (chatd.service.queueing) before returning to the queue.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from chatd import protocol as p
 from chatd.bus.base import Subscription
 from chatd.logs import get_logger
+from chatd.passwords import SESSION_PREFIX
 from chatd.service.chat import ChatService
 from chatd.service.conversations import Done
 from chatd.service.outbox import Outbox
@@ -46,6 +47,9 @@ class AgentConnection:
         self.subscriptions: list[Subscription] = []
         self.limits: ConnectionLimits = self.app[LIMITS]
         self.checked_at = 0.0
+        #: The sign-in session this socket rides on ("" for a static token).
+        self.session_token = ""
+        self.unwatch: Callable[[], None] = lambda: None
 
     def send(self, frame: Mapping[str, Any]) -> None:
         self.outbox.send(frame)
@@ -58,6 +62,12 @@ class AgentConnection:
         agent = await service.staff.authenticate(msg.token)
         self.agent = agent
         self.checked_at = service.clock()
+        if msg.token.startswith(SESSION_PREFIX):
+            self.session_token = msg.token
+            # Signing out (on any node) ends this console at once.
+            self.unwatch = service.staff.watch(
+                msg.token, lambda: self.outbox.close(1008, "signed out")
+            )
         bind(self.outbox, agent_id=agent.agent_id)
         self.subscriptions = [
             service.bus.subscribe(f"agent:{agent.agent_id}", self._deliver),
@@ -130,14 +140,18 @@ class AgentConnection:
             return True
         self.checked_at = now
         record = await self.service.store.get_agent(self.agent.agent_id)
-        return record is not None and record.token_hash == self.agent.token_hash
+        if record is None or record.token_hash != self.agent.token_hash:
+            return False
+        return not self.session_token or await self.service.staff.session_valid(self.session_token)
 
     async def handle(self, msg: p.ClientMessage) -> None:
         service = self.service
         agent = self.agent
         assert agent is not None
         if not await self._still_valid():
-            error = p.ProtocolError("not_authenticated", "this account no longer exists", msg.ref)
+            error = p.ProtocolError(
+                "not_authenticated", "this account or sign-in no longer exists", msg.ref
+            )
             self.send(p.frame_error(error))
             self.outbox.close(1008, "account removed")
             return
@@ -198,6 +212,7 @@ class AgentConnection:
         for sub in self.subscriptions:
             sub.cancel()
         self.subscriptions.clear()
+        self.unwatch()
         if self.agent is not None and self.agent.role == "agent":
             return self.service.assignments.agent_disconnected(self.agent)
         return False

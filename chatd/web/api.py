@@ -24,7 +24,7 @@ from chatd.service.export import CSV_COLUMNS, csv_row, jsonl_line
 from chatd.service.views import conversation_summary, event_dict, ticket_dict
 from chatd.store.base import STATUSES, AgentRecord, ConversationFilter, ConversationRecord
 from chatd.web.keys import CONFIG, METRICS, SERVICE
-from chatd.web.security import bearer_token, metrics_refusal, refuse
+from chatd.web.security import bearer_token, client_ip, metrics_refusal, refuse
 
 __all__ = ["routes"]
 
@@ -382,6 +382,9 @@ async def conversation(request: web.Request, agent: AgentRecord) -> web.Response
         raise ApiError(404, "not_found", "no such conversation")
     events = await service.store.events(conv.conversation_id)
     ticket_record = await service.store.ticket_for_conversation(conv.conversation_id)
+    await service.staff.audit(
+        agent.name, "transcript.read", conv.conversation_id, client_ip(request)
+    )
     return web.json_response(
         {
             "conversation": _with_agent_name(conv, await _agent_names(request)),
@@ -442,6 +445,9 @@ async def export(request: web.Request, agent: AgentRecord) -> web.StreamResponse
     flt = conversation_filter(request, max_limit=EXPORT_MAX_CONVERSATIONS)
     service = _service(request)
     found = await service.store.list_conversations(flt)
+    await service.staff.audit(
+        agent.name, "export", f"{len(found)} conversations ({fmt}, {rows})", client_ip(request)
+    )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     name = f"chatd-{'conversations' if rows == 'conversation' else 'export'}-{stamp}.{fmt}"
     response = web.StreamResponse(

@@ -16,10 +16,14 @@ __all__ = ["ConnectionLimits"]
 #: Typing indicators relayed per second per conversation at most (start/stop of a fast typist
 #: fits easily; a flood would drown the agent).
 TYPING_PER_S = 4.0
+#: Staff sign-in attempts per client address per minute (a burst of this many, refilled evenly);
+#: each account has its own limit of failures besides (chatd.domain.signin).
+LOGINS_PER_MINUTE = 20
 
 
 class ConnectionLimits:
-    """Open WebSockets per IP, frames per conversation and per IP, new conversations per IP."""
+    """Open WebSockets per IP, frames per conversation and per IP, new conversations per IP,
+    staff sign-in attempts per IP."""
 
     def __init__(self, config: LimitsConfig) -> None:
         self.config = config
@@ -39,6 +43,9 @@ class ConnectionLimits:
             violation_window_s=config.violation_window_s,
         )
         self.typing: KeyedLimiter[str] = KeyedLimiter(TYPING_PER_S, TYPING_PER_S)
+        self.logins: KeyedLimiter[str] = KeyedLimiter(
+            LOGINS_PER_MINUTE / 60.0, float(LOGINS_PER_MINUTE)
+        )
 
     def acquire(self, ip: str) -> bool:
         """Count a new WebSocket from ``ip``; False when the IP has too many open."""
