@@ -36,6 +36,8 @@ class ChatClient:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.inbox: list[Frame] = []
+        #: Every frame received, in order, never drained (tests check them against the schema).
+        self.received: list[Frame] = []
         self.events: dict[int, Frame] = {}
         #: (conversation_id, seq) of every event in arrival order: duplicates and disorder show.
         self.arrivals: list[tuple[str, int]] = []
@@ -61,6 +63,7 @@ class ChatClient:
         try:
             async for raw in self.ws:
                 frame = json.loads(raw)
+                self.received.append(frame)
                 async with self._arrived:
                     if "seq" in frame and "conversation_id" in frame:
                         self.events[frame["seq"]] = frame

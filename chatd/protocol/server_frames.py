@@ -191,6 +191,8 @@ def _array(name: str, items: JsonSchema, *, required: bool = True, doc: str = ""
     return Field(name, list, required=required, schema={"type": "array", "items": items}, doc=doc)
 
 
+#: Events inside frames point at the schema's one event definition.
+_EVENT_REF = {"$ref": "#/$defs/event"}
 _REF = Field("ref", (str, NONE), doc="the `cid` of the client frame this answers")
 _CONV = Field("conversation_id", str)
 _BOTH = ("customer", "agent")
@@ -247,7 +249,7 @@ SERVER_FRAMES: tuple[ServerFrame, ...] = (
         "history",
         ("customer",),
         "The answer to a history request: that conversation's public events.",
-        (_REF, _CONV, _array("events", EVENT)),
+        (_REF, _CONV, _array("events", _EVENT_REF)),
     ),
     ServerFrame(
         "queue",
@@ -280,7 +282,7 @@ SERVER_FRAMES: tuple[ServerFrame, ...] = (
         "A chat is now yours: its summary, full history and the customer's earlier chats.",
         (
             _object("conversation", CONVERSATION_SUMMARY),
-            _array("events", EVENT),
+            _array("events", _EVENT_REF),
             _array("earlier", EARLIER_CONVERSATION),
         ),
     ),
