@@ -142,7 +142,9 @@ def _list_of(key: str, item: Schema) -> Schema:
 
 _STAFF = ("agent", "operator")
 _TICKET_ID = param("ticket_id", "the ticket's number", {"type": "integer"}, where="path")
-_LIMIT = param("limit", f"1-{MAX_LIMIT}, default 100", {"type": "integer", "minimum": 1})
+_LIMIT = param(
+    "limit", f"1-{MAX_LIMIT}, default 100", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
+)
 _TZ = param(
     "tz",
     "an IANA zone name (`Asia/Shanghai`) or minutes east of UTC (`480` is UTC+8); default UTC",
@@ -154,7 +156,6 @@ _FILTERS = (
     param("since", "created at or after: Unix seconds or ISO 8601 (UTC without a zone)"),
     param("until", "created before: Unix seconds or ISO 8601 (UTC without a zone)"),
     param("q", "text search in messages, at most 200 characters"),
-    _LIMIT,
     param("offset", "skip this many, default 0", {"type": "integer", "minimum": 0}),
 )
 _TRANSCRIPT = {
@@ -283,7 +284,12 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                 "required": ["text"],
             },
             ok=_json({"type": "object", "properties": {"ticket": TICKET}, "required": ["ticket"]}),
-            errors=(404, 409),
+            errors={
+                400: "invalid_field: the body is not a JSON object, `text` is blank or not a "
+                "string, `cid` is not a short string; too_long: `text` is over the limit; "
+                "limit_reached: the conversation holds limits.max_events_per_conversation events",
+                404: "not_found: no such ticket",
+            },
         )
     },
     "/api/tickets/{ticket_id}/close": {
@@ -314,7 +320,7 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "get": operation(
             "Search conversations, newest first (each with `agent_name`)",
             roles=("operator",),
-            params=_FILTERS,
+            params=(*_FILTERS, _LIMIT),
             ok=_json(_list_of("conversations", CONVERSATION)),
         )
     },
@@ -333,12 +339,12 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             description=(
                 "`format=jsonl` (default): one event a line, as in a transcript. "
                 f"`format=csv`: one event a row, columns {', '.join(CSV_COLUMNS)} (`time` in "
-                "ISO 8601 UTC). `format=csv&rows=conversation`: one conversation a row, columns "
+                "ISO 8601 UTC, `internal` 1 or 0, `data` a JSON object or empty). "
+                "`format=csv&rows=conversation`: one conversation a row, columns "
                 f"{', '.join(CONVERSATION_CSV_COLUMNS)} (`created`, `closed` as "
                 "YYYY-MM-DD HH:MM:SS in `tz`; `wait_s` from queueing to assignment, "
                 "`first_response_s` to the first agent reply). CSV starts with a UTF-8 BOM and "
-                "cells a spreadsheet would read as a formula start with `'`. At most "
-                f"{EXPORT_MAX_CONVERSATIONS} conversations (`limit`)."
+                "cells a spreadsheet would read as a formula start with `'`."
             ),
             roles=("operator",),
             params=(
@@ -346,6 +352,11 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                 param("rows", "event (default) or conversation (csv only)"),
                 _TZ,
                 *_FILTERS,
+                param(
+                    "limit",
+                    f"conversations, 1-{EXPORT_MAX_CONVERSATIONS}, default 100",
+                    {"type": "integer", "minimum": 1, "maximum": EXPORT_MAX_CONVERSATIONS},
+                ),
             ),
             ok={
                 "description": "a file (Content-Disposition: attachment)",
@@ -385,7 +396,22 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                         "first_response_p50_s": {"type": ["number", "null"]},
                         "csat_avg": {"type": ["number", "null"]},
                         "csat_count": {"type": "integer"},
-                        "hourly": {"type": "array", "items": {"type": "object"}},
+                        "hourly": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "hour": {
+                                        "type": "integer",
+                                        "description": "hours since local midnight",
+                                    },
+                                    "conversations": {"type": "integer"},
+                                    "deflected": {"type": "integer"},
+                                    "handed_off": {"type": "integer"},
+                                    "wait_p50_s": {"type": ["number", "null"]},
+                                },
+                            },
+                        },
                     },
                     "required": ["day", "tz", "conversations", "hourly"],
                 }
