@@ -5,6 +5,7 @@ JSON answer of the HTTP API (errors included) against /api/openapi.json, served 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
@@ -17,7 +18,7 @@ from tests.support.harness import Harness
 SCHEMA = json.loads((ROOT / "docs/protocol.schema.json").read_text())
 
 
-def _check_frames(frames: list[dict[str, Any]], side: str) -> set[str]:
+def _check_frames(frames: Iterable[dict[str, Any]], side: str) -> set[str]:
     """Every frame is valid for the side; returns the types seen."""
     validator = Draft202012Validator({**SCHEMA, "anyOf": [{"$ref": f"#/$defs/server_to_{side}"}]})
     for frame in frames:
