@@ -12,6 +12,7 @@ Conversation events are also kept in ``events`` by seq, which is what a resume i
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import uuid
@@ -36,6 +37,9 @@ class ChatClient:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.inbox: list[Frame] = []
+        #: The last frames received, in order, never drained (tests check them against the
+        #: schema); bounded so that a long-lived client does not grow without end.
+        self.received: collections.deque[Frame] = collections.deque(maxlen=10_000)
         self.events: dict[int, Frame] = {}
         #: (conversation_id, seq) of every event in arrival order: duplicates and disorder show.
         self.arrivals: list[tuple[str, int]] = []
@@ -61,6 +65,7 @@ class ChatClient:
         try:
             async for raw in self.ws:
                 frame = json.loads(raw)
+                self.received.append(frame)
                 async with self._arrived:
                     if "seq" in frame and "conversation_id" in frame:
                         self.events[frame["seq"]] = frame

@@ -1,4 +1,4 @@
-"""PROTOCOL.md stays true to chatd/protocol.py: every type and code is documented, and every
+"""PROTOCOL.md stays true to chatd/protocol/: every type and code is documented, and every
 client example in it decodes."""
 
 from __future__ import annotations

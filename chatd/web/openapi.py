@@ -1,0 +1,561 @@
+"""The OpenAPI 3.1 document of chatd's HTTP routes, served at ``GET /api/openapi.json``.
+
+``PATHS`` holds one entry per route the app registers, built with :func:`operation`; the JSON
+shapes inside come from ``chatd.protocol.server_frames`` (the same records the WebSocket
+frames carry). ``python -m chatd.docs_gen`` writes the document to ``docs/openapi.json`` and
+``tests/unit/test_published_schemas.py`` fails when a route of the app is missing here or the
+committed file is stale.
+
+To add a route: register it as usual (``chatd/web/api.py`` or a module beside it), add its
+entry to ``PATHS`` below, ``"/api/your/route": {"post": operation("What it does",
+roles=("operator",), params=(...), body=..., ok=_json(...), errors=(404,))}``, then run
+``python -m chatd.docs_gen`` and commit docs/openapi.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from chatd.protocol import ERROR_CODES, MAX_CID_CHARS, SUBPROTOCOL
+from chatd.protocol import server_frames as shapes
+from chatd.service.export import CSV_COLUMNS
+from chatd.store.accounts import AUDIT_ACTIONS
+from chatd.web.api import CONVERSATION_CSV_COLUMNS, EXPORT_MAX_CONVERSATIONS, MAX_LIMIT
+
+__all__ = ["COMPONENTS", "PATHS", "openapi_document", "operation", "param", "ref", "routes"]
+
+Schema = Mapping[str, Any]
+
+ERROR: Schema = {
+    "type": "object",
+    "description": "Every 4xx/5xx answer of the HTTP API.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"enum": list(ERROR_CODES), "description": "stable; see PROTOCOL.md"},
+                "message": {"type": "string", "description": "for people; may change"},
+            },
+            "required": ["code", "message"],
+        }
+    },
+    "required": ["error"],
+}
+
+#: Records the routes share, under components/schemas (the shapes the WebSocket frames carry).
+COMPONENTS: dict[str, Schema] = {
+    "Error": ERROR,
+    "Event": shapes.EVENT,
+    "Ticket": shapes.TICKET,
+    "Conversation": shapes.CONVERSATION_SUMMARY,
+    "Agent": shapes.AGENT_PROFILE,
+    "QueueOverview": shapes.QUEUE_OVERVIEW,
+    "KbResult": shapes.KB_RESULT,
+}
+
+
+def ref(name: str) -> Schema:
+    """A reference to one of COMPONENTS."""
+    assert name in COMPONENTS, name
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+EVENT, TICKET, CONVERSATION = ref("Event"), ref("Ticket"), ref("Conversation")
+
+#: Why each error status is answered, for the responses of every operation.
+_ERRORS = {
+    400: "invalid_field (or too_long): a parameter or the body is malformed",
+    401: "not_authenticated: no `Authorization: Bearer <token>`, or the token is not valid",
+    403: "forbidden: the route is not for this role",
+    404: "not_found",
+    409: "invalid_state: the record's state does not allow this",
+}
+
+
+def _error(status: int, why: str | None = None) -> dict[str, Any]:
+    return {
+        "description": why or _ERRORS[status],
+        "content": {"application/json": {"schema": ref("Error")}},
+    }
+
+
+def _json(schema: Schema, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def param(
+    name: str, description: str, schema: Schema | None = None, *, where: str = "query"
+) -> dict[str, Any]:
+    """One parameter (query by default; path parameters are required)."""
+    out: dict[str, Any] = {
+        "name": name,
+        "in": where,
+        "description": description,
+        "schema": dict(schema or {"type": "string"}),
+    }
+    if where == "path":
+        out["required"] = True
+    return out
+
+
+def operation(
+    summary: str,
+    *,
+    roles: Iterable[str] | None = None,
+    description: str = "",
+    params: Iterable[Mapping[str, Any]] = (),
+    body: Schema | None = None,
+    ok: Mapping[str, Any] | None = None,
+    errors: Mapping[int, str | None] | Iterable[int] = (),
+    tag: str = "api",
+    ok_status: int = 200,
+) -> dict[str, Any]:
+    """One operation. ``roles``: staff roles admitted with a bearer token (None: no auth);
+    ``ok``: the 200 response (``_json(schema)``); ``errors``: statuses besides the auth ones."""
+    errs = dict(errors) if isinstance(errors, Mapping) else dict.fromkeys(errors)
+    out: dict[str, Any] = {"summary": summary, "tags": [tag]}
+    if description:
+        out["description"] = description
+    if roles is not None:
+        who = ", ".join(roles)
+        out["description"] = f"{description}\n\nRoles: {who}.".strip()
+        out["security"] = [{"bearer": []}]
+        errs = {400: None, 401: None, 403: None, **errs}
+    if params:
+        out["parameters"] = [dict(p) for p in params]
+    if body is not None:
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    out["responses"] = {str(ok_status): dict(ok or _json({"type": "object"}))}
+    out["responses"] |= {str(s): _error(s, why) for s, why in sorted(errs.items())}
+    return out
+
+
+def _list_of(key: str, item: Schema) -> Schema:
+    return {
+        "type": "object",
+        "properties": {key: {"type": "array", "items": item}},
+        "required": [key],
+    }
+
+
+_STAFF = ("agent", "operator")
+_TICKET_ID = param("ticket_id", "the ticket's number", {"type": "integer"}, where="path")
+_LIMIT = param(
+    "limit", f"1-{MAX_LIMIT}, default 100", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
+)
+_TZ = param(
+    "tz",
+    "an IANA zone name (`Asia/Shanghai`) or minutes east of UTC (`480` is UTC+8); default UTC",
+)
+_FILTERS = (
+    param("status", "bot, queued, assigned, closed or ticket"),
+    param("agent_id", "the agent who served it"),
+    param("intent", "the intent the bot recognised"),
+    param("since", "created at or after: Unix seconds or ISO 8601 (UTC without a zone)"),
+    param("until", "created before: Unix seconds or ISO 8601 (UTC without a zone)"),
+    param("q", "text search in messages, at most 200 characters"),
+    param("offset", "skip this many, default 0", {"type": "integer", "minimum": 0}),
+)
+_TRANSCRIPT = {
+    "type": "object",
+    "properties": {
+        "conversation": {"anyOf": [CONVERSATION, {"type": "null"}]},
+        "ticket": {"anyOf": [TICKET, {"type": "null"}]},
+        "events": {"type": "array", "items": EVENT},
+    },
+    "required": ["conversation", "events"],
+}
+_PAGE = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _page(summary: str) -> dict[str, Any]:
+    return operation(summary, ok={"description": "the page", "content": _PAGE}, tag="pages")
+
+
+def _websocket(side: str, description: str) -> dict[str, Any]:
+    return operation(
+        f"The {side} WebSocket (subprotocol {SUBPROTOCOL})",
+        description=f"{description} Frames: PROTOCOL.md and docs/protocol.schema.json "
+        f"(`{side}_to_server`, `server_to_{side}`).",
+        errors={
+            400: f"invalid_field: the subprotocol {SUBPROTOCOL!r} was not offered",
+            403: "forbidden: the Origin is not allowed",
+        },
+        ok={"description": "switching protocols"},
+        ok_status=101,
+        tag="websocket",
+    )
+
+
+PATHS: dict[str, dict[str, dict[str, Any]]] = {
+    "/ws/customer": {"get": _websocket("customer", "The widget's chat.")},
+    "/ws/agent": {
+        "get": _websocket("agent", "The console; the token goes in the first frame, never the URL.")
+    },
+    "/healthz": {
+        "get": operation(
+            "Readiness",
+            ok=_json({"type": "object", "properties": {"status": {"const": "ok"}}}),
+            errors={503: 'shutting down: `{"status": "shutting_down"}`'},
+            tag="ops",
+        )
+    },
+    "/metrics": {
+        "get": operation(
+            "Prometheus metrics",
+            description="Readable from an address in `[metrics] allow` or with `Authorization: "
+            "Bearer <[metrics] token>`.",
+            ok={"description": "Prometheus text", "content": {"text/plain": {"schema": {}}}},
+            errors={403: "forbidden: not an allowed address and no metrics token"},
+            tag="ops",
+        )
+    },
+    "/api/openapi.json": {
+        "get": operation("This document", ok=_json({"type": "object"}), tag="ops"),
+    },
+    "/api/login": {
+        "post": operation(
+            "Staff sign-in: name, password and (when enrolled) a TOTP code → a session token",
+            description=(
+                "The token works wherever an agent token does (`Authorization: Bearer`, the "
+                "hello of `/ws/agent`) until `expires_at` (`[security] session_ttl_s`) or "
+                "`POST /api/logout`. An unknown name and a wrong password get the same answer. "
+                "After `[security] login_failures` failures of one account within "
+                "`login_window_s`, 429 even for the right password (with `Retry-After`); also "
+                "429 after 20 attempts a minute from one address."
+            ),
+            body={
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "password": {"type": "string", "minLength": 1, "maxLength": 1024},
+                    "otp": {"type": "string", "maxLength": 16, "description": "6 digits"},
+                },
+                "required": ["name", "password"],
+            },
+            ok=_json(
+                {
+                    "type": "object",
+                    "properties": {
+                        "token": {"type": "string", "pattern": "^cs_"},
+                        "expires_at": {"type": "number", "description": "unix seconds"},
+                        "agent": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "name": {"type": "string"},
+                                "role": {"enum": ["agent", "supervisor", "operator"]},
+                            },
+                            "required": ["id", "name", "role"],
+                        },
+                    },
+                    "required": ["token", "expires_at", "agent"],
+                }
+            ),
+            errors={
+                400: "bad_frame or invalid_field: the body is not a JSON object with strings",
+                401: "bad_credentials, otp_required or bad_otp",
+                403: "totp_required: `[security] require_totp` and no TOTP enrolled",
+                429: "rate_limited: too many failures of this account, or attempts from here",
+            },
+            tag="sign-in",
+        )
+    },
+    "/api/logout": {
+        "post": operation(
+            "End the session the bearer token names, at once and on every node",
+            description="Consoles open on the session are closed with 1008.",
+            ok={"description": "signed out (no body)"},
+            ok_status=204,
+            errors={401: "not_authenticated: no bearer token, or not a valid session token"},
+            tag="sign-in",
+        )
+    },
+    "/api/audit": {
+        "get": operation(
+            "The audit trail, newest first",
+            roles=("operator",),
+            params=(
+                param("since", "unix seconds or ISO 8601, inclusive"),
+                param("until", "unix seconds or ISO 8601, exclusive"),
+                param("actor", "an account name, `cli:<user>` for admin commands"),
+                param("action", "one action", {"enum": list(AUDIT_ACTIONS)}),
+                param("limit", f"1-{MAX_LIMIT}, default 100", {"type": "integer"}),
+            ),
+            ok=_json(
+                _list_of(
+                    "entries",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "ts": {"type": "number"},
+                            "actor": {"type": "string"},
+                            "action": {"enum": list(AUDIT_ACTIONS)},
+                            "target": {"type": ["string", "null"]},
+                            "ip": {"type": ["string", "null"]},
+                        },
+                        "required": ["ts", "actor", "action", "target", "ip"],
+                    },
+                )
+            ),
+        )
+    },
+    "/api/me": {"get": operation("My account", roles=_STAFF, ok=_json(ref("Agent")))},
+    "/api/queue": {
+        "get": operation("The queue's figures", roles=_STAFF, ok=_json(ref("QueueOverview")))
+    },
+    "/api/canned": {
+        "get": operation(
+            "Canned replies from the config",
+            roles=_STAFF,
+            ok=_json(
+                _list_of(
+                    "canned",
+                    {
+                        "type": "object",
+                        "properties": {"shortcut": {"type": "string"}, "text": {"type": "string"}},
+                    },
+                )
+            ),
+        )
+    },
+    "/api/kb/search": {
+        "get": operation(
+            "Search the bot's knowledge base",
+            roles=_STAFF,
+            params=(
+                param("q", "the question, at most 200 characters"),
+                param("locale", "one of the bot's languages (en, zh, ...); default: all"),
+                param("limit", "1-20, default 5", {"type": "integer"}),
+            ),
+            ok=_json(_list_of("results", ref("KbResult"))),
+        )
+    },
+    "/api/tickets": {
+        "get": operation(
+            "Tickets, newest first",
+            roles=_STAFF,
+            params=(param("status", "open, answered or closed; default all"), _LIMIT),
+            ok=_json(_list_of("tickets", TICKET)),
+        )
+    },
+    "/api/tickets/{ticket_id}": {
+        "get": operation(
+            "A ticket with its conversation and every event",
+            roles=_STAFF,
+            params=(_TICKET_ID,),
+            ok=_json({**_TRANSCRIPT, "required": ["ticket", "conversation", "events"]}),
+            errors=(404,),
+        )
+    },
+    "/api/tickets/{ticket_id}/reply": {
+        "post": operation(
+            "Answer a ticket in writing",
+            description="The customer sees the answer live or when they come back. A retried "
+            "`cid` is stored once.",
+            roles=_STAFF,
+            params=(_TICKET_ID,),
+            body={
+                "type": "object",
+                "properties": {
+                    "text": {
+                        "type": "string",
+                        "pattern": r"\S",
+                        "description": "not blank; at most limits.max_message_chars (default "
+                        "4000; longer: too_long)",
+                    },
+                    "cid": {"type": ["string", "null"], "maxLength": MAX_CID_CHARS},
+                },
+                "required": ["text"],
+            },
+            ok=_json({"type": "object", "properties": {"ticket": TICKET}, "required": ["ticket"]}),
+            errors={
+                400: "invalid_field: the body is not a JSON object, `text` is blank or not a "
+                "string, `cid` is not a short string; too_long: `text` is over the limit; "
+                "limit_reached: the conversation holds limits.max_events_per_conversation events",
+                404: "not_found: no such ticket",
+            },
+        )
+    },
+    "/api/tickets/{ticket_id}/close": {
+        "post": operation(
+            "Close a ticket (its conversation ends too; closing twice is fine)",
+            roles=_STAFF,
+            params=(_TICKET_ID,),
+            ok=_json({"type": "object", "properties": {"ticket": TICKET}, "required": ["ticket"]}),
+            errors=(404,),
+        )
+    },
+    "/api/agents": {
+        "get": operation(
+            "Every account with its live status and load",
+            roles=_STAFF,
+            ok=_json(
+                _list_of(
+                    "agents",
+                    {
+                        "allOf": [ref("Agent")],
+                        "properties": {"active": {"type": "integer", "description": "chats now"}},
+                    },
+                )
+            ),
+        )
+    },
+    "/api/conversations": {
+        "get": operation(
+            "Search conversations, newest first (each with `agent_name`)",
+            roles=("operator",),
+            params=(*_FILTERS, _LIMIT),
+            ok=_json(_list_of("conversations", CONVERSATION)),
+        )
+    },
+    "/api/conversations/{conversation_id}": {
+        "get": operation(
+            "A transcript: the conversation, its ticket and every event (internal ones too)",
+            roles=("operator",),
+            params=(param("conversation_id", "the conversation", where="path"),),
+            ok=_json(_TRANSCRIPT),
+            errors=(404,),
+        )
+    },
+    "/api/export": {
+        "get": operation(
+            "Export the matching conversations, streamed",
+            description=(
+                "`format=jsonl` (default): one event a line, as in a transcript. "
+                f"`format=csv`: one event a row, columns {', '.join(CSV_COLUMNS)} (`time` in "
+                "ISO 8601 UTC, `internal` 1 or 0, `data` a JSON object or empty). "
+                "`format=csv&rows=conversation`: one conversation a row, columns "
+                f"{', '.join(CONVERSATION_CSV_COLUMNS)} (`created`, `closed` as "
+                "YYYY-MM-DD HH:MM:SS in `tz`; `wait_s` from queueing to assignment, "
+                "`first_response_s` to the first agent reply). CSV starts with a UTF-8 BOM and "
+                "cells a spreadsheet would read as a formula start with `'`."
+            ),
+            roles=("operator",),
+            params=(
+                param("format", "jsonl (default) or csv"),
+                param("rows", "event (default) or conversation (csv only)"),
+                _TZ,
+                *_FILTERS,
+                param(
+                    "limit",
+                    f"conversations, 1-{EXPORT_MAX_CONVERSATIONS}, default 100",
+                    {"type": "integer", "minimum": 1, "maximum": EXPORT_MAX_CONVERSATIONS},
+                ),
+            ),
+            ok={
+                "description": "a file (Content-Disposition: attachment)",
+                "content": {
+                    "application/x-ndjson": {"schema": {"type": "string"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            },
+        )
+    },
+    "/api/stats": {
+        "get": operation(
+            "One day's figures",
+            description=(
+                "The day runs from local midnight in `tz` to the next midnight (23 or 25 hours "
+                "across a DST change); `tz` is an IANA zone or minutes east of UTC, UTC by "
+                "default, and is echoed as `tz`. `hourly[].hour` counts hours from that "
+                "midnight. Without `day`: today in `tz`."
+            ),
+            roles=("operator",),
+            params=(param("day", "YYYY-MM-DD, default today in `tz`"), _TZ),
+            ok=_json(
+                {
+                    "type": "object",
+                    "properties": {
+                        "day": {"type": "string", "format": "date"},
+                        "tz": {"type": "string", "description": "`Asia/Shanghai` or `UTC+08:00`"},
+                        "conversations": {"type": "integer"},
+                        "deflection_rate": {
+                            "type": ["number", "null"],
+                            "description": "share of closed chats the bot ended alone",
+                        },
+                        "handed_off": {"type": "integer"},
+                        "tickets": {"type": "integer"},
+                        "wait_p50_s": {"type": ["number", "null"]},
+                        "wait_p90_s": {"type": ["number", "null"]},
+                        "first_response_p50_s": {"type": ["number", "null"]},
+                        "csat_avg": {"type": ["number", "null"]},
+                        "csat_count": {"type": "integer"},
+                        "hourly": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "hour": {
+                                        "type": "integer",
+                                        "description": "hours since local midnight",
+                                    },
+                                    "conversations": {"type": "integer"},
+                                    "deflected": {"type": "integer"},
+                                    "handed_off": {"type": "integer"},
+                                    "wait_p50_s": {"type": ["number", "null"]},
+                                },
+                            },
+                        },
+                    },
+                    "required": ["day", "tz", "conversations", "hourly"],
+                }
+            ),
+        )
+    },
+    "/": {
+        "get": operation(
+            "Redirects to /demo", ok={"description": "to /demo"}, ok_status=302, tag="pages"
+        )
+    },
+    "/widget.js": {
+        "get": operation(
+            "The embeddable widget (one <script> tag; cross-origin allowed)",
+            ok={"description": "JavaScript", "content": {"text/javascript": {"schema": {}}}},
+            tag="pages",
+        )
+    },
+    "/static/{name}": {
+        "get": operation(
+            "A file of the web UI (gzip and ETag)",
+            params=(param("name", "the file's name", where="path"),),
+            ok={"description": "the file"},
+            errors=(404,),
+            tag="pages",
+        )
+    },
+    "/console": {"get": _page("The agent console")},
+    "/ops": {"get": _page("The operator pages")},
+    "/demo": {"get": _page("A demo page embedding the widget")},
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "chatd HTTP API",
+            "version": "1",
+            "description": "Staff routes take `Authorization: Bearer <token>` (from `chatd "
+            'agents add`); every error is `{"error": {"code", "message"}}` with the codes of '
+            "PROTOCOL.md. Generated from chatd/web/openapi.py by `python -m chatd.docs_gen`.",
+        },
+        "paths": {path: dict(ops) for path, ops in PATHS.items()},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {name: dict(schema) for name, schema in COMPONENTS.items()},
+        },
+    }
+
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    """This document (no authentication: it holds no data)."""
+    return web.json_response(openapi_document())
