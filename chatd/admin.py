@@ -35,6 +35,7 @@ __all__ = [
     "StoreMissing",
     "agents_command",
     "bounded_limit",
+    "customers_command",
     "iso_time",
     "open_admin_store",
     "store_description",
@@ -222,6 +223,39 @@ async def agents_command(args: argparse.Namespace, config: Config, origins: Orig
         await store.accounts.delete_sessions(agent_id=found.agent_id)
         await _audit(store, "account.removed", found.agent_id)
         print(f"removed {found.name} ({found.agent_id})")
+        return 0
+    finally:
+        await store.close()
+
+
+async def customers_command(args: argparse.Namespace, config: Config, origins: Origins) -> int:
+    """`chatd customers erase|export --user-id ID | --conversation-id ID` (both audited)."""
+    from chatd.service.retention import Retention
+
+    for flag, value in (("--user-id", args.user_id), ("--conversation-id", args.conversation_id)):
+        if value is not None and not 1 <= len(value) <= 128:
+            print(f"chatd: {flag} must be 1-128 characters", file=sys.stderr)
+            return 2
+    store = await open_admin_store(config, origins, create=False)
+    try:
+        retention = Retention(store=store, config=config.retention)
+        who = {"user_id": args.user_id, "conversation_id": args.conversation_id}
+        actor = f"cli:{getpass.getuser()}"
+        if args.customers_command == "export":
+            data = await retention.export(**who, actor=actor)
+            if not data["conversations"]:
+                print("chatd: no conversations match", file=sys.stderr)
+            print(json.dumps(data, ensure_ascii=False, indent=1))
+            return 0
+        erased = await retention.erase(**who, actor=actor)
+        print(f"erased {erased.conversations} conversations ({erased.events} events)")
+        if erased.left_open:
+            print(
+                f"chatd: {len(erased.left_open)} still open, not erased (close them, then run "
+                f"this again): {', '.join(erased.left_open)}",
+                file=sys.stderr,
+            )
+            return 1
         return 0
     finally:
         await store.close()

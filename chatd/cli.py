@@ -23,6 +23,7 @@ from chatd.admin import (
     StoreMissing,
     agents_command,
     bounded_limit,
+    customers_command,
     iso_time,
     store_description,
     transcripts_command,
@@ -118,6 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     exp.add_argument("--output", "-o", help="file to write (default stdout)")
 
+    cu = sub.add_parser("customers", help="erase or export one customer's data (audited)")
+    cu_sub = cu.add_subparsers(dest="customers_command", required=True)
+    for verb, what in (
+        ("erase", "delete a customer's conversations, events, tickets and attachments"),
+        ("export", "print a customer's conversations with every event as JSON"),
+    ):
+        cmd = cu_sub.add_parser(verb, help=what)
+        _common(cmd)
+        who = cmd.add_mutually_exclusive_group(required=True)
+        who.add_argument("--user-id", help="the verified user id the host site passed")
+        who.add_argument("--conversation-id", help="one conversation")
+
     from chatd.bench.cli import add_bench_parser
     from chatd.sim.cli import add_simulate_parser
 
@@ -177,6 +190,8 @@ def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         configure_logging("warning", config.log.format)
         if args.command == "agents":
             return asyncio.run(agents_command(args, config, origins))
+        if args.command == "customers":
+            return asyncio.run(customers_command(args, config, origins))
         return asyncio.run(transcripts_command(args, config, origins))
     except ConfigError as exc:
         print(f"chatd: configuration error: {exc}", file=sys.stderr)

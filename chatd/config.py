@@ -124,6 +124,17 @@ class SecurityConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    #: Closed conversations (their events, tickets, attachments) are deleted this many days
+    #: after they closed; 0 keeps them forever.
+    closed_conversations_days: float = 0.0
+    #: Audit entries older than this many days are deleted; 0 keeps them forever.
+    audit_days: float = 365.0
+    #: How often each node sweeps (seconds).
+    sweep_interval_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class LimitsConfig:
     max_message_chars: int = 4000
     #: Frames above this many bytes close the connection with 1009 (a frame of exactly this
@@ -223,6 +234,7 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -278,6 +290,7 @@ _POSITIVE = {
     "queue.prior_handle_s",
     "security.resume_token_ttl_s",
     "security.session_ttl_s",
+    "retention.sweep_interval_s",
     "security.login_failures",
     "security.login_window_s",
     "cluster.lease_ttl_s",
@@ -290,7 +303,13 @@ _POSITIVE = {
     "server.shutdown_timeout_s",
 }
 #: Ageing head starts may be zero (no boost) but not negative.
-_NON_NEGATIVE = {"queue.urgent_boost_s", "queue.vip_boost_s", "limits.mask_offload_chars"}
+_NON_NEGATIVE = {
+    "queue.urgent_boost_s",
+    "queue.vip_boost_s",
+    "limits.mask_offload_chars",
+    "retention.closed_conversations_days",
+    "retention.audit_days",
+}
 #: A resume-token key shorter than this could be guessed offline from one token.
 MIN_SECRET_CHARS = 16
 

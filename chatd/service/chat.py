@@ -12,6 +12,8 @@ Each part owns one thing and calls the others' public methods only (the arrows p
 * :class:`~chatd.service.tickets.Tickets`: tickets and CSAT;
 * :class:`~chatd.service.staff.Staff`: who a token belongs to, sign-in, sessions, the audit
   trail;
+* :class:`~chatd.service.retention.Retention`: deletion by age, erasure and export of one
+  customer's data;
 * :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process.
 
 A new capability is a new part here (docs/architecture.md), not new methods on an old one.
@@ -32,6 +34,7 @@ from chatd.service.customers import CustomerFlow
 from chatd.service.desk import AgentDesk
 from chatd.service.masking import Masker
 from chatd.service.metrics import Metrics
+from chatd.service.retention import Retention
 from chatd.service.staff import Staff
 from chatd.service.tickets import Tickets
 from chatd.store.base import Store
@@ -96,6 +99,7 @@ class ChatService:
             metrics=self.metrics,
             clock=clock,
         )
+        self.retention = Retention(store=store, config=config.retention, clock=clock)
         self.tickets = Tickets(
             log=self.log,
             assignments=self.assignments,

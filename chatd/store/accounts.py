@@ -219,6 +219,12 @@ class SQLRunner(Protocol):
         """Run one statement in its own committed transaction; the number of rows it touched."""
         ...
 
+    async def transaction(
+        self, what: str, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[int]:
+        """Run the statements in one committed transaction (all or none); rows each touched."""
+        ...
+
 
 class Accounts:
     """:class:`AccountStore` over any backend's :class:`SQLRunner`."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from chatd.store.accounts import AccountStore
+from chatd.store.erasure import Erasure
 
 __all__ = [
     "CONVERSATION_FIELDS",
@@ -220,6 +221,11 @@ class Store(Protocol):
     @property
     def accounts(self) -> AccountStore:
         """Staff sign-in and the audit trail: passwords, TOTP, sessions, audit entries."""
+        ...
+
+    @property
+    def erasure(self) -> Erasure:
+        """Retention and erasure: finding and deleting conversations that are not open."""
         ...
 
     async def open(self) -> None:

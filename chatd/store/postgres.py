@@ -55,6 +55,7 @@ from chatd.store.base import (
     cid_owner,
     unknown_fields,
 )
+from chatd.store.erasure import Erasure
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
@@ -310,6 +311,8 @@ class PostgresStore:
         self._ticket_lock = asyncio.Lock()
         #: Staff sign-in and the audit trail (chatd.store.accounts).
         self.accounts = Accounts(_Runner(self))
+        #: Retention and erasure (chatd.store.erasure).
+        self.erasure = Erasure(_Runner(self))
 
     def __repr__(self) -> str:
         return f"PostgresStore({_redact_url(self._url)!r})"
@@ -839,6 +842,15 @@ class _Runner:
 
     async def write(self, what: str, sql: str, params: Sequence[Any]) -> int:
         return affected_rows(await self._store._execute(what, numbered(sql), *params))
+
+    async def transaction(
+        self, what: str, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[int]:
+        async with self._store._connection(what) as conn, conn.transaction():
+            return [
+                affected_rows(await conn.execute(numbered(sql), *params))
+                for sql, params in statements
+            ]
 
 
 class _KeyedLocks:

@@ -53,6 +53,7 @@ from chatd.store.base import (
     check_update,
     cid_owner,
 )
+from chatd.store.erasure import Erasure
 from chatd.store.files import prepare_private_database
 from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
 
@@ -239,6 +240,8 @@ class SQLiteStore:
         self._checkpoint_task: asyncio.Task[None] | None = None
         #: Staff sign-in and the audit trail (chatd.store.accounts).
         self.accounts = Accounts(_Runner(self))
+        #: Retention and erasure (chatd.store.erasure).
+        self.erasure = Erasure(_Runner(self))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -921,6 +924,14 @@ class _Runner:
 
     async def write(self, what: str, sql: str, params: Sequence[Any]) -> int:
         return await self._store._submit(lambda conn: int(conn.execute(sql, params).rowcount))
+
+    async def transaction(
+        self, what: str, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[int]:
+        # One writer operation: its own savepoint of the batch, so all or nothing.
+        return await self._store._submit(
+            lambda conn: [int(conn.execute(sql, params).rowcount) for sql, params in statements]
+        )
 
 
 # -- row conversion -------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[SERVICE] = service
     app[LOOPS] = loops
     loops.start()
+    sweeper = asyncio.create_task(service.retention.run_forever(), name="retention")
     if not any(a.role == "operator" for a in service.assignments.agents.values()):
         log.warning(
             "no_operator",
@@ -121,6 +122,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         service.accepting = False
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         await loops.stop()
         await service.coordinator.stop()
         await service.masker.close()
