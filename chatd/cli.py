@@ -29,6 +29,7 @@ from chatd.admin import (
     transcripts_command,
 )
 from chatd.config import Config, ConfigError, Origins, locate_config
+from chatd.domain.roles import ROLES
 from chatd.store.base import STATUSES, StoreError
 
 __all__ = ["main", "serve"]
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = agents_sub.add_parser("add", help="create an account and print its token once")
     _common(add)
     add.add_argument("name")
-    add.add_argument("--role", choices=("agent", "operator"), default="agent")
+    add.add_argument("--role", choices=ROLES, default="agent")
     add.add_argument("--languages", default="en", help="comma-separated, e.g. en,zh")
     add.add_argument("--skills", default="", help="comma-separated routing skills, e.g. api,kyc")
     add.add_argument("--capacity", type=int, default=3, help="concurrent chats (default 3)")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatd.domain.dispatch import Assignment, Dispatcher
 from chatd.domain.queue import QueueEntry
+from chatd.domain.roles import serves_chats
 from chatd.logs import get_logger
 from chatd.protocol import ProtocolError
 from chatd.service.coordinator import DispatchHost, QueueSignals, check_transfer_target
@@ -509,7 +510,7 @@ class ClusterCoordinator:
         now = service.clock()
         for agent_id in online:
             agent = service.agents.get(agent_id) or await service.store.get_agent(agent_id)
-            if agent is None or agent.role != "agent":
+            if agent is None or not serves_chats(agent.role):
                 continue
             service.agents[agent_id] = agent
             service.dispatcher.agent_online(service.profile(agent), now)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from chatd.config import Config
 from chatd.domain.redact import asks_for_code
+from chatd.domain.roles import SUPERVISES, serves_chats
 from chatd.logs import get_logger
 from chatd.protocol import ProtocolError
 from chatd.service.assignments import Assignments
@@ -25,6 +26,7 @@ from chatd.service.customers import CustomerFlow
 from chatd.service.metrics import Metrics
 from chatd.service.views import event_dict
 from chatd.store.base import (
+    OPEN_STATUSES,
     AgentRecord,
     ConditionFailed,
     ConversationRecord,
@@ -77,6 +79,20 @@ class AgentDesk:
         if self.log.shared:
             await self.log.refresh(conversation_id)
         return owned_by(agent, self.log.open.get(conversation_id), ref)
+
+    async def _movable(
+        self, agent: AgentRecord, conversation_id: str, ref: str | None
+    ) -> ConversationRecord:
+        """The conversation if ``agent`` may hand it on: their own, or (a supervisor) any
+        assigned one."""
+        if agent.role not in SUPERVISES:
+            return await self.owned(agent, conversation_id, ref)
+        conv = await self.log.refresh(conversation_id)
+        if conv is None:
+            raise ProtocolError("not_found", "no such conversation", ref)
+        if conv.status != "assigned" or conv.agent_id is None:
+            raise ProtocolError("invalid_state", "only an assigned chat can be moved", ref)
+        return conv
 
     @serialized
     async def message(self, agent: AgentRecord, conversation_id: str, cid: str, text: str) -> Done:
@@ -148,20 +164,20 @@ class AgentDesk:
         retried = await self.log.retried(conversation_id, agent.agent_id, cid)
         if retried is not None:
             return retried
-        await self.owned(agent, conversation_id, cid)
+        conv = await self._movable(agent, conversation_id, cid)
+        owner = conv.agent_id
+        assert owner is not None
         now = self.clock()
         if to_agent_id is None:
             await self.assignments.requeue(conversation_id, reason="transfer")
             return Done()
         target = self.assignments.agents.get(to_agent_id) or await self.store.get_agent(to_agent_id)
-        if target is None or target.role != "agent":
+        if target is None or not serves_chats(target.role):
             raise ProtocolError("not_found", f"no agent with the id {to_agent_id[:64]!r}", cid)
-        await self.assignments.coordinator.transfer(
-            agent.agent_id, to_agent_id, conversation_id, now, cid
-        )
+        await self.assignments.coordinator.transfer(owner, to_agent_id, conversation_id, now, cid)
         await self.log.update(conversation_id, agent_id=to_agent_id, assigned_at=now)
         await self.log.to_agent(
-            agent.agent_id,
+            owner,
             {"type": "unassigned", "conversation_id": conversation_id, "reason": "transferred"},
         )
         event, _ = await self.log.append(
@@ -173,7 +189,7 @@ class AgentDesk:
                 cid=cid,
                 data={
                     "agent_name": target.name,
-                    "from_agent_id": agent.agent_id,
+                    "from_agent_id": owner,
                     "to_agent_id": to_agent_id,
                 },
             ),
@@ -195,7 +211,13 @@ class AgentDesk:
         self, agent: AgentRecord, conversation_id: str, last_seq: int, limit: int | None = None
     ) -> list[dict]:
         """Events after ``last_seq`` (at most ``limit``) of a conversation the agent owns."""
-        if agent.role != "operator":
+        if agent.role == "operator":
+            pass  # operators read every transcript
+        elif agent.role in SUPERVISES:
+            conv = await self.log.get(conversation_id)
+            if conv is None or conv.status not in OPEN_STATUSES:
+                raise ProtocolError("forbidden", "supervisors read live chats only", None)
+        else:
             await self.owned(agent, conversation_id, None)
         events = await self.store.events(conversation_id, after_seq=last_seq, limit=limit)
         return [event_dict(e) for e in events]

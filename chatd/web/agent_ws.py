@@ -15,6 +15,7 @@ from aiohttp import WSMsgType, web
 
 from chatd import protocol as p
 from chatd.bus.base import Subscription
+from chatd.domain.roles import serves_chats
 from chatd.logs import get_logger
 from chatd.passwords import SESSION_PREFIX
 from chatd.service.chat import ChatService
@@ -75,7 +76,7 @@ class AgentConnection:
         ]
         await service.bus.subscriptions_ready()  # before reading chats from the store
         status = msg.status or "online"
-        if agent.role == "agent":
+        if serves_chats(agent.role):
             self.app[LOOPS].cancel_grace(agent.agent_id)
             await service.assignments.agent_connected(agent, status)
         conversations = await service.assignments.agent_conversations(agent.agent_id)
@@ -90,7 +91,7 @@ class AgentConnection:
                     "languages": list(agent.languages),
                     "skills": list(agent.skills),
                     "status": service.assignments.agent_status(agent.agent_id)
-                    if agent.role == "agent"
+                    if serves_chats(agent.role)
                     else "online",
                 },
                 "conversations": [
@@ -161,7 +162,7 @@ class AgentConnection:
             case p.AgentHello():
                 raise p.ProtocolError("already_started", "hello was already sent")
             case p.SetStatus(status=status):
-                if agent.role != "agent":
+                if not serves_chats(agent.role):
                     raise p.ProtocolError("forbidden", "operators do not take chats")
                 await service.assignments.set_agent_status(agent, status)
                 self.send({"type": "status", "status": status})
@@ -213,7 +214,7 @@ class AgentConnection:
             sub.cancel()
         self.subscriptions.clear()
         self.unwatch()
-        if self.agent is not None and self.agent.role == "agent":
+        if self.agent is not None and serves_chats(self.agent.role):
             return self.service.assignments.agent_disconnected(self.agent)
         return False
 

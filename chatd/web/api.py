@@ -18,6 +18,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from chatd import protocol as p
+from chatd.domain.roles import STAFF
 from chatd.domain.stats import day_stats
 from chatd.service.chat import ChatService
 from chatd.service.export import CSV_COLUMNS, csv_row, jsonl_line
@@ -236,7 +237,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/me")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def me(request: web.Request, agent: AgentRecord) -> web.Response:
     return web.json_response(
         {
@@ -252,14 +253,14 @@ async def me(request: web.Request, agent: AgentRecord) -> web.Response:
 
 
 @routes.get("/api/queue")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def queue(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
     return web.json_response(service.coordinator.overview())
 
 
 @routes.get("/api/canned")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def canned(request: web.Request, agent: AgentRecord) -> web.Response:
     replies = request.app[CONFIG].canned
     return web.json_response(
@@ -268,7 +269,7 @@ async def canned(request: web.Request, agent: AgentRecord) -> web.Response:
 
 
 @routes.get("/api/kb/search")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def kb_search(request: web.Request, agent: AgentRecord) -> web.Response:
     query = request.query.get("q", "")
     if len(query) > 200:
@@ -291,7 +292,7 @@ async def kb_search(request: web.Request, agent: AgentRecord) -> web.Response:
 
 
 @routes.get("/api/tickets")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def tickets(request: web.Request, agent: AgentRecord) -> web.Response:
     status = request.query.get("status") or None
     if status not in (None, "open", "answered", "closed"):
@@ -310,7 +311,7 @@ def _ticket_id(request: web.Request) -> int:
 
 
 @routes.get("/api/tickets/{ticket_id}")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def ticket(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
     found = await service.store.get_ticket(_ticket_id(request))
@@ -328,7 +329,7 @@ async def ticket(request: web.Request, agent: AgentRecord) -> web.Response:
 
 
 @routes.post("/api/tickets/{ticket_id}/reply")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response:
     body = await _json_body(request)
     text = body.get("text")
@@ -345,7 +346,7 @@ async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response
 
 
 @routes.post("/api/tickets/{ticket_id}/close")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def ticket_close(request: web.Request, agent: AgentRecord) -> web.Response:
     """Mark a ticket done (its conversation ends too); closing a closed ticket is fine."""
     closed = await _service(request).tickets.close(agent, _ticket_id(request))
@@ -356,12 +357,22 @@ async def ticket_close(request: web.Request, agent: AgentRecord) -> web.Response
 
 
 @routes.get("/api/agents")
-@requires("agent", "operator")
+@requires(*STAFF)
 async def agents(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
     for record in await service.store.list_agents():
         service.assignments.agents.setdefault(record.agent_id, record)
     return web.json_response({"agents": service.assignments.agents_live()})
+
+
+@routes.get("/api/live")
+@requires("supervisor", "operator")
+async def live(request: web.Request, agent: AgentRecord) -> web.Response:
+    """Every open conversation (bot, queued, assigned), oldest first, with its agent's name:
+    what a supervisor watches (each one readable with the agent socket's `sync`)."""
+    names = await _agent_names(request)
+    found = await _service(request).store.open_conversations()
+    return web.json_response({"conversations": [_with_agent_name(c, names) for c in found]})
 
 
 @routes.get("/api/conversations")

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from chatd.domain.roles import STAFF
 from chatd.protocol import ERROR_CODES, MAX_CID_CHARS, SUBPROTOCOL
 from chatd.protocol import server_frames as shapes
 from chatd.service.export import CSV_COLUMNS
@@ -141,7 +142,7 @@ def _list_of(key: str, item: Schema) -> Schema:
     }
 
 
-_STAFF = ("agent", "operator")
+_STAFF = STAFF
 _TICKET_ID = param("ticket_id", "the ticket's number", {"type": "integer"}, where="path")
 _LIMIT = param(
     "limit", f"1-{MAX_LIMIT}, default 100", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
@@ -402,6 +403,15 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                     },
                 )
             ),
+        )
+    },
+    "/api/live": {
+        "get": operation(
+            "Every open conversation, oldest first, with its agent's name",
+            description="What a supervisor watches; each is readable with the agent "
+            "socket's `sync` (read-only) and movable with `transfer`.",
+            roles=("supervisor", "operator"),
+            ok=_json(_list_of("conversations", CONVERSATION)),
         )
     },
     "/api/conversations": {
