@@ -186,39 +186,94 @@ export class AgentSocket {
 }
 
 /** Login gate shared by /console and /ops: a token form, checked with GET /api/me. */
+/** Sign-in: name and password (then the 6-digit code when the account has two-factor sign-in),
+ *  or an access token (`chatd agents add` without a password; API tokens). */
 export function loginForm({ storageKey, title, hint, onLogin, role }) {
-  const input = h("input", { type: "password", id: "token", autocomplete: "current-password", required: true, spellcheck: "false" });
+  const field = (id, label, attrs) => [h("label", { for: id, text: label }), h("input", { id, ...attrs })];
+  const [nameLabel, name] = field("login-name", "Name", { autocomplete: "username", required: true, spellcheck: "false" });
+  const [passLabel, pass] = field("login-password", "Password", { type: "password", autocomplete: "current-password", required: true });
+  const [codeLabel, code] = field("login-otp", "6-digit code from your authenticator app", {
+    inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", spellcheck: "false",
+  });
+  const [tokenLabel, token] = field("token", "Access token", { type: "password", autocomplete: "off", spellcheck: "false" });
   const err = h("p", { class: "login-err", role: "alert" });
+  const byPassword = [nameLabel, name, passLabel, pass];
+  const byCode = [codeLabel, code];
+  const byToken = [tokenLabel, token];
+  const toggle = h("button", { type: "button", class: "link", text: "Use an access token instead" });
+  let mode = "password";
+  const show = (els, on) => els.forEach((el) => { el.hidden = !on; if (el.tagName === "INPUT") el.required = on; });
+  const setMode = (next) => {
+    mode = next;
+    show(byPassword, mode !== "token");
+    show(byCode, mode === "code");
+    show(byToken, mode === "token");
+    toggle.textContent = mode === "token" ? "Use name and password instead" : "Use an access token instead";
+    err.textContent = "";
+    setTimeout(() => (mode === "token" ? token : mode === "code" ? code : name).focus(), 0);
+  };
+  toggle.addEventListener("click", () => setMode(mode === "token" ? "password" : "token"));
   const form = h(
     "form",
     { class: "login", "aria-labelledby": "login-title" },
     h("h1", { id: "login-title", text: title }),
     h("p", { class: "muted", text: hint }),
-    h("label", { for: "token", text: "Access token" }),
-    input,
+    ...byPassword, ...byCode, ...byToken,
     err,
     h("button", { type: "submit", class: "btn primary", text: "Sign in" }),
+    toggle,
   );
+  const accept = async (value) => {
+    const me = await api(value, "/api/me");
+    const agent = me.agent || me;
+    if (role && agent.role !== role) {
+      err.textContent = `This page is for the ${role} role (this account is ${agent.role}).`;
+      if (value.startsWith("cs_")) {
+        fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${value}` } }).catch(() => {});
+      }
+      return;
+    }
+    tokenStore.set(storageKey, value);
+    onLogin(value, agent);
+  };
+  const WORDS = {
+    bad_credentials: "Wrong name or password.",
+    bad_otp: "That code is wrong or was used already; wait for the next one.",
+    totp_required: "This server requires two-factor sign-in, and your account has none yet: ask an operator.",
+    rate_limited: "Too many attempts. Wait a few minutes, then try again.",
+  };
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     err.textContent = "";
-    const token = input.value.trim();
-    if (!token) return;
     try {
-      const me = await api(token, "/api/me");
-      const agent = me.agent || me;
-      if (role && agent.role !== role && agent.role !== "admin") {
-        err.textContent = `This page needs a ${role} token (this one is ${agent.role}).`;
+      if (mode === "token") {
+        if (token.value.trim()) await accept(token.value.trim());
         return;
       }
-      tokenStore.set(storageKey, token);
-      onLogin(token, agent);
+      const body = { name: name.value.trim(), password: pass.value };
+      if (mode === "code") body.otp = code.value.trim();
+      const res = await fetch("/api/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const data = await res.json().catch(() => ({}));
+      if (res.ok) return await accept(data.token);
+      const why = (data.error || {}).code;
+      if (why === "otp_required") return setMode("code");
+      err.textContent = WORDS[why] || `Sign-in failed (${res.status}).`;
+      if (why === "bad_otp") code.select();
     } catch (ex) {
       err.textContent = ex.status === 401 || ex.status === 403 ? "That token was not accepted." : `Sign-in failed: ${ex.message}`;
     }
   });
-  setTimeout(() => input.focus(), 0);
+  setMode("password");
   return form;
+}
+
+/** Sign out: end a password session on the server (a static token stays valid), forget it. */
+export async function signOut(storageKey) {
+  const value = tokenStore.get(storageKey);
+  tokenStore.clear(storageKey);
+  if (value && value.startsWith("cs_")) {
+    await fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${value}` } }).catch(() => {});
+  }
 }
 
 /** A short beep through WebAudio (no audio file needed). */

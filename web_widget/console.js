@@ -2,7 +2,7 @@
 // knowledge-base search, notes, tags, transfer, close, live queue overview and tickets.
 import {
   $, AgentSocket, HANDOFF_REASONS, fill, s, api, beep, botWords, clock, dur, epoch, eventLabel, flashTitle, h, loginForm,
-  richText, secretName, stamp, tokenStore, uid,
+  richText, secretName, signOut, stamp, tokenStore, uid,
 } from "./common.js";
 
 const TOKEN_KEY = "chatd.console.token";
@@ -28,7 +28,7 @@ function showLogin() {
     loginForm({
       storageKey: TOKEN_KEY,
       title: "Agent console",
-      hint: "Paste the token printed by `chatd agents add`.",
+      hint: "Sign in with your name and password, or the token `chatd agents add` printed.",
       onLogin: start,
     }),
   );
@@ -812,9 +812,9 @@ function wire() {
     paintSound();
     if (state.sound) beep();
   });
-  $("#logout").addEventListener("click", () => {
-    tokenStore.clear(TOKEN_KEY);
+  $("#logout").addEventListener("click", async () => {
     state.sock && state.sock.close();
+    await signOut(TOKEN_KEY);
     location.reload();
   });
   $("#mode-reply").addEventListener("click", () => setMode("reply"));

@@ -2,7 +2,7 @@
 // search + full transcript (every event with its data), and JSONL/CSV export with the same filters.
 import {
   $, HANDOFF_REASONS, api, botWords, clock, downloadAuthed, dur, epoch, eventLabel, fill, h, loginForm, pct, richText,
-  routingWords, s, secretName, stamp, tokenStore,
+  routingWords, s, secretName, signOut, stamp, tokenStore,
 } from "./common.js";
 
 const TOKEN_KEY = "chatd.ops.token";
@@ -19,7 +19,7 @@ const localMidnight = (day) => {
 
 function showLogin() {
   fill($("#login-screen"),
-    loginForm({ storageKey: TOKEN_KEY, title: "Operations", hint: "Sign in with an operator token (`chatd agents add NAME --role operator`).", onLogin: start, role: "operator" }),
+    loginForm({ storageKey: TOKEN_KEY, title: "Operations", hint: "Operators sign in with name and password (or an operator token).", onLogin: start, role: "operator" }),
   );
   $("#login-screen").hidden = false;
   $("#app").hidden = true;
@@ -396,8 +396,8 @@ function wire() {
     showTab(next);
     $(`#tab-${next}`).focus();
   });
-  $("#logout").addEventListener("click", () => {
-    tokenStore.clear(TOKEN_KEY);
+  $("#logout").addEventListener("click", async () => {
+    await signOut(TOKEN_KEY);
     location.reload();
   });
   $("#day-form").addEventListener("submit", (e) => {

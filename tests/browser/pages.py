@@ -52,15 +52,20 @@ def widget_seqs(page: Page) -> list[int]:
     ]
 
 
+def _use_token(page: Page, token: str) -> None:
+    page.get_by_role("button", name="Use an access token instead").click()
+    page.locator("#token").fill(token)
+
+
 def console_login(page: Page, base_url: str, token: str) -> None:
     page.goto(base_url + "/console")
-    page.locator("#token").fill(token)
+    _use_token(page, token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#conn")).to_have_text("Connected")
 
 
 def ops_login(page: Page, base_url: str, token: str) -> None:
     page.goto(base_url + "/ops")
-    page.locator("#token").fill(token)
+    _use_token(page, token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#app")).to_be_visible()
