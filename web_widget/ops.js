@@ -4,8 +4,10 @@ import {
   $, HANDOFF_REASONS, api, botWords, clock, downloadAuthed, dur, epoch, eventLabel, fill, h, loginForm, pct, richText,
   routingWords, s, secretName, signOut, stamp, tokenStore,
 } from "./common.js";
+import { loadAudit, wireAudit } from "./ops_audit.js";
 
 const TOKEN_KEY = "chatd.ops.token";
+const TABS = ["dashboard", "conversations", "audit"];
 const PAGE = 50;
 const state = { token: "", filters: {}, offset: 0, rows: [], names: new Map() };
 /** The operator's time zone: the dashboard's day and hours, and exports, follow it. */
@@ -45,7 +47,7 @@ function start(token, me) {
   const now = new Date();
   $("#day").value = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
   $("#day-zone").textContent = `(${ZONE})`;
-  const tab = location.hash === "#conversations" ? "conversations" : "dashboard";
+  const tab = TABS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "dashboard";
   loadAgents();
   showTab(tab);
   loadDashboard();
@@ -373,7 +375,7 @@ function toast(text) {
 }
 
 function showTab(name) {
-  for (const t of ["dashboard", "conversations"]) {
+  for (const t of TABS) {
     const on = t === name;
     $(`#tab-${t}`).setAttribute("aria-selected", String(on));
     $(`#tab-${t}`).tabIndex = on ? 0 : -1;
@@ -385,17 +387,21 @@ function showTab(name) {
     search(0);
   }
   if (name === "dashboard" && state.token) loadDashboard();
+  if (name === "audit" && state.token) loadAudit(state.token);
 }
 
 function wire() {
   $("#tab-dashboard").addEventListener("click", () => showTab("dashboard"));
   $("#tab-conversations").addEventListener("click", () => showTab("conversations"));
+  $("#tab-audit").addEventListener("click", () => showTab("audit"));
   $(".tabs").addEventListener("keydown", (e) => {
     if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
-    const next = $("#tab-dashboard").getAttribute("aria-selected") === "true" ? "conversations" : "dashboard";
+    const now = TABS.findIndex((t) => $(`#tab-${t}`).getAttribute("aria-selected") === "true");
+    const next = TABS[(now + (e.key === "ArrowRight" ? 1 : TABS.length - 1)) % TABS.length];
     showTab(next);
     $(`#tab-${next}`).focus();
   });
+  wireAudit(() => state.token);
   $("#logout").addEventListener("click", async () => {
     await signOut(TOKEN_KEY);
     location.reload();

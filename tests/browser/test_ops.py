@@ -7,6 +7,8 @@ import csv
 import datetime as dt
 import io
 import itertools
+import urllib.error
+import urllib.request
 import zoneinfo
 from pathlib import Path
 
@@ -105,3 +107,39 @@ def test_transcript_says_who_closed_the_chat(
     ops.locator("#results tbody tr").first.click()
     expect(ops.locator("#transcript-events .k-closed")).to_contain_text("Closed by Anna")
     expect(ops.locator("#transcript-facts")).to_contain_text("Closed by Anna")
+
+
+def test_audit_page_lists_filters_and_exports(
+    server: RunningServer, new_page, operator_token: str
+) -> None:
+    """The Audit tab shows failed sign-ins, filters by action, exports a CSV."""
+    bad = urllib.request.Request(
+        server.url + "/api/login",
+        data=b'{"name": "Olga", "password": "not her password"}',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        urllib.request.urlopen(bad, timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+    page = new_page(viewport={"width": 1280, "height": 800})
+    ops_login(page, server.url, operator_token)
+    page.get_by_role("tab", name="Audit").click()
+    table = page.locator("#audit-table tbody")
+    expect(table.locator("tr").filter(has_text="Failed sign-in")).to_have_count(1)
+    page.locator("#audit-filters select[name=action]").select_option("login")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#audit-msg")).to_have_text("Nothing matches.")
+    page.locator("#audit-filters select[name=action]").select_option("login_failed")
+    page.get_by_role("button", name="Show").click()
+    expect(table.locator("tr")).to_have_count(1)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="CSV of these entries").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["time", "actor", "action", "target", "ip"]
+    assert [r[1:3] for r in rows[1:]] == [["Olga", "login_failed"]]
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_role("tab", name="Audit")).to_be_visible()
+    assert page.js_errors == []
