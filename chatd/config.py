@@ -80,6 +80,13 @@ class BotConfig:
     #: loading it a few ms). Empty: $CHATD_CACHE_DIR, else $XDG_CACHE_HOME/chatd, else
     #: ~/.cache/chatd. A directory that cannot be written only costs the fit at each start.
     cache_dir: str = ""
+    #: The exchange's own bot, asked before the built-in one (chatd.service.external_bot);
+    #: empty: off.
+    webhook_url: str = ""
+    #: Signs those requests (Chatd-Signature, as webhooks); empty: unsigned.
+    webhook_secret: str = ""
+    #: Past this many seconds the built-in bot answers instead.
+    webhook_timeout_s: float = 2.0
 
     def cache_path(self, environ: typing.Mapping[str, str] | None = None) -> Path:
         """The directory :attr:`cache_dir` names (see there)."""
@@ -286,6 +293,7 @@ _POSITIVE = {
     "limits.max_events_per_conversation",
     "limits.outbox_frames",
     "bot.handoff_after_misses",
+    "bot.webhook_timeout_s",
     "queue.update_interval_s",
     "queue.prior_handle_s",
     "security.resume_token_ttl_s",

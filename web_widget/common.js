@@ -374,6 +374,7 @@ export function routingWords(reason) {
 export const HANDOFF_REASONS = {
   requested: "asked for a person",
   low_confidence: "the bot could not answer",
+  external: "the exchange's own bot handed it over",
   intent_immediate: "a topic for a person",
   always: "every chat goes to a person",
 };

@@ -32,6 +32,7 @@ from chatd.service.conversations import ConversationLog
 from chatd.service.coordinator import Coordinator
 from chatd.service.customers import CustomerFlow
 from chatd.service.desk import AgentDesk
+from chatd.service.external_bot import ExternalBot
 from chatd.service.masking import Masker
 from chatd.service.metrics import Metrics
 from chatd.service.retention import Retention
@@ -89,6 +90,7 @@ class ChatService:
             metrics=self.metrics,
             secret=secret,
             clock=clock,
+            external=ExternalBot(config.bot, max_chars=config.limits.max_message_chars),
         )
         self.desk = AgentDesk(
             config=config,

@@ -28,6 +28,7 @@ from chatd.service.conversations import (
     changed_meanwhile,
     serialized,
 )
+from chatd.service.external_bot import ExternalAnswer, ExternalBot
 from chatd.service.masking import Masker
 from chatd.service.metrics import Metrics
 from chatd.service.views import subject_of
@@ -66,8 +67,11 @@ class CustomerFlow:
         metrics: Metrics,
         secret: str,
         clock: Callable[[], float],
+        external: ExternalBot | None = None,
     ) -> None:
         self.config = config
+        #: The exchange's own bot, asked first when ``[bot] webhook_url`` is set.
+        self.external = external
         self.log = log
         self.assignments = assignments
         self.store = store
@@ -278,6 +282,18 @@ class CustomerFlow:
             reply = self.bot.answer(intent, conv.locale)
         else:
             reply = self.bot.reply(text, locale=conv.locale)
+            if self.external is not None and self.external.enabled:
+                answer = await self.external.ask(
+                    conversation_id=conv.conversation_id,
+                    text=text,
+                    locale=conv.locale,
+                    user_id=conv.user_id if conv.verified else None,
+                    intent=reply.intent,
+                    confidence=reply.confidence,
+                )
+                if answer is not None:
+                    await self._external_turn(conv, answer)
+                    return
         self.metrics.bot_replies.labels(
             "ambiguous" if reply.ambiguous else ("answered" if reply.intent else "no_match")
         ).inc()
@@ -321,6 +337,36 @@ class CustomerFlow:
                 decision,
                 intent=reply.intent if confident else conv.intent,
                 skills=tuple(reply.skills) if confident else conv.skills,
+            )
+
+    async def _external_turn(self, conv: ConversationRecord, answer: ExternalAnswer) -> None:
+        """Show the exchange bot's answer as the bot's, and hand off when it says so."""
+        self.metrics.bot_replies.labels("external").inc()
+        if answer.reply is not None:
+            await self.log.append(
+                conv.conversation_id,
+                NewEvent(
+                    kind="message",
+                    ts=self.clock(),
+                    author="bot",
+                    text=answer.reply,
+                    data={
+                        "intent": None,
+                        "source": "webhook",
+                        "suggestions": [
+                            {"intent": None, "title": title} for title in answer.quick_replies
+                        ],
+                        "handoff": "immediate" if answer.handoff else "none",
+                    },
+                ),
+            )
+        conv = await self.log.update(conv.conversation_id, bot_misses=0)
+        if answer.handoff:
+            await self.assignments.hand_off(
+                conv.conversation_id,
+                HandoffDecision("external"),
+                intent=conv.intent,
+                skills=conv.skills,
             )
 
     # -- to a person and back -----------------------------------------------------------------

@@ -128,6 +128,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await loops.stop()
         await service.coordinator.stop()
         await service.masker.close()
+        if service.customers.external is not None:
+            await service.customers.external.close()
         await bus.stop()
         await store.close()
         log.info("stopped")
