@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chatd.domain.hours import DAYS, Schedule, schedule
+
 __all__ = [
     "DEFAULT_DATA_DIR",
     "ClusterConfig",
     "Config",
     "ConfigError",
+    "HoursConfig",
     "MetricsConfig",
     "Origins",
     "load_config",
@@ -128,6 +131,30 @@ class SecurityConfig:
     #: Failed sign-ins of one account within login_window_s before it is refused (429).
     login_failures: int = 5
     login_window_s: float = 900.0
+
+
+@dataclass(frozen=True, slots=True)
+class HoursConfig:
+    """When people answer chats (chatd.domain.hours). No ranges on any day: always open."""
+
+    #: IANA zone of the ranges and holidays, e.g. "Europe/Berlin"; empty: UTC.
+    timezone: str = ""
+    #: Opening ranges per weekday, local time: ["09:00-18:00"] or ["22:00-06:00"] (past
+    #: midnight) or ["00:00-24:00"] (all day); a day left out is closed.
+    monday: tuple[str, ...] = ()
+    tuesday: tuple[str, ...] = ()
+    wednesday: tuple[str, ...] = ()
+    thursday: tuple[str, ...] = ()
+    friday: tuple[str, ...] = ()
+    saturday: tuple[str, ...] = ()
+    sunday: tuple[str, ...] = ()
+    #: Closed days, "YYYY-MM-DD" (local).
+    holidays: tuple[str, ...] = ()
+
+    def schedule(self) -> Schedule:
+        """The schedule these settings describe (ValueError when one is malformed)."""
+        days = {name: getattr(self, name) for name in DAYS}
+        return schedule(self.timezone, days, self.holidays)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +269,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    hours: HoursConfig = field(default_factory=HoursConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -421,6 +449,10 @@ def _assemble(
     metrics = dataclasses.replace(config.metrics, token=token)
     config = dataclasses.replace(config, security=security, metrics=metrics)
     _check_cluster(config)
+    try:
+        config.hours.schedule()
+    except ValueError as exc:
+        raise ConfigError(f"hours: {exc}") from None
     return config
 
 

@@ -31,7 +31,7 @@ CUSTOMER_DATA_KEYS: dict[str, frozenset[str]] = {
     "requeued": frozenset({"reason"}),
     "transferred": frozenset({"agent_name"}),
     "left_queue": frozenset(),
-    "ticket_offered": frozenset({"reason"}),
+    "ticket_offered": frozenset({"reason", "back_at"}),
     "ticket_created": frozenset({"ticket_id"}),
     "ticket_reply": frozenset(),
     "closed": frozenset({"by"}),

@@ -243,6 +243,16 @@ SERVER_FRAMES: tuple[ServerFrame, ...] = (
             Field("agent_name", str, required=False, doc="when assigned"),
             Field("ticket_id", int, required=False, doc="when a ticket"),
             _array("earlier", EARLIER_CONVERSATION, required=False, doc="verified customers"),
+            _object(
+                "hours",
+                {
+                    "type": "object",
+                    "properties": {"open": {"type": "boolean"}, "back_at": _NULLABLE_TIME},
+                    "required": ["open", "back_at"],
+                },
+                required=False,
+                doc="only when [hours] sets a schedule: open now, else when people are back",
+            ),
         ),
     ),
     ServerFrame(

@@ -14,6 +14,7 @@ The periodic side (the assignment loop, queue frames, grace timers) is
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,8 @@ class Assignments:
         clock: Callable[[], float],
     ) -> None:
         self.config = config
+        #: Business hours ([hours]; always open unless set).
+        self.hours = config.hours.schedule()
         self.log = log
         self.store = store
         self.bus = bus
@@ -145,6 +148,20 @@ class Assignments:
         status = self.dispatcher.queue_status(conversation_id, self.clock())
         if status is None:
             return
+        hours = self.hours_now()
+        if hours is not None and not hours["open"]:
+            # Outside business hours: say when people are back, and offer the ticket (its
+            # answer comes by email when the customer gives an address).
+            await self.log.append(
+                conversation_id,
+                NewEvent(
+                    kind="ticket_offered",
+                    ts=self.clock(),
+                    author="system",
+                    data={"reason": "closed", "back_at": hours["back_at"]},
+                ),
+            )
+            return
         conv = self.log.open.get(conversation_id)
         if (
             conv is not None
@@ -176,6 +193,16 @@ class Assignments:
                 kind="ticket_offered", ts=self.clock(), author="system", data={"reason": reason}
             ),
         )
+
+    def hours_now(self) -> dict[str, Any] | None:
+        """``{"open", "back_at"}`` by ``[hours]`` now; None when no schedule is set (24/7)."""
+        if self.hours.always_open:
+            return None
+        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        if self.hours.is_open(now):
+            return {"open": True, "back_at": None}
+        back = self.hours.next_open(now)
+        return {"open": False, "back_at": back.timestamp() if back is not None else None}
 
     def queue_changed(self) -> None:
         """Queue frames may be due (the loops send them, coalesced)."""

@@ -143,6 +143,9 @@ class CustomerConnection:
         }
         if conv.verified:
             welcome["earlier"] = await service.log.earlier(conv)
+        hours = service.assignments.hours_now()
+        if hours is not None:
+            welcome["hours"] = hours
         agents = service.assignments.agents
         if conv.status == "assigned" and conv.agent_id in agents:
             welcome["agent_name"] = agents[conv.agent_id].name
