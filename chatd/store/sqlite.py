@@ -2,16 +2,17 @@
 
 Two connections to the same file:
 
-* the **writer** connection (a plain :mod:`sqlite3` connection) belongs to one writer task. Every
-  write (agents, conversations, events, tickets) is queued as a :class:`_WriteOp`; the writer takes
-  everything pending, runs it inside ONE transaction, commits once, then resolves each caller's
-  future. So 200 concurrent ``append_event`` calls cost about one commit, not 200. The batch's
-  statements run on the event-loop thread (a small insert takes a few microseconds); only COMMIT,
-  which writes the WAL and fsyncs it, runs on the writer's own thread. Running every statement
-  on a thread cost a GIL hand-over per statement, each up to a 5 ms switch interval on a busy
-  loop, which multiplied commit latency (see :meth:`SQLiteStore._commit_batch`). A failing
-  operation fails its own caller only, never the rest of the batch. ``seq`` assignment and the
-  ``cid`` dedupe happen here, serialised, with a cache of the last seq per conversation.
+* the **writer** connection (a plain :mod:`sqlite3` connection) belongs to one writer task
+  (:mod:`chatd.store.sqlite_writer`). Every write (agents, conversations, events, tickets) is
+  queued as a ``WriteOp``; the writer takes everything pending, runs it inside ONE transaction,
+  commits once, then resolves each caller's future. So 200 concurrent ``append_event`` calls cost
+  about one commit, not 200. The batch's statements run on the event-loop thread (a small insert
+  takes a few microseconds); only COMMIT, which writes the WAL and fsyncs it, runs on the
+  writer's own thread. Running every statement on a thread cost a GIL hand-over per statement,
+  each up to a 5 ms switch interval on a busy loop, which multiplied commit latency (see
+  ``GroupCommitWriter._run_batch``). A failing operation fails its own caller only, never the
+  rest of the batch. ``seq`` assignment and the ``cid`` dedupe happen here, serialised, with a
+  cache of the last seq per conversation.
 * the **reader** connection (aiosqlite) serves every read. WAL lets it read while the writer
   writes, and since it never shares a transaction with the writer it only sees committed data.
 
@@ -257,7 +258,7 @@ class SQLiteStore:
             raise StoreError(f"{str(self._path)!r}: cannot switch to WAL (journal_mode={mode})")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         if self._synchronous == "NORMAL":
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _CHECKPOINT_EVERY_COMMITS
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_EVERY_COMMITS
         # Off by default in SQLite; must be set outside a transaction, per connection.
         conn.execute("PRAGMA foreign_keys = ON")
         # IMMEDIATE takes the write lock before reading user_version, so two processes opening a
@@ -282,7 +283,8 @@ class SQLiteStore:
             raise
         # From now on the event loop runs statements on this connection: it must never wait for
         # a lock there. Only BEGIN IMMEDIATE can meet one (another process writing); it is tried
-        # without waiting and retried on the writer thread with the full timeout (see _begin).
+        # without waiting and retried on the writer thread with the full timeout
+        # (GroupCommitWriter._begin).
         conn.execute("PRAGMA busy_timeout = 0")
 
     async def _checkpoint(self) -> None:
