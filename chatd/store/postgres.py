@@ -204,6 +204,7 @@ DIALECT = Dialect(
 )
 _SQL = Queries(DIALECT)
 _ROWS = Rows(DIALECT)
+
 #: One statement, one round trip, one implicit transaction: bump the counter (row lock until
 #: commit) and insert with the bumped value. The NOT EXISTS skips the bump for a cid that is
 #: already stored; a duplicate committed by another node while this one waited for the row lock
