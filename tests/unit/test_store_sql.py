@@ -75,9 +75,7 @@ def test_updates_events_and_tickets_bind_what_they_name(
             built.append(queries.update_conversation("c1", values, expect))
         for sql, params in built:
             assert _bound(dialect, sql) == len(params), sql
-        assert _bound(dialect, queries.open_conversations) == len(
-            queries.open_conversations_params
-        )
+        assert _bound(dialect, queries.open_conversations) == len(queries.open_conversations_params)
 
 
 def test_the_dialects_differ_only_where_declared() -> None:
