@@ -24,6 +24,7 @@ it); other processes (the CLI) may read, and may write agents, waiting on ``busy
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import time
@@ -54,7 +55,6 @@ from chatd.store.base import (
     cid_owner,
 )
 from chatd.store.files import prepare_private_database
-from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
 from chatd.store.rows import Rows, dump_json
 from chatd.store.sql import (
     AGENT_COLUMNS,
@@ -63,7 +63,12 @@ from chatd.store.sql import (
     Dialect,
     Queries,
 )
-from chatd.store.sqlite_writer import BUSY_TIMEOUT_MS, GroupCommitWriter, SeqTracker
+from chatd.store.sqlite_writer import (
+    BUSY_TIMEOUT_MS,
+    GroupCommitWriter,
+    SeqTracker,
+    connect_writer,
+)
 
 __all__ = ["DIALECT", "SQLiteStore"]
 
@@ -171,7 +176,9 @@ class SQLiteStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatd-sqlite")
         try:
             # Opening and migrating may wait on another process's lock: off the event loop.
-            self._writer = await self._in_thread(self._connect_writer)
+            self._writer = await self._in_thread(
+                functools.partial(connect_writer, self._path, self._synchronous)
+            )
             self._reader = await aiosqlite.connect(self._path, isolation_level=None)
             await self._reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await self._reader.execute("PRAGMA query_only = ON")
@@ -217,75 +224,6 @@ class SQLiteStore:
         if executor is None:
             raise StoreError(f"{self!r} is not open")
         return await asyncio.wrap_future(executor.submit(fn))
-
-    def _connect_writer(self) -> sqlite3.Connection:
-        """Open the writer connection and migrate the schema (writer thread)."""
-        # isolation_level=None: the sqlite3 module must not open transactions behind our back;
-        # the writer issues BEGIN/SAVEPOINT/COMMIT itself. check_same_thread=False: statements run
-        # on the loop thread and COMMIT on the writer thread, never at the same time (the write
-        # loop awaits each step).
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        try:
-            self._prepare_writer(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @staticmethod
-    def _switch_to_wal(conn: sqlite3.Connection) -> str:
-        """PRAGMA journal_mode = WAL, retried while another connection holds the file.
-
-        Two processes opening a new file at once both switch it; the loser can get SQLITE_BUSY
-        at once, without the busy timeout's wait (3 of 11 runs of the SQLite store test file
-        failed that way, 0 of 10 with the retry). It is retried for as long as the busy timeout
-        would have waited.
-        """
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.01)
-
-    def _prepare_writer(self, conn: sqlite3.Connection) -> None:
-        """Set the connection up and migrate the schema (runs on the writer thread)."""
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = self._switch_to_wal(conn)
-        if str(mode).lower() != "wal":
-            raise StoreError(f"{str(self._path)!r}: cannot switch to WAL (journal_mode={mode})")
-        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-        if self._synchronous == "NORMAL":
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_EVERY_COMMITS
-        # Off by default in SQLite; must be set outside a transaction, per connection.
-        conn.execute("PRAGMA foreign_keys = ON")
-        # IMMEDIATE takes the write lock before reading user_version, so two processes opening a
-        # new file at once cannot both apply the same migration.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{str(self._path)!r} has schema version {version}, newer than this chatd "
-                    f"understands ({SCHEMA_VERSION}); upgrade chatd or use another data directory"
-                )
-            for script in MIGRATIONS[version:]:
-                for statement in split_statements(script):
-                    conn.execute(statement)
-            if version < SCHEMA_VERSION:
-                # user_version lives in the file header, so it commits atomically with the DDL.
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        # From now on the event loop runs statements on this connection: it must never wait for
-        # a lock there. Only BEGIN IMMEDIATE can meet one (another process writing); it is tried
-        # without waiting and retried on the writer thread with the full timeout
-        # (GroupCommitWriter._begin).
-        conn.execute("PRAGMA busy_timeout = 0")
 
     async def _checkpoint(self) -> None:
         """Copy the WAL into the database file without blocking writers (reader's thread)."""
