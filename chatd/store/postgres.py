@@ -29,7 +29,6 @@ with one WAL write.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,7 +38,6 @@ import asyncpg  # type: ignore[import-untyped]
 from chatd.store.base import (
     STATUSES,
     AgentRecord,
-    ConditionFailed,
     ConversationFilter,
     ConversationRecord,
     DuplicateError,
@@ -52,20 +50,18 @@ from chatd.store.base import (
     check_new_conversation,
     check_ticket_update,
     check_update,
-    cid_owner,
     unknown_fields,
 )
+from chatd.store.postgres_append import APPEND_EVENT, APPEND_EVENT_WITH_CONVERSATION, Appender
 from chatd.store.postgres_pool import (
-    KeyedLocks,
     TrackedPool,
     apply_migrations,
     redact_url,
     row_count,
 )
-from chatd.store.rows import Rows, dump_json
+from chatd.store.rows import Rows
 from chatd.store.sql import (
     AGENT_COLUMNS,
-    CONVERSATION_COLUMNS,
     CONVERSATION_STORED_COLUMNS,
     Dialect,
     Queries,
@@ -205,43 +201,6 @@ DIALECT = Dialect(
 _SQL = Queries(DIALECT)
 _ROWS = Rows(DIALECT)
 
-#: One statement, one round trip, one implicit transaction: bump the counter (row lock until
-#: commit) and insert with the bumped value. The NOT EXISTS skips the bump for a cid that is
-#: already stored; a duplicate committed by another node while this one waited for the row lock
-#: is caught by the unique index instead (EvalPlanQual rechecks only the locked row, not the
-#: subquery), which rolls back the whole statement, bump included.
-_APPEND_BUMP = """
-WITH bump AS (
-    UPDATE conversations SET last_seq = last_seq + 1
-    WHERE conversation_id = $1
-      AND ($8::text IS NULL
-           OR NOT EXISTS (SELECT 1 FROM events WHERE conversation_id = $1
-                          AND COALESCE(author_id, author) = COALESCE($6, $4)
-                          AND cid = $8)){condition}
-    RETURNING {returning}
-)"""
-_APPEND_INSERT = """
-INSERT INTO events (conversation_id, seq, kind, ts, author, text, author_id, author_name, cid,
-                    internal, data, text_folded)
-SELECT $1, bump.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11 FROM bump
-RETURNING seq"""
-_APPEND_EVENT = _APPEND_BUMP.format(condition="", returning="last_seq") + _APPEND_INSERT
-#: The same append, only if the conversation is as expected (chatd.store.base.Expect; a NULL
-#: parameter checks nothing), returning the conversation row as the bump left it: checked and
-#: read under the row lock the append takes, in the same round trip.
-_APPEND_EVENT_WITH_CONVERSATION = (
-    _APPEND_BUMP.format(
-        condition="""
-      AND ($12::text[] IS NULL OR status = ANY($12::text[]))
-      AND ($13::text IS NULL OR agent_id = $13)
-      AND ($14::bigint IS NULL OR last_seq < $14)""",
-        returning=", ".join(CONVERSATION_COLUMNS),
-    )
-    + ", appended AS ("
-    + _APPEND_INSERT
-    + ")\nSELECT appended.seq AS appended_seq, bump.* FROM appended, bump"
-)
-
 
 class PostgresStore:
     """The :class:`~chatd.store.base.Store` on PostgreSQL; safe to share between nodes."""
@@ -256,7 +215,8 @@ class PostgresStore:
         self._url = url
         #: The pool (migrated on open); close() waits for every call it tracks.
         self._db = TrackedPool(url, pool_size, owner=repr(self))
-        self._conversation_locks = KeyedLocks()
+        #: The one-round-trip appends, queued per conversation on this node.
+        self._appends = Appender(self._db, _SQL, _ROWS)
         # Tickets created by one node get numbers in call order (nextval order on parallel
         # connections would otherwise follow server scheduling). Tickets are rare; a node-wide
         # lock costs nothing measurable.
@@ -394,7 +354,7 @@ class PostgresStore:
         by any node), nothing is written and (existing event, False) is returned. StoreError for
         an unknown conversation.
         """
-        stored, created, _row = await self._append(conversation_id, event, _APPEND_EVENT)
+        stored, created, _row = await self._appends.append(conversation_id, event, APPEND_EVENT)
         return stored, created
 
     async def append_event_with_conversation(
@@ -409,101 +369,20 @@ class PostgresStore:
         """
         checked = expect or Expect()
         condition = (list(checked.statuses) or None, checked.agent_id, checked.seq_below)
-        stored, created, row = await self._append(
+        stored, created, row = await self._appends.append(
             conversation_id,
             event,
-            _APPEND_EVENT_WITH_CONVERSATION,
+            APPEND_EVENT_WITH_CONVERSATION,
             condition,
             checked=expect is not None,
         )
         conv = _ROWS.conversation(row) if row is not None else None
         return stored, created, conv
 
-    async def _append(
-        self,
-        conversation_id: str,
-        event: NewEvent,
-        sql: str,
-        condition: tuple[Any, ...] = (),
-        *,
-        checked: bool = False,
-    ) -> tuple[Event, bool, asyncpg.Record | None]:
-        """Run an append statement; (event, created, the statement's row when created).
-
-        An unknown conversation raises StoreError (ConditionFailed when ``checked``).
-        """
-        # Serialise before queueing: bad data fails its caller without touching the database.
-        data_json = dump_json(event.data)
-        data = json.loads(data_json) if event.data else {}
-        params = (
-            conversation_id,
-            event.kind,
-            event.ts,
-            event.author,
-            event.text,
-            event.author_id,
-            event.author_name,
-            event.cid,
-            bool(event.internal),
-            data_json,
-            event.text.casefold() if event.text is not None else None,
-            *condition,
-        )
-        # _tracked before the lock: a call queued behind the lock still counts as in flight.
-        async with self._db.tracked(), self._conversation_locks.hold(conversation_id):
-            try:
-                async with self._db.acquire("append_event") as conn:
-                    row = await conn.fetchrow(sql, *params)
-            except StoreError as exc:
-                if not isinstance(exc.__cause__, asyncpg.UniqueViolationError):
-                    raise
-                row = None  # another node stored this cid first: return its event below
-            if row is not None:
-                stored = Event(
-                    conversation_id=conversation_id,
-                    seq=int(row[0]),
-                    kind=event.kind,
-                    ts=event.ts,
-                    author=event.author,
-                    text=event.text,
-                    author_id=event.author_id,
-                    author_name=event.author_name,
-                    cid=event.cid,
-                    internal=bool(event.internal),
-                    data=data,
-                )
-                return stored, True, row
-            owner = cid_owner(event.author, event.author_id)
-            return (
-                await self._existing_event(conversation_id, owner, event.cid, checked=checked),
-                False,
-                None,
-            )
-
     async def event_by_cid(self, conversation_id: str, owner: str, cid: str) -> Event | None:
         """The event ``owner`` (see base.cid_owner) stored with ``cid`` in the conversation."""
         rows = await self._db.fetch("event_by_cid", _SQL.event_by_cid, conversation_id, owner, cid)
         return _ROWS.event(rows[0]) if rows else None
-
-    async def _existing_event(
-        self, conversation_id: str, owner: str, cid: str | None, *, checked: bool
-    ) -> Event:
-        """Why an append wrote nothing: the stored event of ``cid``; else ConditionFailed with
-        the conversation when it exists (its Expect did not hold); else StoreError, or
-        ConditionFailed without a conversation when the append was ``checked``."""
-        async with self._db.acquire("append_event") as conn:
-            if cid is not None:
-                row = await conn.fetchrow(_SQL.event_by_cid, conversation_id, owner, cid)
-                if row is not None:
-                    return _ROWS.event(row)
-            rows = await conn.fetch(_SQL.conversation_by_id, conversation_id)
-        if not rows:
-            if checked:
-                raise ConditionFailed(conversation_id, None)
-            raise StoreError(f"unknown conversation {conversation_id!r}")
-        # The plain append has no condition: it gets here only if the row vanished
-        # mid-statement, which no code does (conversations are never deleted).
-        raise ConditionFailed(conversation_id, _ROWS.conversation(rows[0]))
 
     async def events(
         self,

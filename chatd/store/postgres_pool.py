@@ -3,8 +3,7 @@
 :class:`TrackedPool` counts every store call in flight so closing waits for them, turns driver
 errors into :class:`~chatd.store.base.StoreError`, and skips asyncpg's per-release session
 reset (:func:`keep_session`). :func:`apply_migrations` applies the schema scripts the store
-declares (``chatd.store.postgres.MIGRATIONS``) under an advisory lock. :class:`KeyedLocks` are
-the per-conversation FIFO locks the store's appends queue on.
+declares (``chatd.store.postgres.MIGRATIONS``) under an advisory lock.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from chatd.store.base import StoreError
 
-__all__ = ["KeyedLocks", "TrackedPool", "apply_migrations", "redact_url", "row_count"]
+__all__ = ["TrackedPool", "apply_migrations", "redact_url", "row_count"]
 
 #: A statement that runs longer than this fails with StoreError instead of hanging a handler;
 #: every chatd statement is a key lookup or a small write, so this only fires on a stuck database.
@@ -155,30 +154,6 @@ async def apply_migrations(conn: asyncpg.Connection, migrations: Sequence[str]) 
                 await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
     except asyncpg.PostgresError as exc:
         raise StoreError(f"schema migration failed: {exc}") from exc
-
-
-class KeyedLocks:
-    """FIFO asyncio locks by key, dropped when nobody holds or waits for them."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold the lock of ``key``; waiters get it in arrival order (asyncio.Lock is FIFO)."""
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 async def keep_session(_conn: asyncpg.Connection) -> None:
