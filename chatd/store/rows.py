@@ -9,7 +9,7 @@ read by name. Event ``data`` comes back as JSON text from both (see ``Dialect.ev
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from chatd.store.base import AgentRecord, ConversationRecord, Event, TicketRecord
@@ -35,11 +35,37 @@ def dump_json(value: Mapping[str, Any] | list[Any]) -> str:
         raise ValueError(f"not JSON-serialisable: {exc}") from exc
 
 
+def _json_tuple(text: str) -> tuple[Any, ...]:
+    return tuple(json.loads(text))
+
+
+class _Shape:
+    """How one record type's rows are read: its columns and which of them need converting."""
+
+    __slots__ = ("bools", "names", "tuples")
+
+    def __init__(self, names: Sequence[str], dialect: Dialect) -> None:
+        self.names = tuple(names)
+        self.tuples = tuple(name for name in names if name in _TUPLE_FIELDS)
+        self.bools = () if dialect.native_bools else tuple(n for n in names if n in _BOOL_FIELDS)
+
+
 class Rows:
-    """Conversion between records and one dialect's stored values and rows."""
+    """Conversion between records and one dialect's stored values and rows.
+
+    What to convert is worked out once per record type here, not per row: a conversation is
+    read at least once for every message.
+    """
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
+        self._load_tuple: Callable[[Any], tuple[Any, ...]] = (
+            tuple if dialect.native_arrays else _json_tuple
+        )
+        self._agent = _Shape(AGENT_COLUMNS, dialect)
+        self._conversation = _Shape(CONVERSATION_READ_COLUMNS, dialect)
+        self._event = _Shape(EVENT_COLUMNS, dialect)
+        self._ticket = _Shape(TICKET_COLUMNS, dialect)
 
     def to_db(self, name: str, value: Any) -> Any:
         """A field value as bound: tuples as arrays or JSON text, booleans as the dialect has
@@ -56,34 +82,32 @@ class Rows:
         """The stored values of ``record``'s fields ``names``, in order."""
         return [self.to_db(name, getattr(record, name)) for name in names]
 
-    def _from_db(self, names: Sequence[str], row: Any) -> dict[str, Any]:
+    def _from_db(self, shape: _Shape, row: Any) -> dict[str, Any]:
         """A row as dataclass keyword arguments (inverse of :meth:`to_db`)."""
         if self._dialect.rows_by_name:
-            values = {name: row[name] for name in names}
+            values = {name: row[name] for name in shape.names}
         else:
-            values = dict(zip(names, row, strict=True))
-        for name in _TUPLE_FIELDS.intersection(values):
-            raw = values[name]
-            values[name] = tuple(raw) if self._dialect.native_arrays else tuple(json.loads(raw))
-        if not self._dialect.native_bools:
-            for name in _BOOL_FIELDS.intersection(values):
-                values[name] = bool(values[name])
+            values = dict(zip(shape.names, row, strict=True))
+        for name in shape.tuples:
+            values[name] = self._load_tuple(values[name])
+        for name in shape.bools:
+            values[name] = bool(values[name])
         return values
 
     def agent(self, row: Any) -> AgentRecord:
         """A row of ``Queries.select_agent``."""
-        return AgentRecord(**self._from_db(AGENT_COLUMNS, row))
+        return AgentRecord(**self._from_db(self._agent, row))
 
     def conversation(self, row: Any) -> ConversationRecord:
         """A row of ``Queries.select_conversation`` (or, read by name, any row with its columns)."""
-        return ConversationRecord(**self._from_db(CONVERSATION_READ_COLUMNS, row))
+        return ConversationRecord(**self._from_db(self._conversation, row))
 
     def event(self, row: Any) -> Event:
         """A row of ``Queries.select_event``."""
-        values = self._from_db(EVENT_COLUMNS, row)
+        values = self._from_db(self._event, row)
         values["data"] = json.loads(values["data"])
         return Event(**values)
 
     def ticket(self, row: Any) -> TicketRecord:
         """A row of ``Queries.select_ticket``."""
-        return TicketRecord(**self._from_db(TICKET_COLUMNS, row))
+        return TicketRecord(**self._from_db(self._ticket, row))

@@ -92,14 +92,17 @@ class Dialect:
 class Params:
     """The parameters of one statement being built: ``params(value)`` binds and names one."""
 
+    __slots__ = ("_numbered", "dialect", "values")
+
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
+        self._numbered = dialect.numbered_params
         self.values: list[Any] = []
 
     def __call__(self, value: Any) -> str:
         """Bind ``value``; its placeholder."""
         self.values.append(value)
-        return self.dialect.placeholder(len(self.values))
+        return f"${len(self.values)}" if self._numbered else "?"
 
     def one_of(self, column: str, values: Sequence[str]) -> str:
         """A condition: ``column`` is one of ``values`` (text)."""
