@@ -35,6 +35,9 @@ __all__ = [
     "Store",
     "StoreError",
     "TicketRecord",
+    "check_agent",
+    "check_new_conversation",
+    "check_ticket_update",
     "check_update",
 ]
 
@@ -42,6 +45,11 @@ __all__ = [
 STATUSES = ("bot", "queued", "assigned", "closed", "ticket")
 #: Conversations the server must bring back after a restart.
 OPEN_STATUSES = ("bot", "queued", "assigned")
+#: Agent account roles.
+ROLES = ("agent", "supervisor", "operator")
+TICKET_STATUSES = ("open", "answered", "closed")
+#: Fields of TicketRecord that update_ticket accepts.
+TICKET_FIELDS = frozenset({"status", "answered_at", "answered_by"})
 
 
 class StoreError(Exception):
@@ -337,3 +345,24 @@ def check_update(fields: Mapping[str, Any]) -> None:
         raise ValueError(f"update_conversation: unknown field(s) {', '.join(bad)}")
     if "status" in fields and fields["status"] not in STATUSES:
         raise ValueError(f"unknown conversation status {fields['status']!r}")
+
+
+def check_agent(agent: AgentRecord) -> None:
+    """Validate a new account the same way in every backend (ValueError)."""
+    if agent.role not in ROLES:
+        raise ValueError(f"agent role must be one of {ROLES}, got {agent.role!r}")
+
+
+def check_new_conversation(conversation: ConversationRecord) -> None:
+    """Validate a new conversation the same way in every backend (ValueError)."""
+    if conversation.status not in STATUSES:
+        raise ValueError(f"unknown conversation status {conversation.status!r}")
+
+
+def check_ticket_update(fields: Mapping[str, Any]) -> None:
+    """Validate update_ticket's fields the same way in every backend (ValueError)."""
+    bad = sorted(set(fields) - TICKET_FIELDS)
+    if bad:
+        raise ValueError(f"update_ticket: unknown field(s) {', '.join(bad)}")
+    if "status" in fields and fields["status"] not in TICKET_STATUSES:
+        raise ValueError(f"unknown ticket status {fields['status']!r}")

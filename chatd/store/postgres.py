@@ -29,20 +29,16 @@ with one WAL write.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
 from chatd.store.accounts import Accounts, affected_rows, numbered
 from chatd.store.base import (
-    OPEN_STATUSES,
     STATUSES,
     AgentRecord,
-    ConditionFailed,
     ConversationFilter,
     ConversationRecord,
     DuplicateError,
@@ -51,24 +47,34 @@ from chatd.store.base import (
     NewEvent,
     StoreError,
     TicketRecord,
+    check_agent,
+    check_new_conversation,
+    check_ticket_update,
     check_update,
-    cid_owner,
     unknown_fields,
 )
 from chatd.store.erasure import Erasure
+from chatd.store.postgres_append import APPEND_EVENT, APPEND_EVENT_WITH_CONVERSATION, Appender
+from chatd.store.postgres_pool import (
+    TrackedPool,
+    apply_migrations,
+    redact_url,
+    row_count,
+)
+from chatd.store.rows import Rows
+from chatd.store.sql import (
+    AGENT_COLUMNS,
+    CONVERSATION_STORED_COLUMNS,
+    Dialect,
+    Queries,
+)
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["DIALECT", "MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
 #: Connections per node. Appends to one conversation hold its row lock for one round trip, so
 #: more connections than cores on the database mostly queue inside PostgreSQL; 10 kept 100
 #: concurrent appenders at full speed on a 2-core box.
 _DEFAULT_POOL_SIZE = 10
-#: A statement that runs longer than this fails with StoreError instead of hanging a handler;
-#: every chatd statement is a key lookup or a small write, so this only fires on a stuck database.
-_COMMAND_TIMEOUT_S = 30.0
-#: pg_advisory_xact_lock key serialising migrations across nodes: an arbitrary constant (the ASCII
-#: of "chatdmig"), fixed forever so every chatd version takes the same lock.
-_MIGRATION_LOCK_KEY = 0x6368_6174_646D_6967
 
 _V1_INITIAL = """
 CREATE TABLE agents (
@@ -209,82 +215,25 @@ MIGRATIONS: tuple[str, ...] = (
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_CREATE_MIGRATIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    version     INTEGER PRIMARY KEY,
-    applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+#: What PostgreSQL does differently from SQLite (chatd.store.sql): ``$n`` placeholders, TEXT[]
+#: and BOOLEAN columns, records read by name, ``last_seq`` kept in the conversation row (the
+#: counter the appends lock), the folded text stored beside each event (``text_folded``, see
+#: the schema), and a list bound as one array parameter.
+DIALECT = Dialect(
+    name="postgresql",
+    numbered_params=True,
+    native_arrays=True,
+    native_bools=True,
+    rows_by_name=True,
+    event_data="data::text AS data",
+    last_seq="c.last_seq",
+    folded_event_text="e.text_folded",
+    contains="strpos({haystack}, {needle}) > 0",
+    not_internal="NOT internal",
+    list_param=True,
 )
-"""
-
-_TICKET_STATUSES = ("open", "answered", "closed")
-_TICKET_FIELDS = frozenset({"status", "answered_at", "answered_by"})
-_ROLES = ("agent", "supervisor", "operator")
-_TUPLE_FIELDS = frozenset({"languages", "skills", "tags"})
-
-_AGENT_COLUMNS: tuple[str, ...] = tuple(AgentRecord.__dataclass_fields__)
-_EVENT_COLUMNS: tuple[str, ...] = tuple(Event.__dataclass_fields__)
-_TICKET_COLUMNS: tuple[str, ...] = tuple(TicketRecord.__dataclass_fields__)
-_CONVERSATION_COLUMNS: tuple[str, ...] = tuple(ConversationRecord.__dataclass_fields__)
-#: Written by create_conversation; last_seq starts at 0 and only append_event moves it.
-_CONVERSATION_INSERT_COLUMNS = tuple(c for c in _CONVERSATION_COLUMNS if c != "last_seq")
-
-_SELECT_AGENT = f"SELECT {', '.join(_AGENT_COLUMNS)} FROM agents"
-_SELECT_EVENT = "SELECT " + ", ".join(
-    "data::text AS data" if c == "data" else c for c in _EVENT_COLUMNS
-)
-_SELECT_EVENT += " FROM events"
-#: The event an author (base.cid_owner) already stored under a cid: a retry's answer.
-_SELECT_EVENT_BY_CID = (
-    f"{_SELECT_EVENT} WHERE conversation_id = $1 AND COALESCE(author_id, author) = $2 AND cid = $3"
-)
-_SELECT_TICKET = f"SELECT {', '.join(_TICKET_COLUMNS)} FROM tickets"
-_SELECT_CONVERSATION = (
-    "SELECT " + ", ".join(f"c.{c}" for c in _CONVERSATION_COLUMNS) + " FROM conversations c"
-)
-_INSERT_AGENT = (
-    f"INSERT INTO agents ({', '.join(_AGENT_COLUMNS)})"
-    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_AGENT_COLUMNS) + 1))})"
-)
-_INSERT_CONVERSATION = (
-    f"INSERT INTO conversations ({', '.join(_CONVERSATION_INSERT_COLUMNS)})"
-    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_CONVERSATION_INSERT_COLUMNS) + 1))})"
-)
-#: One statement, one round trip, one implicit transaction: bump the counter (row lock until
-#: commit) and insert with the bumped value. The NOT EXISTS skips the bump for a cid that is
-#: already stored; a duplicate committed by another node while this one waited for the row lock
-#: is caught by the unique index instead (EvalPlanQual rechecks only the locked row, not the
-#: subquery), which rolls back the whole statement, bump included.
-_APPEND_BUMP = """
-WITH bump AS (
-    UPDATE conversations SET last_seq = last_seq + 1
-    WHERE conversation_id = $1
-      AND ($8::text IS NULL
-           OR NOT EXISTS (SELECT 1 FROM events WHERE conversation_id = $1
-                          AND COALESCE(author_id, author) = COALESCE($6, $4)
-                          AND cid = $8)){condition}
-    RETURNING {returning}
-)"""
-_APPEND_INSERT = """
-INSERT INTO events (conversation_id, seq, kind, ts, author, text, author_id, author_name, cid,
-                    internal, data, text_folded)
-SELECT $1, bump.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11 FROM bump
-RETURNING seq"""
-_APPEND_EVENT = _APPEND_BUMP.format(condition="", returning="last_seq") + _APPEND_INSERT
-#: The same append, only if the conversation is as expected (chatd.store.base.Expect; a NULL
-#: parameter checks nothing), returning the conversation row as the bump left it: checked and
-#: read under the row lock the append takes, in the same round trip.
-_APPEND_EVENT_WITH_CONVERSATION = (
-    _APPEND_BUMP.format(
-        condition="""
-      AND ($12::text[] IS NULL OR status = ANY($12::text[]))
-      AND ($13::text IS NULL OR agent_id = $13)
-      AND ($14::bigint IS NULL OR last_seq < $14)""",
-        returning=", ".join(_CONVERSATION_COLUMNS),
-    )
-    + ", appended AS ("
-    + _APPEND_INSERT
-    + ")\nSELECT appended.seq AS appended_seq, bump.* FROM appended, bump"
-)
+_SQL = Queries(DIALECT)
+_ROWS = Rows(DIALECT)
 
 
 class PostgresStore:
@@ -298,112 +247,38 @@ class PostgresStore:
         if pool_size < 1:
             raise ValueError(f"pool_size must be >= 1, got {pool_size}")
         self._url = url
-        self._pool_size = pool_size
-        self._pool: asyncpg.Pool | None = None
-        self._closing = False
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._conversation_locks = _KeyedLocks()
+        #: The pool (migrated on open); close() waits for every call it tracks.
+        self._db = TrackedPool(url, pool_size, owner=repr(self))
+        #: The one-round-trip appends, queued per conversation on this node.
+        self._appends = Appender(self._db, _SQL, _ROWS)
+        #: Staff sign-in and the audit trail (chatd.store.accounts).
+        self.accounts = Accounts(_Runner(self._db))
+        #: Retention and erasure (chatd.store.erasure).
+        self.erasure = Erasure(_Runner(self._db))
         # Tickets created by one node get numbers in call order (nextval order on parallel
         # connections would otherwise follow server scheduling). Tickets are rare; a node-wide
         # lock costs nothing measurable.
         self._ticket_lock = asyncio.Lock()
-        #: Staff sign-in and the audit trail (chatd.store.accounts).
-        self.accounts = Accounts(_Runner(self))
-        #: Retention and erasure (chatd.store.erasure).
-        self.erasure = Erasure(_Runner(self))
 
     def __repr__(self) -> str:
-        return f"PostgresStore({_redact_url(self._url)!r})"
+        return f"PostgresStore({redact_url(self._url)!r})"
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def open(self) -> None:
-        """Create the pool and apply pending schema migrations."""
-        if self._pool is not None or self._closing:
-            raise StoreError(f"{self!r} was already opened")
-        try:
-            pool = await asyncpg.create_pool(
-                self._url,
-                min_size=1,
-                max_size=self._pool_size,
-                command_timeout=_COMMAND_TIMEOUT_S,
-                reset=_keep_session,
-            )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(
-                f"cannot connect to PostgreSQL {_redact_url(self._url)}: {exc}"
-            ) from exc
-        try:
-            async with pool.acquire() as conn:
-                await _migrate(conn)
-        except BaseException:
-            await pool.close()
-            raise
-        self._pool = pool
+        """Create the pool and apply pending schema migrations (:data:`MIGRATIONS`)."""
+        await self._db.open(lambda conn: apply_migrations(conn, MIGRATIONS))
 
     async def close(self) -> None:
         """Wait for every call already made to finish, then close the pool. Idempotent."""
-        if self._closing:
-            return
-        self._closing = True
-        await self._idle.wait()
-        if self._pool is not None:
-            await self._pool.close()
-
-    @asynccontextmanager
-    async def _connection(self, what: str) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection for one tracked operation; driver errors become StoreError."""
-        async with self._tracked(), self._acquire(what) as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def _acquire(self, what: str) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection, inside an operation already :meth:`_tracked`."""
-        if self._pool is None:
-            raise StoreError(f"{self!r} is not open")
-        try:
-            async with self._pool.acquire() as conn:
-                yield conn
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise StoreError(f"{what} failed: {exc}") from exc
-
-    @asynccontextmanager
-    async def _tracked(self) -> AsyncIterator[None]:
-        """Count an operation in flight so close() can wait for it.
-
-        Entered synchronously up to the first await by every public method, so a call made before
-        close() is always counted, and one made after it raises StoreError.
-        """
-        if self._closing:
-            raise StoreError(f"{self!r} is closed")
-        if self._pool is None:
-            raise StoreError(f"{self!r} is not open")
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-
-    async def _fetch(self, what: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-        async with self._connection(what) as conn:
-            return list(await conn.fetch(sql, *args))
-
-    async def _execute(self, what: str, sql: str, *args: Any) -> str:
-        async with self._connection(what) as conn:
-            return str(await conn.execute(sql, *args))
+        await self._db.close()
 
     # -- agents -----------------------------------------------------------------------------------
     async def add_agent(self, agent: AgentRecord) -> None:
         """Insert an account; DuplicateError when the name or id exists."""
-        if agent.role not in _ROLES:
-            raise ValueError(f"agent role must be one of {_ROLES}, got {agent.role!r}")
-        params = [_to_db(name, getattr(agent, name)) for name in _AGENT_COLUMNS]
+        check_agent(agent)
+        params = _ROWS.values(agent, AGENT_COLUMNS)
         try:
-            await self._execute("add_agent", _INSERT_AGENT, *params)
+            await self._db.execute("add_agent", _SQL.insert_agent, *params)
         except StoreError as exc:
             if isinstance(exc.__cause__, asyncpg.UniqueViolationError):
                 what = "name" if "name" in str(exc.__cause__.constraint_name) else "id"
@@ -413,36 +288,32 @@ class PostgresStore:
 
     async def get_agent(self, agent_id: str) -> AgentRecord | None:
         """The account with this id, or None."""
-        rows = await self._fetch("get_agent", f"{_SELECT_AGENT} WHERE agent_id = $1", agent_id)
-        return _agent_from_row(rows[0]) if rows else None
+        rows = await self._db.fetch("get_agent", _SQL.agent_by_id, agent_id)
+        return _ROWS.agent(rows[0]) if rows else None
 
     async def get_agent_by_name(self, name: str) -> AgentRecord | None:
         """The account with this name, or None."""
-        rows = await self._fetch("get_agent_by_name", f"{_SELECT_AGENT} WHERE name = $1", name)
-        return _agent_from_row(rows[0]) if rows else None
+        rows = await self._db.fetch("get_agent_by_name", _SQL.agent_by_name, name)
+        return _ROWS.agent(rows[0]) if rows else None
 
     async def list_agents(self) -> list[AgentRecord]:
         """All accounts ordered by name."""
-        rows = await self._fetch("list_agents", f"{_SELECT_AGENT} ORDER BY name")
-        return [_agent_from_row(row) for row in rows]
+        return [
+            _ROWS.agent(row) for row in await self._db.fetch("list_agents", _SQL.agents_by_name)
+        ]
 
     async def remove_agent(self, agent_id: str) -> bool:
         """Delete an account; False when it did not exist. Its conversations keep its id."""
-        status = await self._execute(
-            "remove_agent", "DELETE FROM agents WHERE agent_id = $1", agent_id
-        )
-        return _row_count(status) > 0
+        status = await self._db.execute("remove_agent", _SQL.delete_agent, agent_id)
+        return row_count(status) > 0
 
     # -- conversations ----------------------------------------------------------------------------
     async def create_conversation(self, conversation: ConversationRecord) -> None:
         """Insert; DuplicateError when the id exists. ``last_seq`` is ignored (no events yet)."""
-        if conversation.status not in STATUSES:
-            raise ValueError(f"unknown conversation status {conversation.status!r}")
-        params = [
-            _to_db(name, getattr(conversation, name)) for name in _CONVERSATION_INSERT_COLUMNS
-        ]
+        check_new_conversation(conversation)
+        params = _ROWS.values(conversation, CONVERSATION_STORED_COLUMNS)
         try:
-            await self._execute("create_conversation", _INSERT_CONVERSATION, *params)
+            await self._db.execute("create_conversation", _SQL.insert_conversation, *params)
         except StoreError as exc:
             if isinstance(exc.__cause__, asyncpg.UniqueViolationError):
                 raise DuplicateError(
@@ -452,12 +323,8 @@ class PostgresStore:
 
     async def get_conversation(self, conversation_id: str) -> ConversationRecord | None:
         """The conversation, or None."""
-        rows = await self._fetch(
-            "get_conversation",
-            f"{_SELECT_CONVERSATION} WHERE c.conversation_id = $1",
-            conversation_id,
-        )
-        return _conversation_from_row(rows[0]) if rows else None
+        rows = await self._db.fetch("get_conversation", _SQL.conversation_by_id, conversation_id)
+        return _ROWS.conversation(rows[0]) if rows else None
 
     async def update_conversation(self, conversation_id: str, **fields: Any) -> None:
         """Set the given fields (names from CONVERSATION_FIELDS, else ValueError) and updated_at.
@@ -466,16 +333,11 @@ class PostgresStore:
         exist.
         """
         check_update(fields)
-        values = {name: _to_db(name, value) for name, value in fields.items()}
+        values = {name: _ROWS.to_db(name, value) for name, value in fields.items()}
         values.setdefault("updated_at", time.time())
-        # Column names come from the CONVERSATION_FIELDS whitelist above, never from user input.
-        sql = (
-            "UPDATE conversations SET "
-            + ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
-            + " WHERE conversation_id = $1"
-        )
-        status = await self._execute("update_conversation", sql, conversation_id, *values.values())
-        if _row_count(status) == 0:
+        sql, params = _SQL.update_conversation(conversation_id, values)
+        status = await self._db.execute("update_conversation", sql, *params)
+        if row_count(status) == 0:
             raise StoreError(f"unknown conversation {conversation_id!r}")
 
     # -- cluster dispatch fencing (chatd.service.cluster) ------------------------------------------
@@ -485,7 +347,7 @@ class PostgresStore:
         The fence only moves up. From the moment this commits, :meth:`fenced_update_conversation`
         refuses every write of an older leader.
         """
-        rows = await self._fetch(
+        rows = await self._db.fetch(
             "raise_fence",
             "UPDATE dispatch_fence SET epoch = GREATEST(epoch, $1) WHERE id = 1 RETURNING epoch",
             epoch,
@@ -509,29 +371,19 @@ class PostgresStore:
         bad = unknown_fields(names)
         if bad:
             raise ValueError(f"fenced_update_conversation: unknown field(s) {', '.join(bad)}")
-        values = {name: _to_db(name, value) for name, value in fields.items()}
+        values = {name: _ROWS.to_db(name, value) for name, value in fields.items()}
         values.setdefault("updated_at", time.time())
-        args: list[Any] = [conversation_id, *values.values()]
-        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
-        conditions = []
-        for name, value in expect.items():
-            if value is None:
-                conditions.append(f"{name} IS NULL")
-            else:
-                args.append(_to_db(name, value))
-                conditions.append(f"{name} = ${len(args)}")
-        # Column names come from the CONVERSATION_FIELDS whitelist, never from user input.
-        sql = f"UPDATE conversations SET {sets} WHERE conversation_id = $1" + "".join(
-            f" AND {c}" for c in conditions
-        )
-        async with self._connection("fenced_update_conversation") as conn:
+        # None stays None: the condition is IS NULL (chatd.store.sql.Queries.update_conversation).
+        stored = {k: None if v is None else _ROWS.to_db(k, v) for k, v in expect.items()}
+        sql, args = _SQL.update_conversation(conversation_id, values, stored)
+        async with self._db.connection("fenced_update_conversation") as conn:
             async with conn.transaction():
                 fence = await conn.fetchval(
                     "SELECT epoch FROM dispatch_fence WHERE id = 1 FOR SHARE"
                 )
                 if fence is None or int(fence) > epoch:
                     return False
-                return _row_count(str(await conn.execute(sql, *args))) > 0
+                return row_count(str(await conn.execute(sql, *args))) > 0
 
     async def append_event(self, conversation_id: str, event: NewEvent) -> tuple[Event, bool]:
         """Store an event with the next seq. Returns (event, created).
@@ -540,7 +392,7 @@ class PostgresStore:
         by any node), nothing is written and (existing event, False) is returned. StoreError for
         an unknown conversation.
         """
-        stored, created, _row = await self._append(conversation_id, event, _APPEND_EVENT)
+        stored, created, _row = await self._appends.append(conversation_id, event, APPEND_EVENT)
         return stored, created
 
     async def append_event_with_conversation(
@@ -555,103 +407,20 @@ class PostgresStore:
         """
         checked = expect or Expect()
         condition = (list(checked.statuses) or None, checked.agent_id, checked.seq_below)
-        stored, created, row = await self._append(
+        stored, created, row = await self._appends.append(
             conversation_id,
             event,
-            _APPEND_EVENT_WITH_CONVERSATION,
+            APPEND_EVENT_WITH_CONVERSATION,
             condition,
             checked=expect is not None,
         )
-        conv = _conversation_from_row(row) if row is not None else None
+        conv = _ROWS.conversation(row) if row is not None else None
         return stored, created, conv
-
-    async def _append(
-        self,
-        conversation_id: str,
-        event: NewEvent,
-        sql: str,
-        condition: tuple[Any, ...] = (),
-        *,
-        checked: bool = False,
-    ) -> tuple[Event, bool, asyncpg.Record | None]:
-        """Run an append statement; (event, created, the statement's row when created).
-
-        An unknown conversation raises StoreError (ConditionFailed when ``checked``).
-        """
-        # Serialise before queueing: bad data fails its caller without touching the database.
-        data_json = _dump_json(event.data)
-        data = json.loads(data_json) if event.data else {}
-        params = (
-            conversation_id,
-            event.kind,
-            event.ts,
-            event.author,
-            event.text,
-            event.author_id,
-            event.author_name,
-            event.cid,
-            bool(event.internal),
-            data_json,
-            event.text.casefold() if event.text is not None else None,
-            *condition,
-        )
-        # _tracked before the lock: a call queued behind the lock still counts as in flight.
-        async with self._tracked(), self._conversation_locks.hold(conversation_id):
-            try:
-                async with self._acquire("append_event") as conn:
-                    row = await conn.fetchrow(sql, *params)
-            except StoreError as exc:
-                if not isinstance(exc.__cause__, asyncpg.UniqueViolationError):
-                    raise
-                row = None  # another node stored this cid first: return its event below
-            if row is not None:
-                stored = Event(
-                    conversation_id=conversation_id,
-                    seq=int(row[0]),
-                    kind=event.kind,
-                    ts=event.ts,
-                    author=event.author,
-                    text=event.text,
-                    author_id=event.author_id,
-                    author_name=event.author_name,
-                    cid=event.cid,
-                    internal=bool(event.internal),
-                    data=data,
-                )
-                return stored, True, row
-            owner = cid_owner(event.author, event.author_id)
-            return (
-                await self._existing_event(conversation_id, owner, event.cid, checked=checked),
-                False,
-                None,
-            )
 
     async def event_by_cid(self, conversation_id: str, owner: str, cid: str) -> Event | None:
         """The event ``owner`` (see base.cid_owner) stored with ``cid`` in the conversation."""
-        rows = await self._fetch("event_by_cid", _SELECT_EVENT_BY_CID, conversation_id, owner, cid)
-        return _event_from_row(rows[0]) if rows else None
-
-    async def _existing_event(
-        self, conversation_id: str, owner: str, cid: str | None, *, checked: bool
-    ) -> Event:
-        """Why an append wrote nothing: the stored event of ``cid``; else ConditionFailed with
-        the conversation when it exists (its Expect did not hold); else StoreError, or
-        ConditionFailed without a conversation when the append was ``checked``."""
-        async with self._acquire("append_event") as conn:
-            if cid is not None:
-                row = await conn.fetchrow(_SELECT_EVENT_BY_CID, conversation_id, owner, cid)
-                if row is not None:
-                    return _event_from_row(row)
-            rows = await conn.fetch(
-                f"{_SELECT_CONVERSATION} WHERE c.conversation_id = $1", conversation_id
-            )
-        if not rows:
-            if checked:
-                raise ConditionFailed(conversation_id, None)
-            raise StoreError(f"unknown conversation {conversation_id!r}")
-        # The plain append has no condition: it gets here only if the row vanished
-        # mid-statement, which no code does (conversations are never deleted).
-        raise ConditionFailed(conversation_id, _conversation_from_row(rows[0]))
+        rows = await self._db.fetch("event_by_cid", _SQL.event_by_cid, conversation_id, owner, cid)
+        return _ROWS.event(rows[0]) if rows else None
 
     async def events(
         self,
@@ -662,15 +431,8 @@ class PostgresStore:
         limit: int | None = None,
     ) -> list[Event]:
         """Events with seq > after_seq in seq order ([] for an unknown conversation)."""
-        sql = f"{_SELECT_EVENT} WHERE conversation_id = $1 AND seq > $2"
-        params: list[Any] = [conversation_id, after_seq]
-        if not include_internal:
-            sql += " AND NOT internal"
-        sql += " ORDER BY seq"
-        if limit is not None:
-            params.append(_non_negative("limit", limit))
-            sql += f" LIMIT ${len(params)}"
-        return [_event_from_row(row) for row in await self._fetch("events", sql, *params)]
+        sql, params = _SQL.events(conversation_id, after_seq, include_internal, limit)
+        return [_ROWS.event(row) for row in await self._db.fetch("events", sql, *params)]
 
     async def list_conversations(self, flt: ConversationFilter) -> list[ConversationRecord]:
         """Conversations matching every set field of ``flt``, newest first.
@@ -678,65 +440,27 @@ class PostgresStore:
         ``text`` matches any event's text, internal notes included (operators see those), as a
         Unicode case-insensitive substring (Python casefold on both sides, as on SQLite).
         """
-        clauses: list[str] = []
-        params: list[Any] = []
-
-        def param(value: Any) -> str:
-            params.append(value)
-            return f"${len(params)}"
-
-        for column, value in (
-            ("status", flt.status),
-            ("agent_id", flt.agent_id),
-            ("intent", flt.intent),
-            ("user_id", flt.user_id),
-        ):
-            if value is not None:
-                clauses.append(f"c.{column} = {param(value)}")
-        if flt.since is not None:
-            clauses.append(f"c.created_at >= {param(float(flt.since))}")
-        if flt.until is not None:
-            clauses.append(f"c.created_at < {param(float(flt.until))}")
-        if flt.text:
-            # strpos, not LIKE: no escaping of % and _ in the operator's search text.
-            clauses.append(
-                "EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = c.conversation_id"
-                f" AND strpos(e.text_folded, {param(flt.text.casefold())}) > 0)"
-            )
-        sql = _SELECT_CONVERSATION
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        limit = param(_non_negative("limit", flt.limit))
-        offset = param(_non_negative("offset", flt.offset))
-        sql += f" ORDER BY c.created_at DESC, c.conversation_id DESC LIMIT {limit} OFFSET {offset}"
-        rows = await self._fetch("list_conversations", sql, *params)
-        return [_conversation_from_row(row) for row in rows]
+        sql, params = _SQL.list_conversations(flt)
+        rows = await self._db.fetch("list_conversations", sql, *params)
+        return [_ROWS.conversation(row) for row in rows]
 
     async def open_conversations(self) -> list[ConversationRecord]:
         """Conversations whose status is in OPEN_STATUSES, oldest first (restart recovery)."""
-        rows = await self._fetch(
-            "open_conversations",
-            f"{_SELECT_CONVERSATION} WHERE c.status = ANY($1::text[])"
-            " ORDER BY c.created_at, c.conversation_id",
-            list(OPEN_STATUSES),
+        rows = await self._db.fetch(
+            "open_conversations", _SQL.open_conversations, *_SQL.open_conversations_params
         )
-        return [_conversation_from_row(row) for row in rows]
+        return [_ROWS.conversation(row) for row in rows]
 
     # -- tickets ----------------------------------------------------------------------------------
     async def create_ticket(
         self, conversation_id: str, *, contact: str, text: str, now: float
     ) -> TicketRecord:
         """Open a ticket with the next number; StoreError for an unknown conversation."""
-        async with self._tracked(), self._ticket_lock:
+        async with self._db.tracked(), self._ticket_lock:
             try:
-                async with self._acquire("create_ticket") as conn:
+                async with self._db.acquire("create_ticket") as conn:
                     ticket_id = await conn.fetchval(
-                        "INSERT INTO tickets (conversation_id, created_at, contact, text)"
-                        " VALUES ($1, $2, $3, $4) RETURNING ticket_id",
-                        conversation_id,
-                        now,
-                        contact,
-                        text,
+                        _SQL.insert_ticket, conversation_id, now, contact, text
                     )
             except StoreError as exc:
                 if isinstance(exc.__cause__, asyncpg.ForeignKeyViolationError):
@@ -752,203 +476,57 @@ class PostgresStore:
 
     async def get_ticket(self, ticket_id: int) -> TicketRecord | None:
         """The ticket with this number, or None."""
-        rows = await self._fetch("get_ticket", f"{_SELECT_TICKET} WHERE ticket_id = $1", ticket_id)
-        return _ticket_from_row(rows[0]) if rows else None
+        rows = await self._db.fetch("get_ticket", _SQL.ticket_by_id, ticket_id)
+        return _ROWS.ticket(rows[0]) if rows else None
 
     async def ticket_for_conversation(self, conversation_id: str) -> TicketRecord | None:
         """The conversation's newest ticket, or None."""
-        rows = await self._fetch(
-            "ticket_for_conversation",
-            f"{_SELECT_TICKET} WHERE conversation_id = $1 ORDER BY ticket_id DESC LIMIT 1",
-            conversation_id,
+        rows = await self._db.fetch(
+            "ticket_for_conversation", _SQL.ticket_for_conversation, conversation_id
         )
-        return _ticket_from_row(rows[0]) if rows else None
+        return _ROWS.ticket(rows[0]) if rows else None
 
     async def list_tickets(self, status: str | None = None, limit: int = 100) -> list[TicketRecord]:
         """Tickets with this status (any when None): open ones first, then oldest first."""
-        sql = _SELECT_TICKET
-        params: list[Any] = []
-        if status is not None:
-            params.append(status)
-            sql += " WHERE status = $1"
-        params.append(_non_negative("limit", limit))
-        sql += f" ORDER BY status <> 'open', created_at, ticket_id LIMIT ${len(params)}"
-        return [_ticket_from_row(row) for row in await self._fetch("list_tickets", sql, *params)]
+        sql, params = _SQL.list_tickets(status, limit)
+        return [_ROWS.ticket(row) for row in await self._db.fetch("list_tickets", sql, *params)]
 
     async def update_ticket(self, ticket_id: int, **fields: Any) -> None:
         """Set status / answered_at / answered_by (else ValueError); StoreError if unknown."""
-        bad = sorted(set(fields) - _TICKET_FIELDS)
-        if bad:
-            raise ValueError(f"update_ticket: unknown field(s) {', '.join(bad)}")
-        if "status" in fields and fields["status"] not in _TICKET_STATUSES:
-            raise ValueError(f"unknown ticket status {fields['status']!r}")
+        check_ticket_update(fields)
         if not fields:
             return
-        # Column names come from the _TICKET_FIELDS whitelist above.
-        sql = (
-            "UPDATE tickets SET "
-            + ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
-            + " WHERE ticket_id = $1"
-        )
-        status = await self._execute("update_ticket", sql, ticket_id, *fields.values())
-        if _row_count(status) == 0:
+        sql, params = _SQL.update_ticket(ticket_id, fields)
+        status = await self._db.execute("update_ticket", sql, *params)
+        if row_count(status) == 0:
             raise StoreError(f"unknown ticket {ticket_id!r}")
 
     # -- metrics ----------------------------------------------------------------------------------
     async def count_by_status(self) -> dict[str, int]:
         """Conversations per status; every status in STATUSES is present, zero included."""
-        rows = await self._fetch(
-            "count_by_status", "SELECT status, COUNT(*) FROM conversations GROUP BY status"
-        )
+        rows = await self._db.fetch("count_by_status", _SQL.count_by_status)
         counts = dict.fromkeys(STATUSES, 0)
         counts.update({row[0]: int(row[1]) for row in rows})
         return counts
 
 
-# -- migrations -----------------------------------------------------------------------------------
-async def _migrate(conn: asyncpg.Connection) -> None:
-    """Apply pending MIGRATIONS in one transaction; refuse a database newer than this code.
-
-    The transaction-scoped advisory lock makes a second node starting at the same moment wait,
-    then find the schema current and apply nothing. The DDL and the schema_migrations rows commit
-    together (PostgreSQL DDL is transactional), so a crash mid-upgrade leaves the old version.
-    """
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_KEY)
-            await conn.execute(_CREATE_MIGRATIONS_TABLE)
-            version = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"database has schema version {version}, newer than this chatd understands "
-                    f"({SCHEMA_VERSION}); upgrade chatd or point it at another database"
-                )
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                await conn.execute(script)
-                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
-    except asyncpg.PostgresError as exc:
-        raise StoreError(f"schema migration failed: {exc}") from exc
-
-
-# -- helpers --------------------------------------------------------------------------------------
 class _Runner:
-    """:class:`~chatd.store.accounts.SQLRunner` on this store's pool (placeholders numbered)."""
+    """:class:`~chatd.store.accounts.SQLRunner` on the store's pool (placeholders numbered)."""
 
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
+    def __init__(self, db: TrackedPool) -> None:
+        self._db = db
 
     async def read(self, what: str, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        return list(await self._store._fetch(what, numbered(sql), *params))
+        return list(await self._db.fetch(what, numbered(sql), *params))
 
     async def write(self, what: str, sql: str, params: Sequence[Any]) -> int:
-        return affected_rows(await self._store._execute(what, numbered(sql), *params))
+        return affected_rows(await self._db.execute(what, numbered(sql), *params))
 
     async def transaction(
         self, what: str, statements: Sequence[tuple[str, Sequence[Any]]]
     ) -> list[int]:
-        async with self._store._connection(what) as conn, conn.transaction():
+        async with self._db.connection(what) as conn, conn.transaction():
             return [
                 affected_rows(await conn.execute(numbered(sql), *params))
                 for sql, params in statements
             ]
-
-
-class _KeyedLocks:
-    """FIFO asyncio locks by key, dropped when nobody holds or waits for them."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold the lock of ``key``; waiters get it in arrival order (asyncio.Lock is FIFO)."""
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
-def _to_db(name: str, value: Any) -> Any:
-    """A field value as bound: tuples as text[] lists."""
-    if name in _TUPLE_FIELDS:
-        if isinstance(value, str) or not isinstance(value, Iterable):
-            raise ValueError(f"{name} must be a sequence of strings, got {value!r}")
-        return list(value)
-    return value
-
-
-def _from_db(names: Sequence[str], row: asyncpg.Record) -> dict[str, Any]:
-    """A row as dataclass keyword arguments (text[] back to tuples)."""
-    values = {name: row[name] for name in names}
-    for name in _TUPLE_FIELDS.intersection(values):
-        values[name] = tuple(values[name])
-    return values
-
-
-def _agent_from_row(row: asyncpg.Record) -> AgentRecord:
-    return AgentRecord(**_from_db(_AGENT_COLUMNS, row))
-
-
-async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """The pool's reset on release: nothing to reset, so no round trip.
-
-    asyncpg's default reset runs ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
-    RESET ALL`` each time a connection goes back to the pool: one more round trip and one more
-    transaction for every store call (the relay bench counted 6 transactions a message, 3 of them
-    resets). This store leaves no session state behind: the migration lock is transaction-scoped
-    (``pg_advisory_xact_lock``), and nothing here LISTENs, SETs or holds a cursor past its
-    transaction. asyncpg still rolls back a transaction left open and drops listeners before it
-    calls this.
-    """
-
-
-def _conversation_from_row(row: asyncpg.Record) -> ConversationRecord:
-    return ConversationRecord(**_from_db(_CONVERSATION_COLUMNS, row))
-
-
-def _event_from_row(row: asyncpg.Record) -> Event:
-    values = _from_db(_EVENT_COLUMNS, row)
-    values["data"] = json.loads(values["data"])
-    return Event(**values)
-
-
-def _ticket_from_row(row: asyncpg.Record) -> TicketRecord:
-    return TicketRecord(**_from_db(_TICKET_COLUMNS, row))
-
-
-def _dump_json(value: Mapping[str, Any]) -> str:
-    """Compact JSON for the jsonb column; ValueError if unencodable."""
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"not JSON-serialisable: {exc}") from exc
-
-
-def _row_count(status: str) -> int:
-    """Rows affected, from a command tag such as ``UPDATE 1`` or ``DELETE 0``."""
-    return int(status.rsplit(" ", 1)[-1])
-
-
-def _non_negative(name: str, value: int) -> int:
-    """Reject negative limits and offsets (PostgreSQL would raise a less helpful error)."""
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def _redact_url(url: str) -> str:
-    """The url without its password, for errors and repr (config may embed one)."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
