@@ -11,7 +11,8 @@ Each part owns one thing and calls the others' public methods only (the arrows p
 * :class:`~chatd.service.desk.AgentDesk`: an agent's messages, notes, tags, transfer, close;
 * :class:`~chatd.service.tickets.Tickets`: tickets and CSAT;
 * :class:`~chatd.service.staff.Staff`: who a token belongs to;
-* :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process.
+* :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process;
+* :class:`~chatd.service.attachments.Attachments`: files sent in a conversation.
 
 A new capability is a new part here (docs/architecture.md), not new methods on an old one.
 """
@@ -25,6 +26,7 @@ from bot_intents import Bot
 from chatd.bus.base import Bus
 from chatd.config import Config
 from chatd.service.assignments import Assignments
+from chatd.service.attachments import Attachments
 from chatd.service.conversations import ConversationLog
 from chatd.service.coordinator import Coordinator
 from chatd.service.customers import CustomerFlow
@@ -34,8 +36,18 @@ from chatd.service.metrics import Metrics
 from chatd.service.staff import Staff
 from chatd.service.tickets import Tickets
 from chatd.store.base import Store
+from chatd.store.blobs import BlobStore, DirectoryBlobStore, PostgresBlobStore
 
-__all__ = ["ChatService"]
+__all__ = ["ChatService", "blob_store_for"]
+
+
+def blob_store_for(config: Config, store: Store) -> BlobStore:
+    """Where attachments' bytes go: beside the store's rows in PostgreSQL (every node reads
+    them), else files under the data dir."""
+    connection = getattr(store, "connection", None)
+    if connection is not None:
+        return PostgresBlobStore(connection, clock=time.time)
+    return DirectoryBlobStore(config.data_path / "attachments")
 
 
 class ChatService:
@@ -51,6 +63,7 @@ class ChatService:
         secret: str,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -95,6 +108,13 @@ class ChatService:
             store=store,
             masker=self.masker,
             metrics=self.metrics,
+            clock=clock,
+        )
+        self.attachments = Attachments(
+            config=config,
+            log=self.log,
+            blobs=blobs or blob_store_for(config, store),
+            secret=secret,
             clock=clock,
         )
 

@@ -32,7 +32,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -171,7 +171,27 @@ CREATE UNIQUE INDEX events_cid ON events (conversation_id, (COALESCE(author_id, 
     WHERE cid IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_DISPATCH_FENCE, _V3_SUBJECT, _V4_CID_PER_AUTHOR)
+_V5_ATTACHMENTS = """
+-- The bytes of attachments (chatd.store.blobs); their metadata is in the attachment event.
+-- Unsettled rows are uploads whose event may not exist: the start-up sweep checks them.
+CREATE TABLE attachment_blobs (
+    conversation_id  TEXT NOT NULL REFERENCES conversations (conversation_id) ON DELETE CASCADE,
+    attachment_id    TEXT NOT NULL,
+    content          BYTEA NOT NULL,
+    created_at       DOUBLE PRECISION NOT NULL,
+    settled          BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (conversation_id, attachment_id)
+);
+CREATE INDEX attachment_blobs_unsettled ON attachment_blobs (created_at) WHERE NOT settled;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1_INITIAL,
+    _V2_DISPATCH_FENCE,
+    _V3_SUBJECT,
+    _V4_CID_PER_AUTHOR,
+    _V5_ATTACHMENTS,
+)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -312,6 +332,10 @@ class PostgresStore:
         await self._idle.wait()
         if self._pool is not None:
             await self._pool.close()
+
+    def connection(self, what: str) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A pooled, tracked connection for tables other modules own (chatd.store.blobs)."""
+        return self._connection(what)
 
     @asynccontextmanager
     async def _connection(self, what: str) -> AsyncIterator[asyncpg.Connection]:
