@@ -59,6 +59,8 @@ const init = (C) => {
       viewer = h("dialog.fv", { "aria-label": att.name });
       viewer.addEventListener("click", (e) => e.target === viewer && viewer.close());
       viewer.addEventListener("close", () => viewer.from && viewer.from.focus());
+      // Esc closes the picture, not the whole chat (widget.js minimizes on Esc)
+      viewer.addEventListener("keydown", (e) => e.key === "Escape" && e.stopPropagation());
       w.append(viewer);
     }
     const img = h("img", { alt: att.name });

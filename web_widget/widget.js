@@ -309,8 +309,8 @@ $.comp = h("form.comp", { onsubmit: (e) => { e.preventDefault(); sendText(); } }
 $.panel = h("div.panel", { id: "chatd-panel", role: "dialog", "aria-labelledby": "chatd-title", hidden: true },
   h("div.head", {}, h("div.tt", {}, $.title, $.sub), $.dl, $.end, $.min),
   $.banner, $.earlier, $.past, $.log, h("div.nmw", {}, $.nm), $.typing, $.dock, $.acts, $.comp);
-$.panel.ondragover = (e) => e.preventDefault();
-$.panel.ondrop = (e) => { e.preventDefault(); ext("add", e.dataTransfer.files); };
+$.panel.ondragover = (e) => e.dataTransfer.types.includes("Files") && e.preventDefault();
+$.panel.ondrop = (e) => { const f = e.dataTransfer.files; if (f.length) { e.preventDefault(); ext("add", f); } };
 w.append($.panel, $.launch); root.append(w);
 // a constructed sheet is not an inline <style>, so a strict host CSP (no 'unsafe-inline') allows it
 try { const sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); root.adoptedStyleSheets = [sheet]; }

@@ -4,6 +4,7 @@ image from the console and the customer gets them; a failed upload retries; /ops
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -138,4 +139,43 @@ def test_paste_of_an_unsupported_file_fails_and_retry_is_offered(
     failed = cust.locator(f"{W} .m.me.fail")
     expect(failed).to_contain_text("This type of file can't be sent")
     expect(failed.get_by_role("button", name="Retry")).to_be_visible()
+    assert cust.js_errors == []
+
+
+_DROP = """(el, [b64, name, how]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const dt = new DataTransfer();
+  dt.items.add(new File([bytes], name, { type: "image/png" }));
+  const init = { bubbles: true, cancelable: true, composed: true };
+  if (how === "paste") {
+    return el.dispatchEvent(new ClipboardEvent("paste", { ...init, clipboardData: dt }));
+  }
+  el.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: dt }));
+  el.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: dt }));
+}"""
+
+
+def test_chinese_widget_takes_dropped_and_pasted_images(
+    server: RunningServer, new_page, tmp_path: Path
+) -> None:
+    """In Chinese: the reminder is Chinese; an image dropped on the chat and one pasted into the
+    message box are both sent and shown; Esc closes the full-size view, not the chat."""
+    cust = new_page(locale="zh-CN")
+    open_widget(cust, server.url)
+    png = base64.b64encode(_png(tmp_path / "a.png").read_bytes()).decode()
+    log = cust.locator(f"{W} .log")
+    log.evaluate(_DROP, [png, "dropped.png", "drop"])
+    reminder = cust.locator(f"{W} .fr")
+    expect(reminder).to_contain_text("客服绝不会索要您的助记词或私钥")
+    reminder.get_by_role("button", name="继续").click()
+    _loaded(cust.locator(f"{W} .m.me .fo img").first)
+    cust.locator(f"{W} .comp textarea").evaluate(_DROP, [png, "pasted.png", "paste"])
+    expect(cust.locator(f"{W} .m.me .fo img")).to_have_count(2)
+    expect(cust.locator(f"{W} .fr")).to_have_count(0)  # reminded once
+    cust.get_by_role("button", name="查看大图：pasted.png").click()
+    viewer = cust.locator(f"{W} dialog.fv")
+    _loaded(viewer.locator("img"))
+    cust.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    expect(cust.locator(f"{W} .panel")).to_be_visible()
     assert cust.js_errors == []
