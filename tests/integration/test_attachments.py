@@ -295,6 +295,18 @@ async def test_exif_gps_is_gone_from_the_stored_jpeg(chatd: Harness) -> None:
     await customer.close()
 
 
+async def test_forgetting_a_conversation_deletes_its_files(chatd: Harness) -> None:
+    """The files of a conversation being deleted go with it; another conversation's stay."""
+    one, two = await chatd.customer(), await chatd.customer()
+    for c in (one, two):
+        assert (await upload(chatd, c.conversation_id, c.resume_token, png_bytes()))[0] == 201
+    await chatd.service.attachments.forget_conversation(one.conversation_id)
+    (left,) = files_under(chatd.data_dir)
+    assert left.parent.name == two.conversation_id
+    await one.close()
+    await two.close()
+
+
 async def test_cid_retry_stores_once(chatd: Harness) -> None:
     """The same cid twice: the same attachment, one event, one file."""
     customer = await chatd.customer()

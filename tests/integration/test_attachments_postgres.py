@@ -110,3 +110,19 @@ async def test_sweep_deletes_a_row_without_its_event(chatd: Harness, postgres_ur
     status, data, _ = await download(chatd, body["attachment"]["url"], token)
     assert status == 200 and data.startswith(b"\x89PNG")
     await customer.close()
+
+
+async def test_rows_go_with_their_conversation(chatd: Harness, postgres_url: str) -> None:
+    """Deleting a conversation (its events first, as the foreign keys ask) deletes its files."""
+    customer = await chatd.customer()
+    conv, token = customer.conversation_id, customer.resume_token
+    assert (await upload(chatd, conv, token, png_bytes()))[0] == 201
+    await customer.close()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("DELETE FROM events WHERE conversation_id = $1", conv)
+            await conn.execute("DELETE FROM conversations WHERE conversation_id = $1", conv)
+    finally:
+        await conn.close()
+    assert await _rows(postgres_url) == []
