@@ -20,6 +20,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from chatd import protocol as p
 from chatd.service.attachments import UploadRefused
@@ -39,6 +40,9 @@ _MAX_PARTS = 4
 _READ_CHUNK = 64 * 1024
 #: Types a browser may show inline; everything else downloads.
 _INLINE = ("image/png", "image/jpeg", "image/gif", "image/webp")
+#: What aiohttp's multipart reader raises on a malformed body (bad boundary, a part header over
+#: 8 KB or too many of them): a 400, never a 500.
+_MALFORMED = (ValueError, AssertionError, HttpProcessingError)
 
 
 class _Reader:
@@ -130,7 +134,7 @@ async def _read_form(request: web.Request) -> tuple[str | None, str | None, byte
     limit = request.app[CONFIG].attachments.max_bytes
     try:
         reader = await request.multipart()
-    except (ValueError, AssertionError):
+    except _MALFORMED:
         raise UploadRefused(400, "invalid_field", "the multipart body is malformed") from None
     filename: str | None = None
     declared: str | None = None
@@ -139,7 +143,7 @@ async def _read_form(request: web.Request) -> tuple[str | None, str | None, byte
     for _ in range(_MAX_PARTS + 1):
         try:
             part = await reader.next()
-        except ValueError:
+        except _MALFORMED:
             raise UploadRefused(400, "invalid_field", "the multipart body is malformed") from None
         if part is None:
             break
@@ -171,13 +175,17 @@ async def _read_form(request: web.Request) -> tuple[str | None, str | None, byte
 
 
 async def _read_part(part: BodyPartReader, limit: int) -> bytes:
-    """A part's decoded bytes; UploadRefused 413 as soon as it passes ``limit``."""
+    """A part's bytes as sent; UploadRefused 413 as soon as they pass ``limit``.
+
+    Raw on purpose: a part's Content-Transfer-Encoding or Content-Encoding is not applied, so a
+    small gzip part cannot inflate past the limit (and such a file is refused by its type).
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
         try:
             chunk = await part.read_chunk(_READ_CHUNK)
-        except ValueError:
+        except _MALFORMED:
             raise UploadRefused(400, "invalid_field", "the multipart body is malformed") from None
         if not chunk:
             break

@@ -295,6 +295,45 @@ async def test_exif_gps_is_gone_from_the_stored_jpeg(chatd: Harness) -> None:
     await customer.close()
 
 
+_PART = b'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", b"hello"),
+        ("multipart/form-data", b"no boundary"),
+        ("multipart/form-data; boundary=XX", b"--XX\r\n" + _PART + b"\r\nnever ends"),
+        ("multipart/form-data; boundary=XX", b"--XX\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n"),
+        ("multipart/form-data; boundary=XX", b"--XX\r\n" + b"X-H: a\r\n" * 50_000),
+        (
+            "multipart/form-data; boundary=XX",
+            b"--XX\r\nContent-Type: multipart/mixed; "
+            b"boundary=YY\r\n" + _PART + b"\r\n--YY\r\n\r\nx\r\n--YY--\r\n--XX--\r\n",
+        ),
+        ("multipart/form-data; boundary=XX", b"--XX\r\n\r\nno name\r\n--XX--\r\n"),
+        ("multipart/form-data; boundary=XX", b"--XX\r\n" + _PART + b"\r\n\r\n--XX--\r\n"),
+    ],
+)
+async def test_malformed_bodies_are_400(chatd: Harness, content_type: str, body: bytes) -> None:
+    """Not multipart, no boundary, a part that never ends, a part header of 1 MB or 50,000
+    headers, nested multipart, no file part, an empty file: 400 invalid_field, nothing stored."""
+    customer = await chatd.customer()
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{chatd.url}/api/conversations/{customer.conversation_id}/attachments",
+            data=body,
+            headers={
+                "Content-Type": content_type,
+                "Authorization": f"Bearer {customer.resume_token}",
+            },
+        ) as r:
+            assert r.status == 400, await r.text()
+            assert (await r.json())["error"]["code"] == "invalid_field"
+    assert files_under(chatd.data_dir) == []
+    await customer.close()
+
+
 async def test_forgetting_a_conversation_deletes_its_files(chatd: Harness) -> None:
     """The files of a conversation being deleted go with it; another conversation's stay."""
     one, two = await chatd.customer(), await chatd.customer()
