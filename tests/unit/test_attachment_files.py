@@ -117,3 +117,31 @@ def test_any_bytes_are_prepared_or_refused_with_a_stable_code(content: bytes, na
         assert (refused.status, refused.code) in {(413, "too_large"), (415, "unsupported_type")}
     else:
         assert prepared.content_type.split(";")[0] in ATTACHMENT_TYPES
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [20_000, 200_000])
+def test_a_decompression_bomb_is_refused_before_decoding(side: int) -> None:
+    """A few hundred bytes claiming 400 million (or 40 billion) pixels: 413 too_large at once,
+    under our limit and above Pillow's own (whose warning is an error in this test run)."""
+    bomb = _png_claiming(side, side)
+    assert len(bomb) < 1000
+    with pytest.raises(FileRefused) as refused:
+        prepare(
+            bomb, filename="b.png", declared=None, allowed=ATTACHMENT_TYPES, max_pixels=40_000_000
+        )
+    assert (refused.value.status, refused.value.code) == (413, "too_large")
