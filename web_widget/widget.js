@@ -434,7 +434,10 @@ function apply(ev, live) {
     case "ticket_created": status = "ticket"; offer = null; selfOffer = false; break;
     case "closed": status = "closed"; offer = null; selfOffer = false; break;
     case "csat": rated = d.score || 1; break;
-    case "attachment": ext("show", [$.log.appendChild(msgNode(ev, ev.author === "customer")), ev]); break;
+    case "attachment":
+      ext("show", [$.log.appendChild(msgNode(ev, ev.author === "customer")), ev]);
+      if (live && !isOpen() && ev.author !== "customer") { unread++; paintBadge(); }
+      break;
     default: if (ev.text) sysLine(ev.text);
   }
   const line = ev.type !== "message" && evLine(ev); if (line) sysLine(line);
