@@ -334,6 +334,19 @@ async def test_malformed_bodies_are_400(chatd: Harness, content_type: str, body:
     await customer.close()
 
 
+async def test_a_closed_chat_takes_no_files_but_keeps_them(chatd: Harness) -> None:
+    """After the chat closed: an upload is 409 invalid_state; its files still download."""
+    customer = await chatd.customer()
+    conv, token = customer.conversation_id, customer.resume_token
+    _, body = await upload(chatd, conv, token, png_bytes())
+    await customer.action("close")
+    await customer.wait_for("closed")
+    status, refused = await upload(chatd, conv, token, png_bytes())
+    assert (status, refused["error"]["code"]) == (409, "invalid_state")
+    assert (await download(chatd, body["attachment"]["url"], token))[0] == 200
+    await customer.close()
+
+
 async def test_forgetting_a_conversation_deletes_its_files(chatd: Harness) -> None:
     """The files of a conversation being deleted go with it; another conversation's stay."""
     one, two = await chatd.customer(), await chatd.customer()
