@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -120,11 +121,34 @@ class Attachments:
         )
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._crash_point = os.environ.get(CRASH_POINT_ENV, "")
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> int:
-        """Sweep blobs a crash left without their event; how many were deleted."""
+        """Sweep blobs a crash left without their event; how many were deleted.
+
+        A shared store (PostgreSQL: ``blobs.resweep_s``) is swept again every so often: a node
+        that crashed and came back within the in-flight window left rows only a later sweep
+        may take. A directory is swept at start only (its unsettled files then are this
+        process's uploads in flight).
+        """
+        deleted = await self.sweep()
+        every = getattr(self.blobs, "resweep_s", None)
+        if every:
+            self._sweeper = asyncio.create_task(self._sweep_every(float(every)))
+        return deleted
+
+    async def _sweep_every(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.sweep()
+            except Exception:  # a database hiccup: the next round tries again
+                log.exception("attachment_sweep_failed")
+
+    async def sweep(self) -> int:
+        """Settle unsettled blobs whose event exists, delete the others; how many deleted."""
         deleted = 0
         for conversation_id, attachment_id in await self.blobs.unsettled():
             if await self._event_of(conversation_id, attachment_id) is not None:
@@ -137,6 +161,11 @@ class Attachments:
         return deleted
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -195,6 +195,8 @@ class PostgresBlobStore:
         self._connection = connection
         self._in_flight_s = in_flight_s
         self._clock = clock
+        #: Seconds between sweeps while running (other nodes crash and come back meanwhile).
+        self.resweep_s = in_flight_s
 
     @contextlib.asynccontextmanager
     async def _conn(self, what: str) -> AsyncIterator[Any]:

@@ -126,3 +126,28 @@ async def test_rows_go_with_their_conversation(chatd: Harness, postgres_url: str
     finally:
         await conn.close()
     assert await _rows(postgres_url) == []
+
+
+async def test_a_running_node_sweeps_again(chatd: Harness, postgres_url: str) -> None:
+    """On a shared store the sweep also runs while the node is up (another node's crash): an old
+    orphan row goes, an upload younger than the in-flight window stays."""
+    customer = await chatd.customer()
+    conv = customer.conversation_id
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        for attachment_id, age in (("at_old", 3600), ("at_young", 5)):
+            await conn.execute(
+                "INSERT INTO attachment_blobs (conversation_id, attachment_id, content, created_at)"
+                " VALUES ($1, $2, $3, $4)",
+                conv,
+                attachment_id,
+                b"x",
+                time.time() - age,
+            )
+    finally:
+        await conn.close()
+    attachments = chatd.service.attachments
+    assert attachments._sweeper is not None  # scheduled every blobs.resweep_s
+    assert await attachments.sweep() == 1
+    assert [r["attachment_id"] for r in await _rows(postgres_url)] == ["at_young"]
+    await customer.close()
