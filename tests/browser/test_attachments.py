@@ -179,3 +179,25 @@ def test_chinese_widget_takes_dropped_and_pasted_images(
     expect(viewer).to_be_hidden()
     expect(cust.locator(f"{W} .panel")).to_be_visible()
     assert cust.js_errors == []
+
+
+def test_widget_on_another_site_uploads_across_origins(
+    server: RunningServer, new_page, host_site, tmp_path: Path
+) -> None:
+    """Embedded on a customer's site (another origin): the upload (a CORS preflight for the
+    Authorization header) and the thumbnail (a signed chatd url) work."""
+    page = new_page()
+    html = (
+        "<!doctype html><title>host</title><p>Host page</p>"
+        f'<script src="{server.url}/widget.js" async data-server="{server.url}"></script>'
+    )
+    page.goto(host_site.page("/", html))
+    page.locator(f"{W} .launch").click()
+    expect(page.locator(f"{W} .m.bot").first).to_be_visible()
+    choosers = _choosers(page)
+    page.locator(f"{W} .comp").get_by_role("button", name="Attach a file").click()
+    page.locator(f"{W} .fr").get_by_role("button", name="Continue").click()
+    _next_chooser(page, choosers).set_files(_png(tmp_path / "receipt.png"))
+    _loaded(page.locator(f"{W} .m.me .fo img"))
+    assert page.locator(f"{W} .m.me .fo img").get_attribute("src").startswith(server.url)
+    assert page.js_errors == []
