@@ -230,6 +230,7 @@ async def agents_command(args: argparse.Namespace, config: Config, origins: Orig
 
 async def customers_command(args: argparse.Namespace, config: Config, origins: Origins) -> int:
     """`chatd customers erase|export --user-id ID | --conversation-id ID` (both audited)."""
+    from chatd.service.chat import blob_store_for
     from chatd.service.retention import Retention
 
     for flag, value in (("--user-id", args.user_id), ("--conversation-id", args.conversation_id)):
@@ -238,7 +239,9 @@ async def customers_command(args: argparse.Namespace, config: Config, origins: O
             return 2
     store = await open_admin_store(config, origins, create=False)
     try:
-        retention = Retention(store=store, config=config.retention)
+        retention = Retention(
+            store=store, config=config.retention, blobs=blob_store_for(config, store)
+        )
         who = {"user_id": args.user_id, "conversation_id": args.conversation_id}
         actor = f"cli:{getpass.getuser()}"
         if args.customers_command == "export":

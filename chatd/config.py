@@ -22,7 +22,9 @@ from typing import Any
 from chatd.domain.hours import DAYS, Schedule, schedule
 
 __all__ = [
+    "ATTACHMENT_TYPES",
     "DEFAULT_DATA_DIR",
+    "AttachmentsConfig",
     "ClusterConfig",
     "Config",
     "ConfigError",
@@ -247,6 +249,40 @@ class MetricsConfig:
     token: str = ""
 
 
+#: What an upload may be, decided from its bytes (chatd.service.attachments).
+ATTACHMENT_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+    "application/pdf",
+    "text/plain",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentsConfig:
+    """Files customers and agents send in a conversation (chatd.service.attachments)."""
+
+    #: Largest upload in bytes (the part as sent, before re-encoding): larger is 413 too_large.
+    max_bytes: int = 10 * 1024 * 1024
+    #: Types accepted (a subset of ATTACHMENT_TYPES); anything else is 415 unsupported_type.
+    allowed_types: tuple[str, ...] = ATTACHMENT_TYPES
+    #: Images with more pixels (width x height x frames) are refused before they are decoded:
+    #: a 50 KB PNG can claim 30,000 x 30,000 pixels and need gigabytes once decoded.
+    max_pixels: int = 40_000_000
+    #: Bytes of attachments one conversation may hold in all.
+    conversation_quota_bytes: int = 50 * 1024 * 1024
+    #: Uploads per client address: sustained per minute, and at once.
+    uploads_per_ip_per_min: float = 20.0
+    upload_burst_per_ip: int = 10
+    #: Threads decoding and re-encoding images off the event loop (Pillow releases the GIL
+    #: while it decodes and encodes, so threads use the cores; each holds one decoded image).
+    decode_workers: int = 2
+    #: Lifetime of a signed download link (for <img src>, which cannot send a header).
+    link_ttl_s: float = 600.0
+
+
 @dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = "info"
@@ -273,6 +309,7 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
     canned: tuple[CannedReply, ...] = (
         CannedReply("hello", "Hi, thanks for waiting. I'm looking at your question now."),
         CannedReply("moment", "Thanks, give me a moment to check that for you."),
@@ -337,6 +374,13 @@ _POSITIVE = {
     "limits.hello_timeout_s",
     "limits.violations_before_close",
     "server.shutdown_timeout_s",
+    "attachments.max_bytes",
+    "attachments.max_pixels",
+    "attachments.conversation_quota_bytes",
+    "attachments.uploads_per_ip_per_min",
+    "attachments.upload_burst_per_ip",
+    "attachments.decode_workers",
+    "attachments.link_ttl_s",
 }
 #: Ageing head starts may be zero (no boost) but not negative.
 _NON_NEGATIVE = {
@@ -386,6 +430,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         raise ConfigError(f"{key}: must be greater than 0, got {value!r}")
     if key == "server.port" and value > 65535:
         raise ConfigError(f"{key}: must be <= 65535, got {value!r}")
+    if key.startswith("attachments.allowed_types[") and value not in ATTACHMENT_TYPES:
+        raise ConfigError(f"{key}: must be one of {', '.join(ATTACHMENT_TYPES)}, got {value!r}")
     if key.startswith("metrics.allow["):
         try:
             ipaddress.ip_network(value, strict=False)

@@ -414,6 +414,10 @@ export function eventLabel(ev) {
       if (d.by === "customer") return "Ended by the customer";
       if (d.by === "system") return "Closed automatically";
       return `Closed by ${d.agent_name || ev.author_name || "an agent"}`;
+    case "attachment": {
+      const a = ev.attachment || {};
+      return `Sent a file: ${a.name || "file"} (${a.content_type || "?"}, ${a.size ?? "?"} bytes)`;
+    }
     case "csat":
       return `CSAT ${"★".repeat(d.score || 0)}${"☆".repeat(5 - (d.score || 0))}${d.comment ? ` “${d.comment}”` : ""}`;
     case "tags":

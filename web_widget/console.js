@@ -4,6 +4,7 @@ import {
   $, AgentSocket, HANDOFF_REASONS, fill, s, api, beep, botWords, clock, dur, epoch, eventLabel, flashTitle, h, loginForm,
   richText, secretName, signOut, stamp, tokenStore, uid,
 } from "./common.js";
+import { attachmentNode, humanSize, uploadFile } from "./files.js";
 
 const TOKEN_KEY = "chatd.console.token";
 const state = {
@@ -421,6 +422,16 @@ export function eventNode(ev) {
       h("div", { class: "ev-meta", text: meta.filter(Boolean).join(" · ") }),
     );
   }
+  if (ev.type === "attachment" && ev.attachment) {
+    const who = ev.author === "customer" ? "Customer" : ev.author_name || "Agent";
+    return h(
+      "div",
+      { class: `ev msg ${ev.author}` },
+      h("div", { class: "ev-who", text: who }),
+      h("div", { class: "bubble att-bubble" }, attachmentNode(state.token, ev.attachment)),
+      h("div", { class: "ev-meta", text: clock(ev.ts) }),
+    );
+  }
   if (ev.type === "note") {
     return h(
       "div",
@@ -434,6 +445,25 @@ export function eventNode(ev) {
 }
 
 function pendingNode(cid, p) {
+  if (p.file) {
+    return h(
+      "div",
+      { class: `ev msg agent pending${p.failed ? " failed" : ""}` },
+      h("div", { class: "ev-who", text: "You" }),
+      h(
+        "div",
+        { class: "bubble att-bubble" },
+        h("span", { class: "att-meta", text: `${p.file.name} · ${humanSize(p.file.size)}` }),
+        p.failed ? null : h("progress", { class: "att-progress", max: "1", value: String(p.progress || 0), "aria-label": `Uploading ${p.file.name}` }),
+      ),
+      h(
+        "div",
+        { class: "ev-meta" },
+        p.failed ? `Not sent: ${p.failed} ` : "Uploading…",
+        p.failed ? h("button", { class: "link", text: "Retry", onclick: () => sendUpload(state.current, cid) }) : null,
+      ),
+    );
+  }
   return h(
     "div",
     { class: `ev msg ${p.note ? "note" : "agent"} pending${p.failed ? " failed" : ""}` },
@@ -487,6 +517,40 @@ function sendFrame(frame) {
     return false;
   }
   return true;
+}
+
+function attachFiles(files) {
+  const c = state.convs.get(state.current);
+  if (!c || c.gone) return;
+  for (const file of files) {
+    const cid = uid();
+    c.pending.set(cid, { file, progress: 0, failed: null });
+    sendUpload(state.current, cid);
+  }
+}
+
+/** Upload one pending file; a retry reuses its cid, so the server stores it once. */
+function sendUpload(convId, cid) {
+  const c = state.convs.get(convId);
+  const p = c && c.pending.get(cid);
+  if (!p) return;
+  p.failed = null;
+  p.progress = 0;
+  const repaint = () => state.current === convId && renderTimeline();
+  repaint();
+  uploadFile(state.token, convId, p.file, cid, (x) => {
+    p.progress = x;
+    const bar = document.querySelector(`#timeline progress[aria-label="Uploading ${CSS.escape(p.file.name)}"]`);
+    if (bar) bar.value = x;
+  })
+    .then(() => {
+      // The attachment event (same cid) removes the pending entry; until then it shows done.
+      p.progress = 1;
+    })
+    .catch((err) => {
+      p.failed = err.message || "upload failed";
+      repaint();
+    });
 }
 
 function sendPending(convId, cid) {
@@ -819,6 +883,18 @@ function wire() {
   });
   $("#mode-reply").addEventListener("click", () => setMode("reply"));
   $("#mode-note").addEventListener("click", () => setMode("note"));
+  $("#attach-btn").addEventListener("click", () => $("#attach-input").click());
+  $("#attach-input").addEventListener("change", (e) => {
+    attachFiles([...e.target.files]);
+    e.target.value = "";
+  });
+  $("#compose-text").addEventListener("paste", (e) => {
+    const files = [...((e.clipboardData && e.clipboardData.files) || [])];
+    if (files.length) {
+      e.preventDefault();
+      attachFiles(files);
+    }
+  });
   $("#composer").addEventListener("submit", (e) => {
     e.preventDefault();
     submitComposer();

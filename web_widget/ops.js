@@ -4,6 +4,7 @@ import {
   $, HANDOFF_REASONS, api, botWords, clock, downloadAuthed, dur, epoch, eventLabel, fill, h, loginForm, pct, richText,
   routingWords, s, secretName, signOut, stamp, tokenStore,
 } from "./common.js";
+import { attachmentNode } from "./files.js";
 import { loadAudit, wireAudit } from "./ops_audit.js";
 
 const TOKEN_KEY = "chatd.ops.token";
@@ -345,6 +346,7 @@ function eventRow(ev) {
     h("div", { class: "e-main" },
       h("div", { class: "e-head" }, h("strong", { text: who || "" }), h("span", { class: "badge", text: ev.type }), ev.internal ? h("span", { class: "badge internal", text: "internal" }) : null),
       body ? h("div", { class: "e-text" }, richText(body)) : null,
+      ev.type === "attachment" && ev.attachment ? attachmentNode(state.token, ev.attachment) : null,
       details.length ? h("div", { class: "e-data", text: [...new Set(details)].join(" · ") }) : null,
     ),
   );

@@ -42,7 +42,7 @@ const STR = {
     tNext: "We'll answer here: come back any time, or add details below.",
     suggest: "Suggested questions", required: "Please fill in both fields.", fast: "You're sending too fast. Please wait a moment.",
     offline: "Not connected. We'll send it when we're back.", chatLog: "Conversation", rated: "You rated this chat {n}/5.",
-    kinds: { seed_phrase: "recovery phrase", private_key: "private key", api_secret: "API secret", password: "password", otp_code: "2FA code", card_number: "card number" },
+    at: "Attach a file", kinds: { seed_phrase: "recovery phrase", private_key: "private key", api_secret: "API secret", password: "password", otp_code: "2FA code", card_number: "card number" },
     fix: { w: "move your funds to a new wallet", api_secret: "replace that API key", password: "change your password", otp_code: "change your password and 2FA", card_number: "ask your bank to block the card" },
     earlier: "Earlier conversations", back: "Back to current chat", nm: "New message in the current chat", st: { closed: "Ended", ticket: "Message left", open: "Open" },
   },
@@ -73,7 +73,7 @@ const STR = {
     tNext: "我们会在这里回复您，欢迎随时回来查看，也可以在下方补充信息。",
     suggest: "推荐问题", required: "请填写两个字段。", fast: "发送太频繁，请稍候。",
     offline: "未连接，恢复连接后将自动发送。", chatLog: "对话内容", rated: "您的评分：{n}/5。",
-    kinds: { seed_phrase: "助记词", private_key: "私钥", api_secret: "API 密钥", password: "密码", otp_code: "二次验证码", card_number: "银行卡号" },
+    at: "发送文件", kinds: { seed_phrase: "助记词", private_key: "私钥", api_secret: "API 密钥", password: "密码", otp_code: "二次验证码", card_number: "银行卡号" },
     fix: { w: "立即把资产转移到新钱包", api_secret: "更换该 API 密钥", password: "修改密码", otp_code: "修改密码和二次验证", card_number: "联系银行冻结该卡" },
     earlier: "历史对话", back: "返回当前对话", nm: "当前对话有新消息", st: { closed: "已结束", ticket: "已留言", open: "进行中" },
   },
@@ -166,6 +166,7 @@ textarea{resize:none}
 .ph{display:flex;align-items:center;gap:8px;padding:8px 12px}
 .ph .btn{white-space:nowrap}
 .ph h3{margin:0;font-size:13px;color:#5b6472}
+.comp .ib{color:var(--ct);height:42px}
 .comp{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px}
 .comp textarea:focus-visible{outline:2px solid var(--c);outline-offset:0}
 .comp textarea{flex:1;border-radius:12px;max-height:120px;min-height:42px;padding:10px 12px;line-height:1.4}
@@ -199,6 +200,7 @@ const I = {
   x: "M6 6l12 12M18 6L6 18",
   dl: "M12 4v11M7 10l5 5 5-5M5 20h14",
   send: "M3 20.5l18-8.5L3 3.5v6.6l12.5 1.9L3 13.9z",
+  clip: "M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6",
 };
 const uid = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
 const fmtTime = (ts, o) => {
@@ -248,7 +250,7 @@ $.launch = h("button.launch", { "aria-label": t("open"), "aria-expanded": "false
 $.title = h("h2", { id: "chatd-title", text: t("title") });
 $.sub = h("p", { text: t("sub") });
 const ib = (k, icon, onclick) => h("button.ib", { "aria-label": t(k), title: t(k), onclick }, svg(icon));
-$.dl = ib("transcript", I.dl, () => download());
+$.dl = ib("transcript", I.dl, () => ext("transcript"));
 $.end = h("button.endb", { text: t("end"), onclick: () => { confirming = true; refresh(); $.keep.focus(); } });
 $.min = ib("min", I.x, () => toggle(false));
 $.bannerText = h("span");
@@ -302,10 +304,13 @@ $.human = h("button.hb", { onclick: () => act({ type: "request_human" }, $.human
 $.acts = h("div.acts", {}, $.human);
 $.input = h("textarea", { rows: "1", placeholder: t("ph"), "aria-label": t("ph"), maxlength: "4000", enterkeyhint: "send" });
 $.send = h("button.sendb", { type: "submit", "aria-label": t("send"), title: t("send") }, svg(I.send));
-$.comp = h("form.comp", { onsubmit: (e) => { e.preventDefault(); sendText(); } }, $.input, $.send);
+$.input.onpaste = (e) => { const f = e.clipboardData.files; if (f.length) { e.preventDefault(); ext("add", f); } };
+$.comp = h("form.comp", { onsubmit: (e) => { e.preventDefault(); sendText(); } }, ib("at", I.clip, () => ext("pick")), $.input, $.send);
 $.panel = h("div.panel", { id: "chatd-panel", role: "dialog", "aria-labelledby": "chatd-title", hidden: true },
   h("div.head", {}, h("div.tt", {}, $.title, $.sub), $.dl, $.end, $.min),
   $.banner, $.earlier, $.past, $.log, h("div.nmw", {}, $.nm), $.typing, $.dock, $.acts, $.comp);
+$.panel.ondragover = (e) => e.dataTransfer.types.includes("Files") && e.preventDefault();
+$.panel.ondrop = (e) => { const f = e.dataTransfer.files; if (f.length) { e.preventDefault(); ext("add", f); } };
 w.append($.panel, $.launch); root.append(w);
 // a constructed sheet is not an inline <style>, so a strict host CSP (no 'unsafe-inline') allows it
 try { const sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); root.adoptedStyleSheets = [sheet]; }
@@ -429,6 +434,10 @@ function apply(ev, live) {
     case "ticket_created": status = "ticket"; offer = null; selfOffer = false; break;
     case "closed": status = "closed"; offer = null; selfOffer = false; break;
     case "csat": rated = d.score || 1; break;
+    case "attachment":
+      ext("show", [$.log.appendChild(msgNode(ev, ev.author === "customer")), ev]);
+      if (live && !isOpen() && ev.author !== "customer") { unread++; paintBadge(); }
+      break;
     default: if (ev.text) sysLine(ev.text);
   }
   const line = ev.type !== "message" && evLine(ev); if (line) sysLine(line);
@@ -588,22 +597,10 @@ function notice(text) {
   noticeTimer = setTimeout(() => ready && ($.banner.hidden = true), 5000);
 }
 
-// transcript: a text file of the events we hold
-function download() {
-  // local time as in the chat ("sv": 2026-12-02 23:51:07)
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone + ", " + new Date().toLocaleString("sv", { timeZoneName: "shortOffset" }).split(" ")[2];
-  const lines = [t("title") + " · " + (S.conv || ""), t("tz", { z: zone }), ""];
-  for (const ev of ordered()) {
-    const at = `[${new Date((ev.ts || 0) * 1000).toLocaleString("sv")}]`, who = ev.author;
-    const text = richText(String(ev.text || "")).textContent, line = evLine(ev);
-    if (line) lines.push(`${at} — ${line}`);
-    if (text && /^(message|ticket_reply|ticket_created)$/.test(ev.type) && who !== "system") lines.push(`${at} ${who === "customer" ? t("you") : who === "bot" ? t("bot") : ev.author_name || t("agent")}: ${text}`);
-  }
-  for (const cid in S.outbox) lines.push(`[…] ${t("you")}: ${S.outbox[cid].text} (${t("failed")})`);
-  const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/plain;charset=utf-8" }));
-  const a = h("a", { href: url, download: "chat-transcript-" + (S.conv || "new").slice(0, 24) + ".txt", hidden: true });
-  w.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
+// ---- files (uploads, previews, the transcript): widget-files.js, fetched at first use (size budget)
+let X;
+const ext = (f, a) => (X = X || new Promise((r) => { window.__chatdFiles = r; document.head.append(h("script", { src: SERVER + "/static/widget-files.js" })); })
+  .then((m) => m({ h, t, st: () => S, $, w, root, SERVER, fmtTime, scrollDown, ordered, evLine, richText }))).then((x) => x[f](a));
 
 // ---- connection: backoff with jitter, resume with token + last seq
 let ws = null, ready = false, givenUp = false;

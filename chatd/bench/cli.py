@@ -39,12 +39,19 @@ def _hostile(opts: BenchOptions) -> dict[str, Any]:
     return run_hostile(opts)
 
 
+def _upload(opts: BenchOptions) -> dict[str, Any]:
+    from chatd.bench.upload import run_upload
+
+    return run_upload(opts)
+
+
 SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "idle": run_idle,
     "relay": run_relay,
     "surge": _surge,
     "bot": run_bot,
     "hostile": _hostile,
+    "upload": _upload,
 }
 
 #: Keys of each scenario's human summary, in order.
@@ -68,6 +75,15 @@ _SUMMARY = {
         "hostile_sent",
         "slowloris_cut",
     ),
+    "upload": (
+        "uploads_per_s",
+        "mb_per_s",
+        "upload_p50_ms",
+        "upload_p99_ms",
+        "loop_lag_p99_ms",
+        "calm_loop_lag_p99_ms",
+        "inline_stall_ms",
+    ),
 }
 
 
@@ -90,7 +106,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--connections",
         type=int,
         help="idle: customers (10000); relay: pairs (50); surge: customers (5000); "
-        "hostile: pairs (40)",
+        "hostile: pairs (40); upload: uploaders (20)",
     )
     parser.add_argument("--duration", type=float, help="seconds of each measured phase")
     parser.add_argument(

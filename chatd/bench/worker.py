@@ -358,10 +358,11 @@ def main() -> int:
     raise_nofile()
     install_loop(spec.get("loop") or default_loop())
     if spec["task"] not in TASKS:
-        from chatd.bench import hostile_load, surge_load
+        from chatd.bench import hostile_load, surge_load, upload_load
 
         TASKS.update(surge_load.TASKS)
         TASKS.update(hostile_load.TASKS)
+        TASKS.update(upload_load.TASKS)
     asyncio.run(TASKS[spec["task"]](spec))
     return 0
 

@@ -49,6 +49,9 @@ ERROR_CODES: dict[str, str] = {
     "otp_required": "sign-in: this account needs its 6-digit TOTP code ('otp')",
     "bad_otp": "sign-in: the TOTP code is wrong or was used already",
     "totp_required": "sign-in: the server requires TOTP and this account has none enrolled",
+    "too_large": "attachments: the file is larger than the server takes",
+    "unsupported_type": "attachments: the bytes are not a type the server takes",
+    "quota_exceeded": "attachments: the conversation holds as many files as it may",
 }
 
 #: WebSocket close codes the server uses, with their meaning.

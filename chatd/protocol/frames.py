@@ -36,6 +36,7 @@ CUSTOMER_DATA_KEYS: dict[str, frozenset[str]] = {
     "ticket_reply": frozenset(),
     "closed": frozenset({"by"}),
     "csat": frozenset({"score", "comment"}),
+    "attachment": frozenset(),
 }
 
 
@@ -58,11 +59,13 @@ def event_frame(event: Event, *, for_customer: bool) -> dict[str, Any]:
         frame["text"] = event.text
     if event.cid is not None and (not for_customer or event.author == "customer"):
         frame["cid"] = event.cid
+    if event.kind == "attachment":  # its object is top-level: {"attachment": {"id", ...}}
+        frame["attachment"] = dict(event.data.get("attachment") or {})
     if for_customer:
         allowed = CUSTOMER_DATA_KEYS.get(event.kind, frozenset())
         data = {k: v for k, v in event.data.items() if k in allowed}
     else:
-        data = dict(event.data)
+        data = {k: v for k, v in event.data.items() if k != "attachment"}
         if event.author_id is not None:
             frame["author_id"] = event.author_id
         if event.internal:

@@ -14,7 +14,8 @@ Each part owns one thing and calls the others' public methods only (the arrows p
   trail;
 * :class:`~chatd.service.retention.Retention`: deletion by age, erasure and export of one
   customer's data;
-* :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process.
+* :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process;
+* :class:`~chatd.service.attachments.Attachments`: files sent in a conversation.
 
 A new capability is a new part here (docs/architecture.md), not new methods on an old one.
 """
@@ -28,6 +29,7 @@ from bot_intents import Bot
 from chatd.bus.base import Bus
 from chatd.config import Config
 from chatd.service.assignments import Assignments
+from chatd.service.attachments import Attachments
 from chatd.service.conversations import ConversationLog
 from chatd.service.coordinator import Coordinator
 from chatd.service.customers import CustomerFlow
@@ -39,8 +41,18 @@ from chatd.service.retention import Retention
 from chatd.service.staff import Staff
 from chatd.service.tickets import Tickets
 from chatd.store.base import Store
+from chatd.store.blobs import BlobStore, DirectoryBlobStore, PostgresBlobStore
 
-__all__ = ["ChatService"]
+__all__ = ["ChatService", "blob_store_for"]
+
+
+def blob_store_for(config: Config, store: Store) -> BlobStore:
+    """Where attachments' bytes go: beside the store's rows in PostgreSQL (every node reads
+    them), else files under the data dir."""
+    connection = getattr(store, "connection", None)
+    if connection is not None:
+        return PostgresBlobStore(connection, clock=time.time)
+    return DirectoryBlobStore(config.data_path / "attachments")
 
 
 class ChatService:
@@ -56,6 +68,7 @@ class ChatService:
         secret: str,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -101,13 +114,21 @@ class ChatService:
             metrics=self.metrics,
             clock=clock,
         )
-        self.retention = Retention(store=store, config=config.retention, clock=clock)
+        blobs = blobs or blob_store_for(config, store)
+        self.retention = Retention(store=store, config=config.retention, blobs=blobs, clock=clock)
         self.tickets = Tickets(
             log=self.log,
             assignments=self.assignments,
             store=store,
             masker=self.masker,
             metrics=self.metrics,
+            clock=clock,
+        )
+        self.attachments = Attachments(
+            config=config,
+            log=self.log,
+            blobs=blobs,
+            secret=secret,
             clock=clock,
         )
 

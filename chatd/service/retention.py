@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from chatd.logs import get_logger
 from chatd.service.views import conversation_summary, event_dict, ticket_dict
 from chatd.store.accounts import AuditEntry
 from chatd.store.base import OPEN_STATUSES, Store
+from chatd.store.blobs import BlobStore
 from chatd.store.erasure import BATCH
 
 __all__ = ["Erased", "Retention", "SweepResult"]
@@ -62,17 +63,21 @@ class Retention:
         *,
         store: Store,
         config: RetentionConfig,
+        blobs: BlobStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.config = config
+        #: Where attachments' bytes are: they go with their conversation.
+        self.blobs = blobs
         self.clock = clock
-        #: Called with the ids of conversations about to be deleted (attachments go with them).
-        self.before_delete: list[Callable[[Sequence[str]], Awaitable[None]]] = []
 
     async def _delete(self, ids: Sequence[str]) -> tuple[int, int]:
-        for hook in self.before_delete:
-            await hook(ids)
+        """Files first, then the rows: a crash between leaves rows without files (the next
+        sweep or erasure finishes), never files nobody can reach."""
+        if self.blobs is not None:
+            for conversation_id in ids:
+                await self.blobs.delete_conversation(conversation_id)
         return await self.store.erasure.delete(ids)
 
     async def sweep_once(self) -> SweepResult:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -205,12 +206,27 @@ CREATE INDEX audit_ts ON audit (ts);
 CREATE INDEX audit_actor_action_ts ON audit (actor, action, ts);
 """
 
+_V6_ATTACHMENTS = """
+-- The bytes of attachments (chatd.store.blobs); their metadata is in the attachment event.
+-- Unsettled rows are uploads whose event may not exist: the start-up sweep checks them.
+CREATE TABLE attachment_blobs (
+    conversation_id  TEXT NOT NULL REFERENCES conversations (conversation_id) ON DELETE CASCADE,
+    attachment_id    TEXT NOT NULL,
+    content          BYTEA NOT NULL,
+    created_at       DOUBLE PRECISION NOT NULL,
+    settled          BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (conversation_id, attachment_id)
+);
+CREATE INDEX attachment_blobs_unsettled ON attachment_blobs (created_at) WHERE NOT settled;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _V1_INITIAL,
     _V2_DISPATCH_FENCE,
     _V3_SUBJECT,
     _V4_CID_PER_AUTHOR,
     _V5_STAFF_SIGN_IN,
+    _V6_ATTACHMENTS,
 )
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -271,6 +287,10 @@ class PostgresStore:
     async def close(self) -> None:
         """Wait for every call already made to finish, then close the pool. Idempotent."""
         await self._db.close()
+
+    def connection(self, what: str) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A pooled, tracked connection for tables other modules own (chatd.store.blobs)."""
+        return self._db.connection(what)
 
     # -- agents -----------------------------------------------------------------------------------
     async def add_agent(self, agent: AgentRecord) -> None:

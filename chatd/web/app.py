@@ -22,7 +22,7 @@ from chatd.service.coordinator import default_node_id
 from chatd.service.metrics import Metrics, probe_event_loop_lag
 from chatd.service.queueing import QueueLoops
 from chatd.store import open_store
-from chatd.web import api, openapi, staff_api
+from chatd.web import api, attachments_api, openapi, staff_api
 from chatd.web.agent_ws import agent_ws
 from chatd.web.customer_ws import customer_ws
 from chatd.web.keys import BOT, CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
@@ -107,6 +107,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     service.coordinator.attach_loops(loops)
     # Embedded: recover() from the store. Cluster: join; the lease winner rebuilds the queue.
     await service.coordinator.start()
+    await service.attachments.start()  # sweeps files a crash left without their event
     app[SERVICE] = service
     app[LOOPS] = loops
     loops.start()
@@ -130,6 +131,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await service.masker.close()
         if service.customers.external is not None:
             await service.customers.external.close()
+        await service.attachments.close()
         await bus.stop()
         await store.close()
         log.info("stopped")
@@ -182,5 +184,6 @@ def make_app(config: Config, *, bot: Bot | None = None) -> web.Application:
     app.router.add_routes(api.routes)
     app.router.add_routes(staff_api.routes)
     app.router.add_routes(openapi.routes)
+    app.router.add_routes(attachments_api.routes)
     app.router.add_routes(static_routes())
     return app

@@ -134,6 +134,86 @@ def operation(
     return out
 
 
+_STR_SCHEMA: Schema = {"type": "string"}
+_ATTACHMENTS = "/api/conversations/{conversation_id}/attachments"
+_ATTACHMENT = _ATTACHMENTS + "/{attachment_id}"
+_CONV_ID = param("conversation_id", "the conversation", where="path")
+_ATTACHMENT_ID = param("attachment_id", "the attachment", where="path")
+_ATTACHMENT_OBJECT: Schema = {
+    "type": "object",
+    "properties": {
+        "id": _STR_SCHEMA,
+        "name": _STR_SCHEMA,
+        "content_type": _STR_SCHEMA,
+        "size": {"type": "integer"},
+        "url": {"type": "string", "description": "a path on this server"},
+    },
+    "required": ["id", "name", "content_type", "size", "url"],
+}
+
+
+def _upload() -> dict[str, Any]:
+    out = operation(
+        "Upload a file into the conversation",
+        description=(
+            "The conversation's customer (`Authorization: Bearer <resume_token>`) or its "
+            "assigned agent; operators may not upload. The type is read from the bytes (PNG, "
+            "JPEG, WebP, GIF, PDF, plain text by default); images are re-encoded (EXIF "
+            "dropped). A retry with the same `cid` answers 200 with the first attachment. The "
+            "conversation gets one `attachment` event."
+        ),
+        params=(_CONV_ID,),
+        ok=_json(
+            {
+                "type": "object",
+                "properties": {"attachment": _ATTACHMENT_OBJECT},
+                "required": ["attachment"],
+            },
+            "stored",
+        ),
+        ok_status=201,
+        errors={
+            400: "invalid_field: not multipart/form-data with a part `file`",
+            401: None,
+            403: "forbidden: an operator, another conversation's customer, an unassigned agent",
+            404: None,
+            409: "invalid_state: the conversation is closed",
+            413: "too_large or quota_exceeded",
+            415: "unsupported_type",
+            429: "rate_limited: too many uploads from this address (`Retry-After`)",
+        },
+        tag="attachments",
+    )
+    out["requestBody"] = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "cid": {"type": "string", "maxLength": MAX_CID_CHARS},
+                    },
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+    out["responses"]["200"] = _json(
+        {"type": "object", "properties": {"attachment": _ATTACHMENT_OBJECT}},
+        "a retried cid: the attachment stored the first time",
+    )
+    return out
+
+
+def _preflight() -> dict[str, Any]:
+    return {
+        "summary": "CORS preflight for pages on `[server] allowed_origins`",
+        "tags": ["attachments"],
+        "responses": {"204": {"description": "allowed (Access-Control-Allow-* headers)"}},
+    }
+
+
 def _list_of(key: str, item: Schema) -> Schema:
     return {
         "type": "object",
@@ -303,6 +383,48 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                 )
             ),
         )
+    },
+    _ATTACHMENTS: {
+        "post": _upload(),
+        "options": _preflight(),
+    },
+    _ATTACHMENT: {
+        "get": operation(
+            "Download a file",
+            description=(
+                "For the conversation's customer (`Authorization: Bearer <resume_token>`), its "
+                "assigned agent, any operator, or anyone with a signed link (`?exp=&sig=` from "
+                "`.../link`). The bytes with their stored `Content-Type`, "
+                "`X-Content-Type-Options: nosniff` and a `Content-Disposition`. A staff "
+                "member's read is audited (`attachment.read`)."
+            ),
+            params=(
+                _CONV_ID,
+                _ATTACHMENT_ID,
+                param("exp", "signed link"),
+                param("sig", "signed link"),
+            ),
+            ok={"description": "the file's bytes", "content": {"*/*": {"schema": {}}}},
+            errors={401: None, 403: None, 404: None},
+            tag="attachments",
+        ),
+        "options": _preflight(),
+    },
+    _ATTACHMENT + "/link": {
+        "get": operation(
+            "A signed link to the file, for an <img src> (no header needed); expires",
+            params=(_CONV_ID, _ATTACHMENT_ID),
+            ok=_json(
+                {
+                    "type": "object",
+                    "properties": {"url": _STR_SCHEMA, "expires_at": {"type": "number"}},
+                    "required": ["url", "expires_at"],
+                }
+            ),
+            errors={401: None, 403: None, 404: None},
+            tag="attachments",
+        ),
+        "options": _preflight(),
     },
     "/api/me": {"get": operation("My account", roles=_STAFF, ok=_json(ref("Agent")))},
     "/api/queue": {

@@ -49,11 +49,11 @@ def test_console_sign_in_with_password_and_code_then_sign_out(
     totp = pyotp.parse_uri(uri)
     page = new_page()
     page.goto(server.url + "/console")
-    page.get_by_label("Name").fill("Ana")
-    page.get_by_label("Password").fill("not the password")
+    page.get_by_label("Name", exact=True).fill("Ana")
+    page.get_by_label("Password", exact=True).fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".login-err")).to_have_text("Wrong name or password.")
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     code = page.get_by_label("6-digit code from your authenticator app")
     expect(code).to_be_visible()
@@ -66,7 +66,7 @@ def test_console_sign_in_with_password_and_code_then_sign_out(
     assert token and token.startswith("cs_")
     assert _status_of(server, token) == 200
     page.locator("#logout").click()
-    expect(page.get_by_label("Name")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
     assert _status_of(server, token) == 401  # the session ended on the server, not only here
     assert page.js_errors == []
 
@@ -76,11 +76,11 @@ def test_ops_refuses_an_agent_and_admits_an_operator(server: RunningServer, new_
     _cli(server, "add", "Olga", "--role", "operator", "--password-stdin", stdin=PASSWORD + "\n")
     page = new_page(viewport={"width": 390, "height": 844})
     page.goto(server.url + "/ops")
-    page.get_by_label("Name").fill("Ana")
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Name", exact=True).fill("Ana")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".login-err")).to_contain_text("for the operator role")
-    page.get_by_label("Name").fill("Olga")
+    page.get_by_label("Name", exact=True).fill("Olga")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#app")).to_be_visible()
     assert page.js_errors == []

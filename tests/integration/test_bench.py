@@ -53,6 +53,17 @@ def test_idle_quick_holds_every_connection() -> None:
     assert 0 < out["kb_per_connection"] < 1024
 
 
+def test_upload_quick_measures_loop_lag_while_images_are_reencoded() -> None:
+    """upload --connections 4 --duration 2: every upload stored (none refused), the loop lag of
+    both phases and the CPU an inline re-encode would cost are reported."""
+    out = bench("upload", "--quick", "--connections", "4", "--duration", "2")
+    assert out["uploaders"] == 4 and out["refused"] == {}
+    assert out["uploads"] > 0 and out["upload_p50_ms"] <= out["upload_p99_ms"]
+    assert out["image_bytes"] > 4_000_000
+    assert out["loop_lag_p99_ms"] is not None and out["calm_loop_lag_p99_ms"] is not None
+    assert out["inline_stall_ms"] > 0
+
+
 def test_relay_floor_script_relays_through_the_real_service() -> None:
     """scripts/relay_floor.py (the service's cost without sockets) runs the real message path:
     every message stored and both views of it (customer's, agent's) encoded for delivery."""

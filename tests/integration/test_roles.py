@@ -29,13 +29,21 @@ ROLE_TABLE: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/stats"): {"operator"},
     ("GET", "/api/audit"): {"operator"},
 }
-#: Routes without a role check (public, or their own credentials).
+_FILES = "/api/conversations/{conversation_id}/attachments"
+#: Routes without a role check (public, or their own credentials: a session token to end, a
+#: customer's resume token or the assigned agent's for files, tested in test_attachments.py).
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/metrics"),
     ("GET", "/api/openapi.json"),
     ("POST", "/api/login"),
     ("POST", "/api/logout"),
+    ("POST", _FILES),
+    ("OPTIONS", _FILES),
+    ("GET", _FILES + "/{attachment_id}"),
+    ("OPTIONS", _FILES + "/{attachment_id}"),
+    ("GET", _FILES + "/{attachment_id}/link"),
+    ("OPTIONS", _FILES + "/{attachment_id}/link"),
 }
 
 
