@@ -15,7 +15,8 @@ Each part owns one thing and calls the others' public methods only (the arrows p
 * :class:`~chatd.service.retention.Retention`: deletion by age, erasure and export of one
   customer's data;
 * :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process;
-* :class:`~chatd.service.attachments.Attachments`: files sent in a conversation.
+* :class:`~chatd.service.attachments.Attachments`: files sent in a conversation;
+* :class:`~chatd.service.integrations.Integrations`: messages the exchange's systems post.
 
 A new capability is a new part here (docs/architecture.md), not new methods on an old one.
 """
@@ -35,6 +36,7 @@ from chatd.service.coordinator import Coordinator
 from chatd.service.customers import CustomerFlow
 from chatd.service.desk import AgentDesk
 from chatd.service.external_bot import ExternalBot
+from chatd.service.integrations import Integrations
 from chatd.service.masking import Masker
 from chatd.service.metrics import Metrics
 from chatd.service.retention import Retention
@@ -124,6 +126,7 @@ class ChatService:
             metrics=self.metrics,
             clock=clock,
         )
+        self.integrations = Integrations(log=self.log, masker=self.masker, clock=clock)
         self.attachments = Attachments(
             config=config,
             log=self.log,

@@ -130,7 +130,23 @@ CREATE INDEX audit_actor_action_ts ON audit (actor, action, ts);
 """
 
 #: Ordered upgrade scripts; index i takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_SUBJECT, _V3_CID_PER_AUTHOR, _V4_STAFF_SIGN_IN)
+_V5_API_TOKENS = """
+-- Integration tokens (chatd tokens create): SHA-256 of the token, its name and scopes.
+CREATE TABLE api_tokens (
+    token_hash  TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    scopes      TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1_INITIAL,
+    _V2_SUBJECT,
+    _V3_CID_PER_AUTHOR,
+    _V4_STAFF_SIGN_IN,
+    _V5_API_TOKENS,
+)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -220,6 +220,16 @@ CREATE TABLE attachment_blobs (
 CREATE INDEX attachment_blobs_unsettled ON attachment_blobs (created_at) WHERE NOT settled;
 """
 
+_V7_API_TOKENS = """
+-- Integration tokens (chatd tokens create): SHA-256 of the token, its name and scopes.
+CREATE TABLE api_tokens (
+    token_hash  TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    scopes      TEXT NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _V1_INITIAL,
     _V2_DISPATCH_FENCE,
@@ -227,6 +237,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V4_CID_PER_AUTHOR,
     _V5_STAFF_SIGN_IN,
     _V6_ATTACHMENTS,
+    _V7_API_TOKENS,
 )
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -28,6 +28,7 @@ ROLE_TABLE: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/export"): {"operator"},
     ("GET", "/api/stats"): {"operator"},
     ("GET", "/api/audit"): {"operator"},
+    ("POST", "/api/conversations/{conversation_id}/messages"): {"operator"},
 }
 _FILES = "/api/conversations/{conversation_id}/attachments"
 #: Routes without a role check (public, or their own credentials: a session token to end, a
