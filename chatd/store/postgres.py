@@ -55,6 +55,7 @@ from chatd.store.base import (
     cid_owner,
     unknown_fields,
 )
+from chatd.store.outbox import Outbox
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
@@ -198,12 +199,35 @@ CREATE INDEX audit_ts ON audit (ts);
 CREATE INDEX audit_actor_action_ts ON audit (actor, action, ts);
 """
 
+_V6_OUTBOX = """
+-- Outgoing emails and webhooks (chatd.store.outbox): queued with their event, delivered at least
+-- once by one node at a time (claimed with FOR UPDATE SKIP LOCKED and a lease).
+CREATE TABLE outbox (
+    id               BIGSERIAL PRIMARY KEY,
+    channel          TEXT NOT NULL,
+    receiver         TEXT NOT NULL,
+    delivery_id      TEXT NOT NULL,
+    type             TEXT NOT NULL,
+    conversation_id  TEXT,
+    seq              BIGINT,
+    created_at       DOUBLE PRECISION NOT NULL,
+    payload          TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    due_at           DOUBLE PRECISION NOT NULL,
+    lease_owner      TEXT,
+    last_error       TEXT
+);
+CREATE UNIQUE INDEX outbox_delivery ON outbox (receiver, delivery_id);
+CREATE INDEX outbox_due ON outbox (due_at);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _V1_INITIAL,
     _V2_DISPATCH_FENCE,
     _V3_SUBJECT,
     _V4_CID_PER_AUTHOR,
     _V5_STAFF_SIGN_IN,
+    _V6_OUTBOX,
 )
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -310,6 +334,8 @@ class PostgresStore:
         self._ticket_lock = asyncio.Lock()
         #: Staff sign-in and the audit trail (chatd.store.accounts).
         self.accounts = Accounts(_Runner(self))
+        #: Outgoing emails and webhooks (chatd.store.outbox).
+        self.outbox = Outbox(_Runner(self), skip_locked=True)
 
     def __repr__(self) -> str:
         return f"PostgresStore({_redact_url(self._url)!r})"
@@ -596,7 +622,13 @@ class PostgresStore:
         async with self._tracked(), self._conversation_locks.hold(conversation_id):
             try:
                 async with self._acquire("append_event") as conn:
-                    row = await conn.fetchrow(sql, *params)
+                    if event.also:  # the event's own writes (the outbox), in its transaction
+                        async with conn.transaction():
+                            row = await conn.fetchrow(sql, *params)
+                            for also_sql, also_params in event.also if row is not None else ():
+                                await conn.execute(numbered(also_sql), *also_params)
+                    else:
+                        row = await conn.fetchrow(sql, *params)
             except StoreError as exc:
                 if not isinstance(exc.__cause__, asyncpg.UniqueViolationError):
                     raise

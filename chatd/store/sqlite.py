@@ -55,6 +55,7 @@ from chatd.store.base import (
 )
 from chatd.store.files import prepare_private_database
 from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
+from chatd.store.outbox import Outbox
 
 __all__ = ["SQLiteStore"]
 
@@ -239,6 +240,8 @@ class SQLiteStore:
         self._checkpoint_task: asyncio.Task[None] | None = None
         #: Staff sign-in and the audit trail (chatd.store.accounts).
         self.accounts = Accounts(_Runner(self))
+        #: Outgoing emails and webhooks (chatd.store.outbox).
+        self.outbox = Outbox(_Runner(self))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -701,6 +704,8 @@ class SQLiteStore:
                 ).fetchone()
                 return _event_from_row(row), False
             self._seqs.stage(conversation_id, seq)
+            for also_sql, also_params in event.also:  # the event's own writes (the outbox)
+                conn.execute(also_sql, also_params)
             stored = Event(
                 conversation_id=conversation_id,
                 seq=seq,
