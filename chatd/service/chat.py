@@ -12,7 +12,8 @@ Each part owns one thing and calls the others' public methods only (the arrows p
 * :class:`~chatd.service.tickets.Tickets`: tickets and CSAT;
 * :class:`~chatd.service.staff.Staff`: who a token belongs to, sign-in, sessions, the audit
   trail;
-* :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process.
+* :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process;
+* :class:`~chatd.service.deliveries.Deliveries`: emails and webhooks, queued with their events.
 
 A new capability is a new part here (docs/architecture.md), not new methods on an old one.
 """
@@ -29,6 +30,7 @@ from chatd.service.assignments import Assignments
 from chatd.service.conversations import ConversationLog
 from chatd.service.coordinator import Coordinator
 from chatd.service.customers import CustomerFlow
+from chatd.service.deliveries import Deliveries
 from chatd.service.desk import AgentDesk
 from chatd.service.masking import Masker
 from chatd.service.metrics import Metrics
@@ -96,6 +98,11 @@ class ChatService:
             metrics=self.metrics,
             clock=clock,
         )
+        #: Emails and webhooks: queued with their events, sent by a task per node (started by
+        #: the app when :attr:`Deliveries.enabled`).
+        self.deliveries = Deliveries(config=config, store=store, secret=secret, clock=clock)
+        if self.deliveries.enabled:
+            self.log.outgoing = self.deliveries
         self.tickets = Tickets(
             log=self.log,
             assignments=self.assignments,

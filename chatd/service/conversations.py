@@ -40,6 +40,7 @@ __all__ = [
     "CUSTOMER_WRITABLE",
     "ConversationLog",
     "Done",
+    "Outgoing",
     "by_agent",
     "changed_meanwhile",
     "serialized",
@@ -110,6 +111,21 @@ def changed_meanwhile(ref: str | None) -> ProtocolError:
     """A cluster append refused although the conversation, read again, allows it: another node
     changed it in between (twice). Nothing was stored; sending again is safe."""
     return ProtocolError("invalid_state", "the conversation changed meanwhile; send again", ref)
+
+
+class Outgoing(Protocol):
+    """What queues emails and webhook calls with the events that cause them
+    (chatd/service/deliveries.py)."""
+
+    async def attach(
+        self, conversation_id: str, new: NewEvent, conv: ConversationRecord | None
+    ) -> NewEvent:
+        """``new`` with the outbox rows it causes added to ``also``."""
+        ...
+
+    def queued(self) -> None:
+        """An event that queued deliveries was stored."""
+        ...
 
 
 class _HasLog(Protocol):
@@ -185,6 +201,9 @@ class ConversationLog:
         self.shared = False
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._lock_owners: dict[str, asyncio.Task[Any] | None] = {}
+        #: Emails and webhooks (set by the container when any is configured): every event is
+        #: shown to it before it is stored, so its deliveries are stored in the same transaction.
+        self.outgoing: Outgoing | None = None
 
     # -- locking ------------------------------------------------------------------------------
 
@@ -304,6 +323,9 @@ class ConversationLog:
         open cache (the truth there) and leaves anything else to the store.
         """
         async with self.section(conversation_id):
+            outgoing = self.outgoing
+            if outgoing is not None:
+                new = await outgoing.attach(conversation_id, new, self.open.get(conversation_id))
             if (self.shared and agent_id is None) or (
                 expect is not None and not _allows(expect, self.open.get(conversation_id))
             ):
@@ -318,6 +340,8 @@ class ConversationLog:
             else:
                 event, created = await self.store.append_event(conversation_id, new)
             if created:
+                if outgoing is not None and new.also:
+                    outgoing.queued()
                 conv = self.open.get(conversation_id)
                 if conv is not None:
                     self.open[conversation_id] = _with_last_event(conv, event.seq, event.ts)

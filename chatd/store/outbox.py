@@ -66,6 +66,7 @@ _FAILING = (
 _GET = f"SELECT {_COLUMNS} FROM outbox WHERE id = ?"
 _RETRY_NOW = "UPDATE outbox SET due_at = ?, lease_owner = NULL WHERE id = ?"
 _COUNT = "SELECT COUNT(*) FROM outbox"
+_RELEASE_LEASES = "UPDATE outbox SET due_at = ?, lease_owner = NULL WHERE lease_owner IS NOT NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,8 @@ class OutboxStore(Protocol):
     async def retry_now(self, item_id: int, *, now: float) -> bool: ...
 
     async def count(self) -> int: ...
+
+    async def release_leases(self, *, now: float) -> int: ...
 
 
 class Outbox:
@@ -210,6 +213,12 @@ class Outbox:
         """Items still queued (undelivered)."""
         rows = await self._run.read("outbox_count", _COUNT, ())
         return int(rows[0][0])
+
+    async def release_leases(self, *, now: float) -> int:
+        """Make every claimed item due now: for a process that knows it is the only one (the
+        embedded store) restarting after a crash, so what its predecessor held is not left
+        waiting for the lease to end."""
+        return await self._run.write("outbox_release_leases", _RELEASE_LEASES, (now,))
 
 
 def _delivery(row: Sequence[Any]) -> Delivery:

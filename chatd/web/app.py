@@ -110,6 +110,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[SERVICE] = service
     app[LOOPS] = loops
     loops.start()
+    if service.deliveries.enabled:
+        await service.deliveries.start(node_id or "embedded", only_node=node_id is None)
     if not any(a.role == "operator" for a in service.assignments.agents.values()):
         log.warning(
             "no_operator",
@@ -121,6 +123,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         service.accepting = False
+        await service.deliveries.stop()
         await loops.stop()
         await service.coordinator.stop()
         await service.masker.close()

@@ -1,0 +1,310 @@
+"""Emails and webhooks: queued with the events that cause them, delivered at least once.
+
+Two halves, both here:
+
+* **Queueing** (:meth:`Deliveries.attach`): the ``ConversationLog``
+  hands every event it is about to append to this part, which adds the outbox rows the event
+  causes to the event's own transaction (``NewEvent.also``, chatd/store/outbox.py): one webhook
+  call per subscribed receiver (``message.created`` for a message, ``conversation.created`` for
+  a conversation's first event, ...), and for the answer to a ticket whose contact is an email
+  address, one mail. An event that is acknowledged has its deliveries stored; a retried cid
+  queues nothing twice.
+* **Delivery** (:meth:`Deliveries.start`): one task per node claims due items with a lease
+  (``store.outbox.claim``), sends them concurrently (at most :data:`MAX_IN_FLIGHT`), and forgets
+  each one its receiver accepted or keeps it for a retry after 1 s, 2 s, 4 s ... capped by the
+  receiver's ``max_retry_interval_s``. Items queued on this node wake the task at once; others
+  (retries, other nodes' items, leases of dead nodes) are found by polling every
+  :data:`POLL_S`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import urllib.parse
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chatd.auth import sign_resume_token
+from chatd.config import Config, WebhookConfig
+from chatd.domain.delivery import (
+    TYPE_OF_KIND,
+    WEBHOOK_EVENTS,
+    is_email_address,
+    retry_delay_s,
+)
+from chatd.domain.redact import redact
+from chatd.logs import get_logger
+from chatd.service.senders import DeliveryFailed, EmailSender, WebhookSender
+from chatd.store.base import ConversationRecord, NewEvent, Store, StoreError
+from chatd.store.outbox import Delivery
+
+__all__ = ["FAILING_AFTER", "Deliveries"]
+
+log = get_logger(__name__)
+
+#: Items sent at once by one node. Bounded so a slow receiver cannot hold unbounded sockets.
+MAX_IN_FLIGHT = 64
+#: How often the queue is looked at when nothing woke the task (retries, other nodes' items).
+POLL_S = 0.5
+#: A claimed item is this node's for this long; then another node may take it over. Longer than
+#: either sender's own timeout, so a live node never loses an item it is still sending.
+LEASE_S = 60.0
+#: Items that failed this many times are listed as failing (they are still retried).
+FAILING_AFTER = 3
+#: Event data fields that go into a webhook call's ``data`` besides ``conversation_id``.
+_KEPT_DATA = ("agent_id", "agent_name", "reason", "priority", "intent", "by", "score", "comment")
+
+
+class Deliveries:
+    """The outbox's producer (a ConversationLog hook) and its delivery task on this node."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        secret: str,
+        clock: Callable[[], float],
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.secret = secret
+        self.clock = clock
+        self._hooks = {hook.url: hook for hook in config.webhooks}
+        #: Receivers of each event type.
+        self._receivers: dict[str, tuple[WebhookConfig, ...]] = {
+            kind: tuple(h for h in config.webhooks if not h.events or kind in h.events)
+            for kind in WEBHOOK_EVENTS
+        }
+        self._email_on = bool(config.email.smtp_host)
+        env = os.environ if environ is None else environ
+        self._email = EmailSender(config.email, env.get("CHATD_SMTP_PASSWORD", ""))
+        self._webhooks = WebhookSender(clock)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._owner = "node"
+
+    @property
+    def enabled(self) -> bool:
+        """Is anything configured to be sent (email or at least one webhook)?"""
+        return self._email_on or bool(self._hooks)
+
+    # -- queueing (called by the ConversationLog under the conversation's lock) ----------------
+
+    async def attach(
+        self, conversation_id: str, new: NewEvent, conv: ConversationRecord | None
+    ) -> NewEvent:
+        """``new`` with the outbox rows it causes in its ``also`` (unchanged when none)."""
+        types = []
+        if conv is not None and conv.last_seq == 0:
+            types.append("conversation.created")
+        kind = TYPE_OF_KIND.get(new.kind)
+        if kind is not None and not (new.internal and new.kind == "message"):
+            types.append(kind)
+        email = self._email_on and new.kind == "ticket_reply"
+        if not email and not any(self._receivers[t] for t in types):
+            return new
+        ticket_id: int | None = None
+        contact = ""
+        if new.kind == "ticket_reply":
+            ticket = await self.store.ticket_for_conversation(conversation_id)
+            if ticket is not None:
+                ticket_id, contact = ticket.ticket_id, ticket.contact
+        also = list(new.also)
+        for event_type in types:
+            receivers = self._receivers[event_type]
+            if not receivers:
+                continue
+            data = self._webhook_data(event_type, conversation_id, new, ticket_id)
+            delivery_id = uuid.uuid4().hex  # one id per event, the same for every receiver
+            also.extend(
+                self.store.outbox.with_event(
+                    channel="webhook",
+                    receiver=hook.url,
+                    delivery_id=delivery_id,
+                    type=event_type,
+                    conversation_id=conversation_id,
+                    created_at=new.ts,
+                    payload=data,
+                )
+                for hook in receivers
+            )
+        if email and ticket_id is not None and is_email_address(contact):
+            also.append(self._ticket_mail(conversation_id, new, ticket_id, contact.strip()))
+        if len(also) == len(new.also):
+            return new
+        return dataclasses.replace(new, also=tuple(also))
+
+    def queued(self) -> None:
+        """An event with deliveries was stored on this node: look at the queue now."""
+        self._wake.set()
+
+    def _webhook_data(
+        self, event_type: str, conversation_id: str, new: NewEvent, ticket_id: int | None
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"conversation_id": conversation_id}
+        if event_type in ("message.created", "ticket.replied", "ticket.created"):
+            data["author"] = new.author
+            data["text"] = _masked(new)
+            if new.author_name:
+                data["author_name"] = new.author_name
+        if event_type == "ticket.replied" and ticket_id is not None:
+            data["ticket_id"] = ticket_id
+        if event_type == "ticket.created" and "ticket_id" in new.data:
+            data["ticket_id"] = new.data["ticket_id"]
+        if event_type != "conversation.created":
+            data.update({k: new.data[k] for k in _KEPT_DATA if k in new.data})
+        if event_type == "attachment.created":
+            data.update({k: v for k, v in new.data.items() if k not in data})
+        return data
+
+    def _ticket_mail(
+        self, conversation_id: str, new: NewEvent, ticket_id: int, address: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        ttl_s = self.config.security.resume_token_ttl_s
+        token = sign_resume_token(self.secret, conversation_id, now=new.ts, ttl_s=ttl_s)
+        base = self.config.server.public_url.rstrip("/")
+        link = f"{base}/?{urllib.parse.urlencode({'chatd_resume': token})}"
+        body = (
+            f"{_masked(new)}\n\n"
+            f"Continue the conversation: {link}\n"
+            f"(The link works for {round(ttl_s / 86400)} days.)\n"
+        )
+        return self.store.outbox.with_event(
+            channel="email",
+            receiver=address,
+            delivery_id=uuid.uuid4().hex,
+            type="ticket.replied",
+            conversation_id=conversation_id,
+            created_at=new.ts,
+            payload={
+                "subject": f"Re: your ticket #{ticket_id}",
+                "body": body,
+                "link": link,
+                "ticket_id": ticket_id,
+            },
+        )
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    async def start(self, owner: str, *, only_node: bool) -> None:
+        """Start delivering as ``owner`` (this node's id). ``only_node``: no other process uses
+        the store (embedded), so leases left by a crashed predecessor are released at once."""
+        if self._task is not None:
+            return
+        self._owner = owner
+        await self._webhooks.start()
+        if only_node:
+            released = await self.store.outbox.release_leases(now=self.clock())
+            if released:
+                log.info("deliveries_released", items=released)
+        self._task = asyncio.create_task(self._run(), name="deliveries")
+
+    async def stop(self) -> None:
+        """Stop claiming; cancel sends in flight (their leases run out and they are retried)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for sending in list(self._in_flight):
+            sending.cancel()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._webhooks.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._pump()
+            except StoreError as exc:
+                log.warning("deliveries_store_error", error=str(exc))
+                await asyncio.sleep(POLL_S)
+
+    async def _pump(self) -> None:
+        """Claim what is due (as much as there is room for) and start sending it; else wait."""
+        self._wake.clear()
+        room = MAX_IN_FLIGHT - len(self._in_flight)
+        now = self.clock()
+        items: list[Delivery] = []
+        if room > 0:
+            due = await self.store.outbox.next_due()
+            if due is not None and due <= now:
+                items = await self.store.outbox.claim(
+                    self._owner, now=now, lease_s=LEASE_S, limit=room
+                )
+        for item in items:
+            task = asyncio.create_task(self._deliver(item))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        if items:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), POLL_S)
+
+    async def _deliver(self, item: Delivery) -> None:
+        cap = self.config.email.max_retry_interval_s
+        try:
+            if item.channel == "email":
+                if not self._email_on:
+                    raise DeliveryFailed("email is off ([email] smtp_host is empty)")
+                await self._email.send(item)
+            else:
+                hook = self._hooks.get(item.receiver)
+                if hook is None:
+                    raise DeliveryFailed("no [[webhooks]] receiver with this url any more")
+                cap = hook.max_retry_interval_s
+                await self._webhooks.send(item, hook)
+        except DeliveryFailed as exc:
+            delay = retry_delay_s(item.attempts, cap)
+            log.info(
+                "delivery_failed",
+                channel=item.channel,
+                type=item.type,
+                item_id=item.id,
+                attempts=item.attempts,
+                retry_in_s=delay,
+                error=str(exc),
+            )
+            with _store_errors_logged():
+                await self.store.outbox.retry_later(
+                    item, due_at=self.clock() + delay, error=str(exc)
+                )
+            return
+        with _store_errors_logged():
+            await self.store.outbox.delivered(item)
+
+    # -- operators ------------------------------------------------------------------------------
+
+    async def failing(self, limit: int = 100) -> list[Delivery]:
+        """Items that failed at least :data:`FAILING_AFTER` times, oldest first."""
+        return await self.store.outbox.failing(min_attempts=FAILING_AFTER, limit=limit)
+
+    async def retry(self, item_id: int) -> bool:
+        """Try an item again now; False when there is no such item (delivered meanwhile)."""
+        retried = await self.store.outbox.retry_now(item_id, now=self.clock())
+        if retried:
+            self._wake.set()
+        return retried
+
+
+def _masked(new: NewEvent) -> str:
+    """The event's text with secrets masked. Customers' texts were masked before they were
+    stored; staff texts are masked here (bounded by the message size limit, linear time)."""
+    text = new.text or ""
+    return text if new.author in ("customer", "bot") else redact(text).text
+
+
+@contextlib.contextmanager
+def _store_errors_logged() -> Any:
+    """A store error while recording an outcome: the lease runs out and the item is retried."""
+    try:
+        yield
+    except StoreError as exc:
+        log.warning("deliveries_store_error", error=str(exc))
