@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -220,6 +221,43 @@ async def test_failing_deliveries_are_listed_and_kept(chatd: Harness, receiver: 
     assert all(item.last_error == "HTTP 503" for item in failing)
     receiver.status = 200
     await until(lambda: len(receiver.accepted) == 2)
+    await customer.close()
+
+
+async def test_operators_list_failing_deliveries_and_retry_one(
+    chatd: Harness, receiver: Receiver
+) -> None:
+    """GET /api/deliveries?state=failing shows what keeps failing; POST .../retry sends it now."""
+    receiver.status = 503
+    operator = await chatd.add_agent("Olga", role="operator")
+    agent = await chatd.add_agent("Pia")
+    customer = await chatd.customer()
+    await until(lambda: len(receiver.calls) >= 6)  # 3 attempts each: listed as failing
+    async with aiohttp.ClientSession(base_url=chatd.url) as http:
+        as_operator = {"Authorization": f"Bearer {operator}"}
+        async with http.get("/api/deliveries?state=failing", headers=as_operator) as r:
+            assert r.status == 200
+            listed = (await r.json())["deliveries"]
+        assert {d["type"] for d in listed} == {"conversation.created", "message.created"}
+        assert all(d["last_error"] == "HTTP 503" and d["attempts"] >= 3 for d in listed)
+        assert all(d["receiver"] == receiver.url and d["channel"] == "webhook" for d in listed)
+        async with http.get("/api/deliveries", headers={"Authorization": f"Bearer {agent}"}) as r:
+            assert r.status == 403
+        async with http.get("/api/deliveries?state=done", headers=as_operator) as r:
+            assert r.status == 400
+        # Make the next attempt far away, then an operator's retry brings it forward.
+        receiver.status = 200
+        item = listed[0]
+        due = time.time() + 3600
+        assert await chatd.service.store.outbox.retry_now(item["id"], now=due)
+        async with http.post(f"/api/deliveries/{item['id']}/retry", headers=as_operator) as r:
+            assert r.status == 200
+            assert (await r.json())["delivery"]["id"] == item["id"]
+        await until(lambda: any(c.json["id"] == item["delivery_id"] for c in receiver.accepted))
+        async with http.post("/api/deliveries/999999/retry", headers=as_operator) as r:
+            assert r.status == 404
+        async with http.post("/api/deliveries/abc/retry", headers=as_operator) as r:
+            assert r.status == 400
     await customer.close()
 
 
