@@ -50,9 +50,13 @@ log = get_logger(__name__)
 MAX_IN_FLIGHT = 64
 #: How often the queue is looked at when nothing woke the task (retries, other nodes' items).
 POLL_S = 0.5
-#: A claimed item is this node's for this long; then another node may take it over. Longer than
-#: either sender's own timeout, so a live node never loses an item it is still sending.
-LEASE_S = 60.0
+#: One attempt, whatever the sender, ends after this long (a receiver that trickles its answer
+#: byte by byte cannot hold a claim beyond it).
+SEND_DEADLINE_S = 20.0
+#: A claimed item is this node's for this long; then another node may take it over (a node that
+#: died holding it). Longer than an attempt can last, so a live node never loses an item it is
+#: still sending.
+LEASE_S = 30.0
 #: Items that failed this many times are listed as failing (they are still retried).
 FAILING_AFTER = 3
 #: Event data fields that go into a webhook call's ``data`` besides ``conversation_id``.
@@ -251,34 +255,40 @@ class Deliveries:
     async def _deliver(self, item: Delivery) -> None:
         cap = self.config.email.max_retry_interval_s
         try:
-            if item.channel == "email":
-                if not self._email_on:
-                    raise DeliveryFailed("email is off ([email] smtp_host is empty)")
-                await self._email.send(item)
-            else:
-                hook = self._hooks.get(item.receiver)
-                if hook is None:
-                    raise DeliveryFailed("no [[webhooks]] receiver with this url any more")
-                cap = hook.max_retry_interval_s
-                await self._webhooks.send(item, hook)
+            async with asyncio.timeout(SEND_DEADLINE_S):
+                if item.channel == "email":
+                    if not self._email_on:
+                        raise DeliveryFailed("email is off ([email] smtp_host is empty)")
+                    await self._email.send(item)
+                else:
+                    hook = self._hooks.get(item.receiver)
+                    if hook is None:
+                        raise DeliveryFailed("no [[webhooks]] receiver with this url any more")
+                    cap = hook.max_retry_interval_s
+                    await self._webhooks.send(item, hook)
+        except TimeoutError:
+            await self._failed(item, f"no answer within {SEND_DEADLINE_S:g} s", cap)
+            return
         except DeliveryFailed as exc:
-            delay = retry_delay_s(item.attempts, cap)
-            log.info(
-                "delivery_failed",
-                channel=item.channel,
-                type=item.type,
-                item_id=item.id,
-                attempts=item.attempts,
-                retry_in_s=delay,
-                error=str(exc),
-            )
-            with _store_errors_logged():
-                await self.store.outbox.retry_later(
-                    item, due_at=self.clock() + delay, error=str(exc)
-                )
+            await self._failed(item, str(exc), cap)
             return
         with _store_errors_logged():
             await self.store.outbox.delivered(item)
+
+    async def _failed(self, item: Delivery, error: str, cap_s: float) -> None:
+        """Keep a failed item for its next attempt: 1 s, 2 s, 4 s ... at most ``cap_s``."""
+        delay = retry_delay_s(item.attempts, cap_s)
+        log.info(
+            "delivery_failed",
+            channel=item.channel,
+            type=item.type,
+            item_id=item.id,
+            attempts=item.attempts,
+            retry_in_s=delay,
+            error=error,
+        )
+        with _store_errors_logged():
+            await self.store.outbox.retry_later(item, due_at=self.clock() + delay, error=error)
 
     # -- operators ------------------------------------------------------------------------------
 

@@ -22,8 +22,9 @@ __all__ = ["DeliveryFailed", "EmailSender", "WebhookSender"]
 
 #: A receiver that has not answered within this long has failed this attempt (it is retried).
 WEBHOOK_TIMEOUT_S = 10.0
-#: The whole SMTP exchange of one mail, connection included.
-EMAIL_TIMEOUT_S = 30.0
+#: Each step of the SMTP exchange (connect, each command); the whole attempt is bounded by
+#: chatd.service.deliveries.SEND_DEADLINE_S.
+EMAIL_TIMEOUT_S = 15.0
 #: How much of a failing receiver's answer is read (and kept as the error): enough to debug.
 _ANSWER_BYTES = 200
 
