@@ -39,12 +39,19 @@ def _hostile(opts: BenchOptions) -> dict[str, Any]:
     return run_hostile(opts)
 
 
+def _webhooks(opts: BenchOptions) -> dict[str, Any]:
+    from chatd.bench.webhooks import run_webhooks
+
+    return run_webhooks(opts)
+
+
 SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "idle": run_idle,
     "relay": run_relay,
     "surge": _surge,
     "bot": run_bot,
     "hostile": _hostile,
+    "webhooks": _webhooks,
 }
 
 #: Keys of each scenario's human summary, in order.
@@ -60,6 +67,14 @@ _SUMMARY = {
     ),
     "surge": ("bot_reply_p50_ms", "bot_reply_p99_ms", "loop_lag_p99_ms", "errors"),
     "bot": ("p50_ms", "p99_ms", "baseline_p99_ms"),
+    "webhooks": (
+        "delivered",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "server_cpu_us_per_msg_off",
+        "server_cpu_us_per_msg_on",
+        "cpu_per_msg_ratio",
+    ),
     "hostile": (
         "loop_lag_p99_ms",
         "calm_loop_lag_p99_ms",
@@ -90,7 +105,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--connections",
         type=int,
         help="idle: customers (10000); relay: pairs (50); surge: customers (5000); "
-        "hostile: pairs (40)",
+        "hostile: pairs (40); webhooks: messages (500)",
     )
     parser.add_argument("--duration", type=float, help="seconds of each measured phase")
     parser.add_argument(

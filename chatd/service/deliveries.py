@@ -25,7 +25,7 @@ import dataclasses
 import os
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from chatd.auth import sign_resume_token
@@ -90,6 +90,11 @@ class Deliveries:
         self._email = EmailSender(config.email, env.get("CHATD_SMTP_PASSWORD", ""))
         self._webhooks = WebhookSender(clock)
         self._wake = asyncio.Event()
+        #: Something was queued or retried on this node: claim without looking first.
+        self._kicked = False
+        #: Items accepted by their receivers, forgotten in the pump's next write (one commit
+        #: with its next claim).
+        self._done: list[Delivery] = []
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._owner = "node"
@@ -147,6 +152,7 @@ class Deliveries:
 
     def queued(self) -> None:
         """An event with deliveries was stored on this node: look at the queue now."""
+        self._kicked = True
         self._wake.set()
 
     def _webhook_data(
@@ -221,6 +227,10 @@ class Deliveries:
             sending.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        done, self._done = self._done, []
+        if done:  # else they would be sent again after a restart (at least once, but needless)
+            with _store_errors_logged():
+                await self.store.outbox.delivered_many(done)
         await self._webhooks.close()
 
     async def _run(self) -> None:
@@ -232,22 +242,31 @@ class Deliveries:
                 await asyncio.sleep(POLL_S)
 
     async def _pump(self) -> None:
-        """Claim what is due (as much as there is room for) and start sending it; else wait."""
+        """Forget what was delivered and claim what is due (as much as there is room for), in
+        one write batch; start sending; else wait for a wake-up or the next poll."""
         self._wake.clear()
+        kicked, self._kicked = self._kicked, False
+        done, self._done = self._done, []
         room = MAX_IN_FLIGHT - len(self._in_flight)
         now = self.clock()
-        items: list[Delivery] = []
-        if room > 0:
+        claim = room > 0
+        if claim and not kicked:  # a poll: a read first, so an idle node writes nothing
             due = await self.store.outbox.next_due()
-            if due is not None and due <= now:
-                items = await self.store.outbox.claim(
-                    self._owner, now=now, lease_s=LEASE_S, limit=room
-                )
+            claim = due is not None and due <= now
+        outbox = self.store.outbox
+        writes: list[Awaitable[Any]] = []
+        if done:
+            writes.append(outbox.delivered_many(done))
+        if claim:
+            writes.append(outbox.claim(self._owner, now=now, lease_s=LEASE_S, limit=room))
+        # Submitted together, the SQLite writer commits both in one transaction.
+        results = await asyncio.gather(*writes) if writes else []
+        items: list[Delivery] = results[-1] if claim else []
         for item in items:
             task = asyncio.create_task(self._deliver(item))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        if items:
+        if items or self._done:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), POLL_S)
@@ -272,8 +291,8 @@ class Deliveries:
         except DeliveryFailed as exc:
             await self._failed(item, str(exc), cap)
             return
-        with _store_errors_logged():
-            await self.store.outbox.delivered(item)
+        self._done.append(item)
+        self._wake.set()
 
     async def _failed(self, item: Delivery, error: str, cap_s: float) -> None:
         """Keep a failed item for its next attempt: 1 s, 2 s, 4 s ... at most ``cap_s``."""
@@ -300,6 +319,7 @@ class Deliveries:
         """Try an item again now; False when there is no such item (delivered meanwhile)."""
         retried = await self.store.outbox.retry_now(item_id, now=self.clock())
         if retried:
+            self._kicked = True
             self._wake.set()
         return retried
 

@@ -117,3 +117,16 @@ async def test_claims_take_the_oldest_due_items_up_to_the_limit(store: Store) ->
     assert [item.payload["text"] for item in batch] == ["m0", "m1", "m2"]
     rest = await store.outbox.claim("n2", now=100.0, lease_s=30, limit=10)
     assert [item.payload["text"] for item in rest] == ["m3", "m4"]
+
+
+async def test_several_delivered_items_are_forgotten_at_once(store: Store) -> None:
+    """delivered_many forgets every item whose lease is still held, and only those."""
+    for n in range(3):
+        await store.append_event("c1", _message(store, f"m{n}", delivery=f"d{n}"))
+    first, second, third = await store.outbox.claim("n1", now=100.0, lease_s=30, limit=10)
+    lost = dataclasses.replace(third, lease="someone-else")
+    assert await store.outbox.delivered_many([first, second, lost]) == 2
+    assert [item.id for item in await store.outbox.claim("n2", now=200.0, lease_s=30, limit=9)] == [
+        third.id
+    ]
+    assert await store.outbox.delivered_many([]) == 0
