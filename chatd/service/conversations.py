@@ -123,8 +123,9 @@ class Outgoing(Protocol):
         """``new`` with the outbox rows it causes added to ``also``."""
         ...
 
-    def queued(self) -> None:
-        """An event that queued deliveries was stored."""
+    def stored(self, new: NewEvent, event: Event | None) -> None:
+        """The append of ``new`` (as attach returned it) ended: stored as ``event``, or not
+        (None: a retried cid, or an error)."""
         ...
 
 
@@ -326,22 +327,25 @@ class ConversationLog:
             outgoing = self.outgoing
             if outgoing is not None:
                 new = await outgoing.attach(conversation_id, new, self.open.get(conversation_id))
-            if (self.shared and agent_id is None) or (
-                expect is not None and not _allows(expect, self.open.get(conversation_id))
-            ):
-                # Cluster mode reads after the append (the store returns the row in the same
-                # round trip): an assignment committed before it is seen here, one committed
-                # after it includes this event in its chat_assigned history.
-                event, created, fresh = await self.store.append_event_with_conversation(
-                    conversation_id, new, expect
-                )
-                if created:
-                    self.remember(conversation_id, fresh)
-            else:
-                event, created = await self.store.append_event(conversation_id, new)
-            if created:
+            created = False
+            try:
+                if (self.shared and agent_id is None) or (
+                    expect is not None and not _allows(expect, self.open.get(conversation_id))
+                ):
+                    # Cluster mode reads after the append (the store returns the row in the
+                    # same round trip): an assignment committed before it is seen here, one
+                    # committed after it includes this event in its chat_assigned history.
+                    event, created, fresh = await self.store.append_event_with_conversation(
+                        conversation_id, new, expect
+                    )
+                    if created:
+                        self.remember(conversation_id, fresh)
+                else:
+                    event, created = await self.store.append_event(conversation_id, new)
+            finally:
                 if outgoing is not None and new.also:
-                    outgoing.queued()
+                    outgoing.stored(new, event if created else None)
+            if created:
                 conv = self.open.get(conversation_id)
                 if conv is not None:
                     self.open[conversation_id] = _with_last_event(conv, event.seq, event.ts)

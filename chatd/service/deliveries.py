@@ -39,7 +39,7 @@ from chatd.domain.delivery import (
 from chatd.domain.redact import redact
 from chatd.logs import get_logger
 from chatd.service.senders import DeliveryFailed, EmailSender, WebhookSender
-from chatd.store.base import ConversationRecord, NewEvent, Store, StoreError
+from chatd.store.base import ConversationRecord, Event, NewEvent, Store, StoreError
 from chatd.store.outbox import Delivery
 
 __all__ = ["FAILING_AFTER", "Deliveries"]
@@ -95,6 +95,10 @@ class Deliveries:
         #: Items accepted by their receivers, forgotten in the pump's next write (one commit
         #: with its next claim).
         self._done: list[Delivery] = []
+        #: Items queued already claimed by this node, per attached event, until its append ends.
+        self._staged: dict[int, list[Delivery]] = {}
+        self._staged_count = 0
+        self._direct_lease = ""
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._owner = "node"
@@ -126,34 +130,80 @@ class Deliveries:
             if ticket is not None:
                 ticket_id, contact = ticket.ticket_id, ticket.contact
         also = list(new.also)
+        direct: list[Delivery] = []
         for event_type in types:
             receivers = self._receivers[event_type]
             if not receivers:
                 continue
             data = self._webhook_data(event_type, conversation_id, new, ticket_id)
             delivery_id = uuid.uuid4().hex  # one id per event, the same for every receiver
-            also.extend(
-                self.store.outbox.with_event(
-                    channel="webhook",
-                    receiver=hook.url,
-                    delivery_id=delivery_id,
-                    type=event_type,
-                    conversation_id=conversation_id,
-                    created_at=new.ts,
-                    payload=data,
+            for hook in receivers:
+                # Sent by this node straight after the commit when it has room: queued already
+                # claimed (no claim write, no read); else due now, for whichever node claims it.
+                lease = self._direct_lease if self._room() > len(direct) else None
+                also.append(
+                    self.store.outbox.with_event(
+                        channel="webhook",
+                        receiver=hook.url,
+                        delivery_id=delivery_id,
+                        type=event_type,
+                        conversation_id=conversation_id,
+                        created_at=new.ts,
+                        payload=data,
+                        lease=lease,
+                        lease_s=LEASE_S,
+                    )
                 )
-                for hook in receivers
-            )
+                if lease is not None:
+                    direct.append(
+                        Delivery(
+                            id=0,
+                            channel="webhook",
+                            receiver=hook.url,
+                            delivery_id=delivery_id,
+                            type=event_type,
+                            conversation_id=conversation_id,
+                            seq=None,
+                            created_at=new.ts,
+                            payload=data,
+                            attempts=1,
+                            due_at=new.ts + LEASE_S,
+                            lease=lease,
+                        )
+                    )
         if email and ticket_id is not None and is_email_address(contact):
             also.append(self._ticket_mail(conversation_id, new, ticket_id, contact.strip()))
         if len(also) == len(new.also):
             return new
-        return dataclasses.replace(new, also=tuple(also))
+        attached = dataclasses.replace(new, also=tuple(also))
+        if direct:
+            self._staged[id(attached)] = direct
+            self._staged_count += len(direct)
+        return attached
 
-    def queued(self) -> None:
-        """An event with deliveries was stored on this node: look at the queue now."""
-        self._kicked = True
-        self._wake.set()
+    def stored(self, new: NewEvent, event: Event | None) -> None:
+        """The append of ``new`` (as :meth:`attach` returned it) ended: stored as ``event``, or
+        not at all (None: a retried cid, or an error). Send what this node claimed with it."""
+        direct = self._staged.pop(id(new), [])
+        self._staged_count -= len(direct)
+        if event is None:
+            return
+        for item in direct:
+            self._start(dataclasses.replace(item, seq=event.seq))
+        if len(direct) < len(new.also):  # queued for a claim (an email, or no room here)
+            self._kicked = True
+            self._wake.set()
+
+    def _room(self) -> int:
+        """How many more items this node may send at once (0 while it is not delivering)."""
+        if self._task is None:
+            return 0
+        return MAX_IN_FLIGHT - len(self._in_flight) - self._staged_count
+
+    def _start(self, item: Delivery) -> None:
+        task = asyncio.create_task(self._deliver(item))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     def _webhook_data(
         self, event_type: str, conversation_id: str, new: NewEvent, ticket_id: int | None
@@ -209,6 +259,7 @@ class Deliveries:
         if self._task is not None:
             return
         self._owner = owner
+        self._direct_lease = f"{owner}:direct:{uuid.uuid4().hex}"
         await self._webhooks.start()
         if only_node:
             released = await self.store.outbox.release_leases(now=self.clock())
@@ -247,7 +298,7 @@ class Deliveries:
         self._wake.clear()
         kicked, self._kicked = self._kicked, False
         done, self._done = self._done, []
-        room = MAX_IN_FLIGHT - len(self._in_flight)
+        room = MAX_IN_FLIGHT - len(self._in_flight) - self._staged_count
         now = self.clock()
         claim = room > 0
         if claim and not kicked:  # a poll: a read first, so an idle node writes nothing
@@ -263,9 +314,7 @@ class Deliveries:
         results = await asyncio.gather(*writes) if writes else []
         items: list[Delivery] = results[-1] if claim else []
         for item in items:
-            task = asyncio.create_task(self._deliver(item))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            self._start(item)
         if items or self._done:
             return
         with contextlib.suppress(TimeoutError):

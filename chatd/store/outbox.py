@@ -45,8 +45,8 @@ _COLUMNS = (
 )
 _INSERT_WITH_EVENT = (
     "INSERT INTO outbox (channel, receiver, delivery_id, type, conversation_id, seq,"
-    " created_at, payload, due_at)"
-    " VALUES (?, ?, ?, ?, ?, (SELECT MAX(seq) FROM events WHERE conversation_id = ?), ?, ?, ?)"
+    " created_at, payload, due_at, lease_owner)"
+    " VALUES (?, ?, ?, ?, ?, (SELECT MAX(seq) FROM events WHERE conversation_id = ?), ?, ?, ?, ?)"
 )
 _NEXT_DUE = "SELECT MIN(due_at) FROM outbox"
 _CLAIM = (
@@ -54,10 +54,10 @@ _CLAIM = (
     " WHERE id IN (SELECT id FROM outbox WHERE due_at <= ? ORDER BY due_at, id LIMIT ?{lock})"
 )
 _CLAIMED = f"SELECT {_COLUMNS} FROM outbox WHERE lease_owner = ? ORDER BY due_at, id"
-_DELIVERED = "DELETE FROM outbox WHERE id = ? AND lease_owner = ?"
+_DELIVERED = "DELETE FROM outbox WHERE receiver = ? AND delivery_id = ? AND lease_owner = ?"
 _RETRY_LATER = (
-    "UPDATE outbox SET due_at = ?, last_error = ?, lease_owner = NULL"
-    " WHERE id = ? AND lease_owner = ?"
+    "UPDATE outbox SET due_at = ?, last_error = ?, lease_owner = NULL, attempts = ?"
+    " WHERE receiver = ? AND delivery_id = ? AND lease_owner = ?"
 )
 _FAILING = (
     f"SELECT {_COLUMNS} FROM outbox WHERE attempts >= ? AND last_error IS NOT NULL"
@@ -108,6 +108,8 @@ class OutboxStore(Protocol):
         conversation_id: str,
         created_at: float,
         payload: Mapping[str, Any],
+        lease: str | None = None,
+        lease_s: float = 0.0,
     ) -> tuple[str, tuple[Any, ...]]: ...
 
     async def next_due(self) -> float | None: ...
@@ -157,8 +159,12 @@ class Outbox:
         conversation_id: str,
         created_at: float,
         payload: Mapping[str, Any],
+        lease: str | None = None,
+        lease_s: float = 0.0,
     ) -> tuple[str, tuple[Any, ...]]:
-        """The statement that queues an item with an event (for ``NewEvent.also``); due now."""
+        """The statement that queues an item with an event (for ``NewEvent.also``): due now,
+        or already claimed under ``lease`` for ``lease_s`` (the node that queues it sends it
+        at once, with no claim: one write per item fewer)."""
         if channel not in CHANNELS:
             raise ValueError(f"unknown outbox channel {channel!r}")
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
@@ -171,7 +177,8 @@ class Outbox:
             conversation_id,
             created_at,
             body,
-            created_at,
+            created_at + lease_s if lease is not None else created_at,
+            lease,
         )
         return _INSERT_WITH_EVENT, params
 
@@ -192,7 +199,8 @@ class Outbox:
 
     async def delivered(self, item: Delivery) -> bool:
         """Forget an item its receiver accepted; False when the lease was lost meanwhile."""
-        return await self._run.write("outbox_delivered", _DELIVERED, (item.id, item.lease)) > 0
+        params = (item.receiver, item.delivery_id, item.lease)
+        return await self._run.write("outbox_delivered", _DELIVERED, params) > 0
 
     async def delivered_many(self, items: Sequence[Delivery]) -> int:
         """Forget several accepted items in one statement (those whose lease is still held);
@@ -200,13 +208,20 @@ class Outbox:
         if not items:
             return 0
         sql = "DELETE FROM outbox WHERE " + " OR ".join(
-            ["(id = ? AND lease_owner = ?)"] * len(items)
+            ["(receiver = ? AND delivery_id = ? AND lease_owner = ?)"] * len(items)
         )
-        params = [value for item in items for value in (item.id, item.lease)]
+        params = [v for item in items for v in (item.receiver, item.delivery_id, item.lease)]
         return await self._run.write("outbox_delivered", sql, params)
 
     async def retry_later(self, item: Delivery, *, due_at: float, error: str) -> bool:
-        params = (due_at, error[:_ERROR_CHARS], item.id, item.lease)
+        params = (
+            due_at,
+            error[:_ERROR_CHARS],
+            item.attempts,
+            item.receiver,
+            item.delivery_id,
+            item.lease,
+        )
         return await self._run.write("outbox_retry_later", _RETRY_LATER, params) > 0
 
     async def failing(self, *, min_attempts: int, limit: int = 100) -> list[Delivery]:
