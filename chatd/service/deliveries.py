@@ -57,6 +57,10 @@ SEND_DEADLINE_S = 20.0
 #: died holding it). Longer than an attempt can last, so a live node never loses an item it is
 #: still sending.
 LEASE_S = 30.0
+#: Accepted items are forgotten in batches: at most this many, at most this long after the
+#: first was accepted. A node that dies in between sends those again (at least once).
+DONE_BATCH = 64
+DONE_FLUSH_S = 0.2
 #: Items that failed this many times are listed as failing (they are still retried).
 FAILING_AFTER = 3
 #: Event data fields that go into a webhook call's ``data`` besides ``conversation_id``.
@@ -95,6 +99,7 @@ class Deliveries:
         #: Items accepted by their receivers, forgotten in the pump's next write (one commit
         #: with its next claim).
         self._done: list[Delivery] = []
+        self._done_since = 0.0
         #: Items queued already claimed by this node, per attached event, until its append ends.
         self._staged: dict[int, list[Delivery]] = {}
         self._staged_count = 0
@@ -294,19 +299,22 @@ class Deliveries:
 
     async def _pump(self) -> None:
         """Forget what was delivered and claim what is due (as much as there is room for), in
-        one write batch; start sending; else wait for a wake-up or the next poll."""
+        one write batch; start sending; else wait for a wake-up, a flush or the next poll."""
         self._wake.clear()
         kicked, self._kicked = self._kicked, False
-        done, self._done = self._done, []
         room = MAX_IN_FLIGHT - len(self._in_flight) - self._staged_count
         now = self.clock()
         claim = room > 0
         if claim and not kicked:  # a poll: a read first, so an idle node writes nothing
             due = await self.store.outbox.next_due()
             claim = due is not None and due <= now
+        flush = bool(self._done) and (
+            claim or len(self._done) >= DONE_BATCH or now >= self._done_since + DONE_FLUSH_S
+        )
         outbox = self.store.outbox
         writes: list[Awaitable[Any]] = []
-        if done:
+        if flush:
+            done, self._done = self._done, []
             writes.append(outbox.delivered_many(done))
         if claim:
             writes.append(outbox.claim(self._owner, now=now, lease_s=LEASE_S, limit=room))
@@ -315,10 +323,13 @@ class Deliveries:
         items: list[Delivery] = results[-1] if claim else []
         for item in items:
             self._start(item)
-        if items or self._done:
+        if items:
             return
+        wait = POLL_S
+        if self._done:
+            wait = max(0.0, min(wait, self._done_since + DONE_FLUSH_S - self.clock()))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), POLL_S)
+            await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _deliver(self, item: Delivery) -> None:
         cap = self.config.email.max_retry_interval_s
@@ -340,8 +351,11 @@ class Deliveries:
         except DeliveryFailed as exc:
             await self._failed(item, str(exc), cap)
             return
+        if not self._done:
+            self._done_since = self.clock()
         self._done.append(item)
-        self._wake.set()
+        if len(self._done) >= DONE_BATCH:
+            self._wake.set()
 
     async def _failed(self, item: Delivery, error: str, cap_s: float) -> None:
         """Keep a failed item for its next attempt: 1 s, 2 s, 4 s ... at most ``cap_s``."""
