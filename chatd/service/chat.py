@@ -100,7 +100,9 @@ class ChatService:
         )
         #: Emails and webhooks: queued with their events, sent by a task per node (started by
         #: the app when :attr:`Deliveries.enabled`).
-        self.deliveries = Deliveries(config=config, store=store, secret=secret, clock=clock)
+        self.deliveries = Deliveries(
+            config=config, store=store, secret=secret, metrics=self.metrics, clock=clock
+        )
         if self.deliveries.enabled:
             self.log.outgoing = self.deliveries
         self.tickets = Tickets(

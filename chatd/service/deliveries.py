@@ -38,6 +38,7 @@ from chatd.domain.delivery import (
 )
 from chatd.domain.redact import redact
 from chatd.logs import get_logger
+from chatd.service.metrics import Metrics
 from chatd.service.senders import DeliveryFailed, EmailSender, WebhookSender
 from chatd.store.base import ConversationRecord, Event, NewEvent, Store, StoreError
 from chatd.store.outbox import Delivery
@@ -76,10 +77,12 @@ class Deliveries:
         config: Config,
         store: Store,
         secret: str,
+        metrics: Metrics,
         clock: Callable[[], float],
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics
         self.store = store
         self.secret = secret
         self.clock = clock
@@ -351,8 +354,11 @@ class Deliveries:
         except DeliveryFailed as exc:
             await self._failed(item, str(exc), cap)
             return
+        now = self.clock()
+        self.metrics.deliveries.labels(item.channel, "accepted").inc()
+        self.metrics.delivery_latency.labels(item.channel).observe(max(0.0, now - item.created_at))
         if not self._done:
-            self._done_since = self.clock()
+            self._done_since = now
         self._done.append(item)
         if len(self._done) >= DONE_BATCH:
             self._wake.set()
@@ -360,6 +366,7 @@ class Deliveries:
     async def _failed(self, item: Delivery, error: str, cap_s: float) -> None:
         """Keep a failed item for its next attempt: 1 s, 2 s, 4 s ... at most ``cap_s``."""
         delay = retry_delay_s(item.attempts, cap_s)
+        self.metrics.deliveries.labels(item.channel, "failed").inc()
         log.info(
             "delivery_failed",
             channel=item.channel,

@@ -149,6 +149,8 @@ CREATE TABLE outbox (
 );
 CREATE UNIQUE INDEX outbox_delivery ON outbox (receiver, delivery_id);
 CREATE INDEX outbox_due ON outbox (due_at);
+-- A claim reads back its own rows by claim token; a backlog must not make that a table scan.
+CREATE INDEX outbox_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
 """
 
 #: Ordered upgrade scripts; index i takes the schema from version i to i + 1.

@@ -208,6 +208,11 @@ async def test_a_failing_receiver_gets_the_same_delivery_again_until_it_accepts(
     assert len(tries) >= 2 and len({c.body for c in tries}) == 1
     await until(lambda: len(receiver.accepted) == 2)  # conversation.created, message.created
     await _drained(chatd)
+    async with aiohttp.ClientSession() as http, http.get(f"{chatd.url}/metrics") as r:
+        metrics = await r.text()
+    assert 'chatd_deliveries_total{channel="webhook",outcome="failed"} 3.0' in metrics
+    assert 'chatd_deliveries_total{channel="webhook",outcome="accepted"} 2.0' in metrics
+    assert 'chatd_delivery_seconds_count{channel="webhook"} 2.0' in metrics
     await customer.close()
 
 
