@@ -22,6 +22,8 @@ from chatd.protocol import MAX_CID_CHARS
 from chatd.service.export import CSV_COLUMNS
 from chatd.store.accounts import AUDIT_ACTIONS
 from chatd.web.api import CONVERSATION_CSV_COLUMNS, EXPORT_MAX_CONVERSATIONS, MAX_LIMIT
+from chatd.web.deliveries_api import DELIVERY_SCHEMA as _DELIVERY
+from chatd.web.deliveries_api import DELIVERY_STATES
 from chatd.web.openapi_parts import (
     _ATTACHMENT,
     _ATTACHMENT_ID,
@@ -233,6 +235,36 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
         )
         | {"x-retried": "a retried cid answers 200 with the first event"}
     },
+    "/api/deliveries": {
+        "get": operation(
+            "Outgoing emails and webhook calls that keep failing, oldest first",
+            description="Each is still retried with backoff until its receiver accepts it "
+            "(docs/integrations.md).",
+            roles=("operator",),
+            params=(
+                param("state", "only `failing` (the default)", {"enum": list(DELIVERY_STATES)}),
+                _LIMIT,
+            ),
+            ok=_json(_list_of("deliveries", _DELIVERY)),
+            tag="integrations",
+        )
+    },
+    "/api/deliveries/{delivery}/retry": {
+        "post": operation(
+            "Try a queued delivery again now",
+            roles=("operator",),
+            params=(param("delivery", "the delivery's id", {"type": "integer"}, where="path"),),
+            ok=_json(
+                {
+                    "type": "object",
+                    "properties": {"delivery": {"oneOf": [_DELIVERY, {"type": "null"}]}},
+                    "required": ["delivery"],
+                }
+            ),
+            errors={404: "not_found: no such delivery queued (delivered already?)"},
+            tag="integrations",
+        )
+    },
     "/api/me": {"get": operation("My account", roles=_STAFF, ok=_json(ref("Agent")))},
     "/api/queue": {
         "get": operation("The queue's figures", roles=_STAFF, ok=_json(ref("QueueOverview")))
@@ -285,7 +317,8 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "post": operation(
             "Answer a ticket in writing",
             description="The customer sees the answer live or when they come back. A retried "
-            "`cid` is stored once.",
+            "`cid` is stored once. When the ticket's contact is an email address and `[email]` "
+            "is on, the answer is also mailed to it (docs/integrations.md).",
             roles=_STAFF,
             params=(_TICKET_ID,),
             body={
