@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import time
 import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -129,6 +130,12 @@ class Deliveries:
         if kind is not None and not (new.internal and new.kind == "message"):
             types.append(kind)
         email = self._email_on and new.kind == "ticket_reply"
+        if new.kind == "audit" and new.data.get("action") == "transcript_email":
+            if not self._email_on:
+                return new
+            text = transcript_text(await self.store.events(conversation_id, include_internal=False))
+            mail = self._transcript_mail(conversation_id, new, str(new.data["to"]), text)
+            return dataclasses.replace(new, also=(*new.also, mail))
         if not email and not any(self._receivers[t] for t in types):
             return new
         ticket_id: int | None = None
@@ -231,6 +238,26 @@ class Deliveries:
         if event_type == "attachment.created":
             data.update({k: v for k, v in new.data.items() if k not in data})
         return data
+
+    def _transcript_mail(
+        self, conversation_id: str, new: NewEvent, address: str, text: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The transcript a customer asked for, to the address they gave (its text was built
+        from the stored, masked events when they asked)."""
+        ttl_s = self.config.security.resume_token_ttl_s
+        token = sign_resume_token(self.secret, conversation_id, now=new.ts, ttl_s=ttl_s)
+        base = self.config.server.public_url.rstrip("/")
+        link = f"{base}/?{urllib.parse.urlencode({'chatd_resume': token})}"
+        body = f"{text}\n\nContinue the conversation: {link}\n"
+        return self.store.outbox.with_event(
+            channel="email",
+            receiver=address,
+            delivery_id=uuid.uuid4().hex,
+            type="transcript",
+            conversation_id=conversation_id,
+            created_at=new.ts,
+            payload={"subject": "Your support chat transcript", "body": body, "link": link},
+        )
 
     def _ticket_mail(
         self, conversation_id: str, new: NewEvent, ticket_id: int, address: str
@@ -392,6 +419,20 @@ class Deliveries:
             self._kicked = True
             self._wake.set()
         return retried
+
+
+def transcript_text(events: list[Event]) -> str:
+    """A conversation's public events as plain text, one line each (times in UTC)."""
+    lines = []
+    for e in events:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(e.ts))
+        who = e.author_name or {"customer": "You", "bot": "Assistant"}.get(e.author, e.author)
+        if e.kind in ("message", "ticket_created", "ticket_reply") and e.text:
+            lines.append(f"{when}  {who}: {e.text}")
+        elif e.kind == "attachment":
+            name = (e.data.get("attachment") or {}).get("name", "a file")
+            lines.append(f"{when}  {who} sent {name}")
+    return "\n".join(lines) or "(no messages)"
 
 
 def _masked(new: NewEvent) -> str:

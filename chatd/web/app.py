@@ -22,7 +22,15 @@ from chatd.service.coordinator import default_node_id
 from chatd.service.metrics import Metrics, probe_event_loop_lag
 from chatd.service.queueing import QueueLoops
 from chatd.store import open_store
-from chatd.web import api, attachments_api, deliveries_api, integrations_api, openapi, staff_api
+from chatd.web import (
+    api,
+    attachments_api,
+    deliveries_api,
+    integrations_api,
+    openapi,
+    staff_api,
+    transcripts_api,
+)
 from chatd.web.agent_ws import agent_ws
 from chatd.web.customer_ws import customer_ws
 from chatd.web.keys import BOT, CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
@@ -190,5 +198,6 @@ def make_app(config: Config, *, bot: Bot | None = None) -> web.Application:
     app.router.add_routes(openapi.routes)
     app.router.add_routes(attachments_api.routes)
     app.router.add_routes(integrations_api.routes)
+    app.router.add_routes(transcripts_api.routes)
     app.router.add_routes(static_routes())
     return app

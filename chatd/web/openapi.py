@@ -235,6 +235,33 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
         )
         | {"x-retried": "a retried cid answers 200 with the first event"}
     },
+    "/api/conversations/{conversation_id}/transcript": {
+        "post": operation(
+            "Email me the transcript (the conversation's customer)",
+            description=(
+                "Auth: the customer's resume token (`Authorization: Bearer`). Queues one mail "
+                "of the conversation's public events (secrets masked) with a link back, to the "
+                "address given; an internal audit event records it. At most 3 a conversation "
+                "and 10 an address per hour (429 with `Retry-After`)."
+            ),
+            params=(_CONV_ID,),
+            body={
+                "type": "object",
+                "properties": {"email": {"type": "string", "maxLength": 254}},
+                "required": ["email"],
+            },
+            ok=_json({"type": "object", "properties": {"queued": {"const": True}}}, "queued"),
+            ok_status=202,
+            errors={
+                400: "invalid_field: not an email address",
+                401: None,
+                403: "forbidden: another conversation's token",
+                409: "invalid_state: this server sends no email",
+                429: "rate_limited",
+            },
+            tag="integrations",
+        )
+    },
     "/api/deliveries": {
         "get": operation(
             "Outgoing emails and webhook calls that keep failing, oldest first",

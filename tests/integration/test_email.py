@@ -204,3 +204,57 @@ async def test_queued_mail_survives_a_restart(chatd: Harness, smtp: Smtp, tmp_pa
     await asyncio.sleep(1.0)
     assert len(inbox.accepted) == 1
     assert "Your withdrawal went out." in inbox.accepted[0].get_content()
+
+
+async def test_the_customer_gets_the_transcript_by_email_within_limits(
+    chatd: Harness, smtp: Smtp
+) -> None:
+    """The widget's "email me the transcript": the public events, masked, with a link back;
+    queued with an audit event; at most 3 per conversation an hour; only the customer."""
+    inbox = Inbox()
+    await smtp.start(inbox)
+    customer = await chatd.customer(locale="en")
+    await customer.say(f"how do I withdraw? my seed is {SEED}")
+    await customer.wait_for("message", author="bot", where=lambda f: f["seq"] > 2)
+    url = f"{chatd.url}/api/conversations/{customer.conversation_id}/transcript"
+    mine = {"Authorization": f"Bearer {customer.resume_token}"}
+    async with aiohttp.ClientSession() as http:
+        r = await http.post(url, json={"email": "me@example.com"}, headers=mine)
+        assert r.status == 202, await r.text()
+        await until(lambda: len(inbox.accepted) == 1)
+        mail = inbox.accepted[0]
+        assert mail["To"] == "me@example.com"
+        body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "how do I withdraw?" in body and "abandon ability" not in body
+        assert "Assistant:" in body and "chatd_resume=" in body
+        bad = await http.post(url, json={"email": "not an address"}, headers=mine)
+        assert bad.status == 400
+        other = await chatd.customer()
+        theirs = {"Authorization": f"Bearer {other.resume_token}"}
+        assert (await http.post(url, json={"email": "x@example.com"}, headers=theirs)).status == 403
+        assert (await http.post(url, json={"email": "x@example.com"})).status == 401
+        for _ in range(2):
+            assert (
+                await http.post(url, json={"email": "me@example.com"}, headers=mine)
+            ).status == 202
+        limited = await http.post(url, json={"email": "me@example.com"}, headers=mine)
+        assert limited.status == 429 and limited.headers["Retry-After"] == "3600"
+    events = await chatd.service.store.events(customer.conversation_id)
+    asked = [e for e in events if e.kind == "audit" and e.data.get("action") == "transcript_email"]
+    assert len(asked) == 3 and all(e.internal for e in asked)
+    await other.close()
+    await customer.close()
+
+
+@pytest.mark.parametrize("settings", [{}])
+async def test_no_transcript_by_email_without_smtp(chatd: Harness) -> None:
+    customer = await chatd.customer()
+    url = f"{chatd.url}/api/conversations/{customer.conversation_id}/transcript"
+    async with aiohttp.ClientSession() as http:
+        r = await http.post(
+            url,
+            json={"email": "me@example.com"},
+            headers={"Authorization": f"Bearer {customer.resume_token}"},
+        )
+        assert r.status == 409
+    await customer.close()

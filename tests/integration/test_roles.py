@@ -41,6 +41,7 @@ PUBLIC = {
     ("GET", "/api/openapi.json"),
     ("POST", "/api/login"),
     ("POST", "/api/logout"),
+    ("POST", "/api/conversations/{conversation_id}/transcript"),
     ("POST", _FILES),
     ("OPTIONS", _FILES),
     ("GET", _FILES + "/{attachment_id}"),
