@@ -43,6 +43,7 @@ __all__ = [
     "Outgoing",
     "by_agent",
     "changed_meanwhile",
+    "owned_by",
     "serialized",
 ]
 
@@ -181,6 +182,17 @@ class _ConversationSection:
             self._lock = None
             del self._log._lock_owners[self._conversation_id]
             lock.release()
+
+
+def owned_by(
+    agent: AgentRecord, conv: ConversationRecord | None, ref: str | None
+) -> ConversationRecord:
+    """``conv`` if it is assigned to ``agent``; not_found or forbidden otherwise."""
+    if conv is None:
+        raise ProtocolError("not_found", "no such conversation", ref)
+    if conv.status != "assigned" or conv.agent_id != agent.agent_id:
+        raise ProtocolError("forbidden", "this conversation is not assigned to you", ref)
+    return conv
 
 
 class ConversationLog:
