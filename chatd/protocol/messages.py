@@ -307,7 +307,8 @@ class KbSearch(ClientMessage):
     fields: ClassVar[tuple[Field, ...]] = (
         OPTIONAL_CID,
         Field("query", str, max_len=200),
-        Field("locale", str, required=False, choices=("en", "zh")),
+        # A language the bot speaks (checked by the server: the knowledge base decides).
+        Field("locale", str, required=False, max_len=8),
     )
     cid: str | None = None
     query: str = ""

@@ -189,6 +189,9 @@ class AgentConnection:
                 self._ack(cid, done)
             case p.KbSearch(cid=cid, query=query, locale=locale):
                 self._rate_check(cid)  # matching runs on the event loop
+                if locale is not None and locale not in service.bot.languages:
+                    known = ", ".join(service.bot.languages)
+                    raise p.ProtocolError("invalid_field", f"'locale' must be one of {known}", cid)
                 hits = service.bot.search(query, locale=locale, limit=5)
                 self.send(
                     {

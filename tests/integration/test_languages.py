@@ -115,3 +115,19 @@ def test_agents_add_refuses_a_language_name(tmp_path: Path) -> None:
         [*base, "list", "--data-dir", str(data)], capture_output=True, text=True, check=True
     )
     assert "languages=en,tr" in listed.stdout
+
+
+async def test_console_kb_search_in_every_bot_language(chatd: Harness) -> None:
+    """The composer's knowledge-base search takes any language the bot speaks (not only en/zh)
+    and answers in it; a language the bot lacks is invalid_field."""
+    agent = await chatd.agent(await chatd.add_agent("Ayşe", languages=("tr", "en")))
+    cid = await agent.action("kb_search", query="şifremi unuttum", locale="tr")
+    found = await agent.wait_for("kb_results", ref=cid)
+    assert found["results"], found
+    top = found["results"][0]
+    assert top["intent"] == "account.password_reset"
+    assert chatd.service.bot.title("account.password_reset", "tr") == top["title"]
+    cid = await agent.action("kb_search", query="password", locale="xx")
+    refused = await agent.wait_for("error", ref=cid)
+    assert refused["code"] == "invalid_field" and "tr" in refused["message"]
+    await agent.close()
