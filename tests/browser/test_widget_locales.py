@@ -16,6 +16,8 @@ from tests.support.server import RunningServer, start_server
 
 from .pages import W, open_widget, send_customer
 
+pytestmark = pytest.mark.browser
+
 L10N = "/static/widget-l10n-"
 
 
@@ -72,7 +74,9 @@ def test_arabic_is_laid_out_right_to_left(
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 
-def test_a_japanese_browser_sees_japanese(server: RunningServer, new_page: NewPage) -> None:
+def test_a_japanese_browser_sees_japanese(
+    server: RunningServer, new_page: NewPage, tmp_path: Path
+) -> None:
     """ja-JP: the launcher, header, composer and sending state are Japanese; no English left."""
     page = new_page(locale="ja-JP")
     requests = _l10n_requests(page)
@@ -84,6 +88,8 @@ def test_a_japanese_browser_sees_japanese(server: RunningServer, new_page: NewPa
     send_customer(page, "出金が届きません")
     expect(page.locator(f"{W} .m.me .meta .st")).to_have_text("· 送信済み")
     assert requests == [server.url + L10N + "ja.js"]
+    page.set_viewport_size({"width": 390, "height": 760})
+    page.screenshot(path=str(tmp_path / "widget-ja-phone.png"))
 
 
 def test_zh_hk_on_the_script_tag_gives_traditional_chinese(
