@@ -71,3 +71,25 @@ def test_the_locale_list_names_exactly_the_shipped_files() -> None:
     files = sorted(p.name[len("widget-l10n-") : -3] for p in WEB.glob("widget-l10n-*.js"))
     assert listed.group(1).split() == ["en", *SHIPPED]
     assert sorted(SHIPPED) == files
+
+
+def _staff(locale: str) -> tuple[dict[str, str], str]:
+    text = (WEB / f"ui-l10n-{locale}.js").read_text()
+    start = text.index("export default ") + len("export default ")
+    data = json.loads(text[start : text.index("};", start) + 1])
+    rtl = re.search(r'export const dir = "(\w+)"', text)
+    return data, rtl.group(1) if rtl else "ltr"
+
+
+def test_staff_pages_have_the_same_texts_in_every_locale() -> None:
+    """ui-l10n-<locale>.js: the same English texts in each, each translated (not left blank),
+    Arabic right to left; l10n.js lists exactly these locales."""
+    english = None
+    for locale in SHIPPED:
+        data, direction = _staff(locale)
+        assert direction == ("rtl" if locale == "ar" else "ltr")
+        assert all(v.strip() for v in data.values()), locale
+        english = english or set(data)
+        assert set(data) == english, locale
+    listed = re.findall(r'"?([\w-]+)"?: "[^"]+",?', (WEB / "l10n.js").read_text().split("};")[0])
+    assert listed == ["en", *SHIPPED]
