@@ -92,6 +92,21 @@ export default {
  "Access token": "رمز الوصول",
  "Use an access token instead": "استخدام رمز وصول بدلًا من ذلك",
  "Use name and password instead": "استخدام الاسم وكلمة المرور",
- "Sign in": "تسجيل الدخول"
+ "Sign in": "تسجيل الدخول",
+ "Transfer to a colleague…": "تحويل إلى زميل…",
+ "Add tag": "إضافة وسم",
+ "No tags": "لا توجد وسوم",
+ "Only shown for verified customers.": "تظهر للعملاء الموثَّقين فقط.",
+ "Identity": "الهوية",
+ "Priority": "الأولوية",
+ "Topic": "الموضوع",
+ "Handoff": "سبب التحويل",
+ "Waited": "مدة الانتظار",
+ "Waiting": "في الانتظار",
+ "Oldest": "الأقدم",
+ "Agents online": "الموظفون المتصلون",
+ "Free slots": "أماكن شاغرة",
+ "verified": "موثَّق",
+ "not verified": "غير موثَّق"
 };
 export const dir = "rtl";

@@ -92,5 +92,20 @@ export default {
  "Access token": "Token de acceso",
  "Use an access token instead": "Usar un token de acceso",
  "Use name and password instead": "Usar nombre y contraseña",
- "Sign in": "Iniciar sesión"
+ "Sign in": "Iniciar sesión",
+ "Transfer to a colleague…": "Transferir a un compañero…",
+ "Add tag": "Agregar etiqueta",
+ "No tags": "Sin etiquetas",
+ "Only shown for verified customers.": "Solo se muestra para clientes verificados.",
+ "Identity": "Identidad",
+ "Priority": "Prioridad",
+ "Topic": "Tema",
+ "Handoff": "Traspaso",
+ "Waited": "Esperó",
+ "Waiting": "Esperando",
+ "Oldest": "Más antiguo",
+ "Agents online": "Agentes en línea",
+ "Free slots": "Lugares libres",
+ "verified": "verificado",
+ "not verified": "no verificado"
 };

@@ -92,5 +92,20 @@ export default {
  "Access token": "Token akses",
  "Use an access token instead": "Pakai token akses",
  "Use name and password instead": "Pakai nama dan kata sandi",
- "Sign in": "Masuk"
+ "Sign in": "Masuk",
+ "Transfer to a colleague…": "Alihkan ke rekan…",
+ "Add tag": "Tambah tag",
+ "No tags": "Belum ada tag",
+ "Only shown for verified customers.": "Hanya ditampilkan untuk pelanggan terverifikasi.",
+ "Identity": "Identitas",
+ "Priority": "Prioritas",
+ "Topic": "Topik",
+ "Handoff": "Alasan pengalihan",
+ "Waited": "Menunggu selama",
+ "Waiting": "Menunggu",
+ "Oldest": "Terlama",
+ "Agents online": "Agen online",
+ "Free slots": "Slot kosong",
+ "verified": "terverifikasi",
+ "not verified": "belum terverifikasi"
 };

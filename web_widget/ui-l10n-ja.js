@@ -92,5 +92,20 @@ export default {
  "Access token": "アクセストークン",
  "Use an access token instead": "アクセストークンを使う",
  "Use name and password instead": "名前とパスワードを使う",
- "Sign in": "サインイン"
+ "Sign in": "サインイン",
+ "Transfer to a colleague…": "同僚に転送…",
+ "Add tag": "タグを追加",
+ "No tags": "タグなし",
+ "Only shown for verified customers.": "本人確認済みのお客様にのみ表示されます。",
+ "Identity": "本人確認",
+ "Priority": "優先度",
+ "Topic": "トピック",
+ "Handoff": "引き継ぎ理由",
+ "Waited": "待ち時間",
+ "Waiting": "待機中",
+ "Oldest": "最長待ち",
+ "Agents online": "オンラインのオペレーター",
+ "Free slots": "空き枠",
+ "verified": "確認済み",
+ "not verified": "未確認"
 };

@@ -92,5 +92,20 @@ export default {
  "Access token": "액세스 토큰",
  "Use an access token instead": "액세스 토큰으로 로그인",
  "Use name and password instead": "이름과 비밀번호로 로그인",
- "Sign in": "로그인"
+ "Sign in": "로그인",
+ "Transfer to a colleague…": "동료에게 이관…",
+ "Add tag": "태그 추가",
+ "No tags": "태그 없음",
+ "Only shown for verified customers.": "본인 인증된 고객에게만 표시됩니다.",
+ "Identity": "본인 인증",
+ "Priority": "우선순위",
+ "Topic": "주제",
+ "Handoff": "연결 사유",
+ "Waited": "대기 시간",
+ "Waiting": "대기 중",
+ "Oldest": "최장 대기",
+ "Agents online": "온라인 상담원",
+ "Free slots": "남은 자리",
+ "verified": "인증됨",
+ "not verified": "미인증"
 };

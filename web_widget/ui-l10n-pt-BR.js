@@ -92,5 +92,20 @@ export default {
  "Access token": "Token de acesso",
  "Use an access token instead": "Usar um token de acesso",
  "Use name and password instead": "Usar nome e senha",
- "Sign in": "Entrar"
+ "Sign in": "Entrar",
+ "Transfer to a colleague…": "Transferir para um colega…",
+ "Add tag": "Adicionar tag",
+ "No tags": "Sem tags",
+ "Only shown for verified customers.": "Exibido só para clientes verificados.",
+ "Identity": "Identidade",
+ "Priority": "Prioridade",
+ "Topic": "Assunto",
+ "Handoff": "Transferência",
+ "Waited": "Esperou",
+ "Waiting": "Aguardando",
+ "Oldest": "Mais antigo",
+ "Agents online": "Atendentes online",
+ "Free slots": "Vagas livres",
+ "verified": "verificado",
+ "not verified": "não verificado"
 };

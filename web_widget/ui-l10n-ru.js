@@ -92,5 +92,20 @@ export default {
  "Access token": "Токен доступа",
  "Use an access token instead": "Войти по токену доступа",
  "Use name and password instead": "Войти по имени и паролю",
- "Sign in": "Войти"
+ "Sign in": "Войти",
+ "Transfer to a colleague…": "Передать коллеге…",
+ "Add tag": "Добавить тег",
+ "No tags": "Тегов нет",
+ "Only shown for verified customers.": "Только для подтверждённых клиентов.",
+ "Identity": "Личность",
+ "Priority": "Приоритет",
+ "Topic": "Тема",
+ "Handoff": "Передача",
+ "Waited": "Ожидание",
+ "Waiting": "В ожидании",
+ "Oldest": "Дольше всех",
+ "Agents online": "Операторов онлайн",
+ "Free slots": "Свободных мест",
+ "verified": "подтверждён",
+ "not verified": "не подтверждён"
 };

@@ -92,5 +92,20 @@ export default {
  "Access token": "Erişim anahtarı",
  "Use an access token instead": "Bunun yerine erişim anahtarı kullan",
  "Use name and password instead": "Ad ve şifre kullan",
- "Sign in": "Giriş yap"
+ "Sign in": "Giriş yap",
+ "Transfer to a colleague…": "Bir çalışma arkadaşına aktar…",
+ "Add tag": "Etiket ekle",
+ "No tags": "Etiket yok",
+ "Only shown for verified customers.": "Yalnızca doğrulanmış müşterilerde gösterilir.",
+ "Identity": "Kimlik",
+ "Priority": "Öncelik",
+ "Topic": "Konu",
+ "Handoff": "Aktarma nedeni",
+ "Waited": "Bekledi",
+ "Waiting": "Bekleyen",
+ "Oldest": "En uzun bekleyen",
+ "Agents online": "Çevrimiçi temsilci",
+ "Free slots": "Boş yer",
+ "verified": "doğrulandı",
+ "not verified": "doğrulanmadı"
 };

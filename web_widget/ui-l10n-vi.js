@@ -92,5 +92,20 @@ export default {
  "Access token": "Mã truy cập",
  "Use an access token instead": "Dùng mã truy cập",
  "Use name and password instead": "Dùng tên và mật khẩu",
- "Sign in": "Đăng nhập"
+ "Sign in": "Đăng nhập",
+ "Transfer to a colleague…": "Chuyển cho đồng nghiệp…",
+ "Add tag": "Thêm thẻ",
+ "No tags": "Chưa có thẻ",
+ "Only shown for verified customers.": "Chỉ hiển thị với khách hàng đã xác minh.",
+ "Identity": "Danh tính",
+ "Priority": "Mức ưu tiên",
+ "Topic": "Chủ đề",
+ "Handoff": "Lý do chuyển",
+ "Waited": "Đã chờ",
+ "Waiting": "Đang chờ",
+ "Oldest": "Chờ lâu nhất",
+ "Agents online": "Nhân viên trực tuyến",
+ "Free slots": "Chỗ trống",
+ "verified": "đã xác minh",
+ "not verified": "chưa xác minh"
 };

@@ -92,5 +92,20 @@ export default {
  "Access token": "访问令牌",
  "Use an access token instead": "改用访问令牌",
  "Use name and password instead": "改用用户名和密码",
- "Sign in": "登录"
+ "Sign in": "登录",
+ "Transfer to a colleague…": "转接给同事…",
+ "Add tag": "添加标签",
+ "No tags": "暂无标签",
+ "Only shown for verified customers.": "仅对已验证客户显示。",
+ "Identity": "身份",
+ "Priority": "优先级",
+ "Topic": "主题",
+ "Handoff": "转人工原因",
+ "Waited": "已等待",
+ "Waiting": "排队中",
+ "Oldest": "最久等待",
+ "Agents online": "在线客服",
+ "Free slots": "空闲名额",
+ "verified": "已验证",
+ "not verified": "未验证"
 };

@@ -92,5 +92,20 @@ export default {
  "Access token": "存取權杖",
  "Use an access token instead": "改用存取權杖",
  "Use name and password instead": "改用帳號和密碼",
- "Sign in": "登入"
+ "Sign in": "登入",
+ "Transfer to a colleague…": "轉接給同事…",
+ "Add tag": "新增標籤",
+ "No tags": "尚無標籤",
+ "Only shown for verified customers.": "僅對已驗證的客戶顯示。",
+ "Identity": "身分",
+ "Priority": "優先順序",
+ "Topic": "主題",
+ "Handoff": "轉接原因",
+ "Waited": "已等候",
+ "Waiting": "排隊中",
+ "Oldest": "最久等候",
+ "Agents online": "線上客服",
+ "Free slots": "可接名額",
+ "verified": "已驗證",
+ "not verified": "未驗證"
 };
