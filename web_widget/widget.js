@@ -57,7 +57,7 @@ const EN = {
 };
 let L = EN, LOC = "en", NUM;
 // {n}: numbers in the locale's digits (Intl); other values as given
-const t = (k, v) => String(L[k] || EN[k] || k).replace(/\{(\w+)\}/g, (_, n) => (v && v[n] != null ? (typeof v[n] === "number" ? NUM.format(v[n]) : v[n]) : ""));
+const t = (k, v) => String(L[k] != null ? L[k] : EN[k] || k).replace(/\{(\w+)\}/g, (_, n) => (v && v[n] != null ? (typeof v[n] === "number" ? NUM.format(v[n]) : v[n]) : ""));
 const start = () => {
 // the rest draws the widget in L (not indented: one function since locales load first)
 

@@ -199,3 +199,21 @@ def test_outside_business_hours_the_widget_says_when_people_are_back(
     expect(page.locator(f"{W} form.card p").first).to_have_text(
         line + " Deja un mensaje y te responderemos aquí."
     )
+
+
+def test_closed_in_traditional_chinese_needs_no_space_between_sentences(
+    closed_server: RunningServer, new_page: NewPage
+) -> None:
+    """Chinese runs its sentences together: the closed notice and the invitation to leave a
+    message are joined without a space, the day and time as Taiwan's Intl writes them."""
+    page = new_page(locale="zh-TW", timezone_id="UTC")
+    open_widget(page, closed_server.url)
+    page.locator(f"{W} .hb").click()
+    when = page.evaluate(
+        """ts => [{weekday: 'long'}, {hour: '2-digit', minute: '2-digit'}].map(
+            (o) => new Date(ts * 1000).toLocaleString('zh-TW', o))""",
+        BACK.timestamp(),
+    )
+    expect(page.locator(f"{W} form.card p").first).to_have_text(
+        f"目前為非服務時間，真人客服將於{when[0]} {when[1]} 恢復服務。請留言，我們會在這裡回覆您。"
+    )
