@@ -107,6 +107,27 @@ export default {
  "Agents online": "الموظفون المتصلون",
  "Free slots": "أماكن شاغرة",
  "verified": "موثَّق",
- "not verified": "غير موثَّق"
+ "not verified": "غير موثَّق",
+ "Insert": "إدراج",
+ "Retry": "إعادة المحاولة",
+ "Searching…": "جارٍ البحث…",
+ "Ticket question": "سؤال التذكرة",
+ "You": "أنت",
+ "Download": "تنزيل",
+ "Anyone": "أي شخص",
+ "No agents yet.": "لا يوجد موظفون بعد.",
+ "Sign in with your name and password, or the token `chatd agents add` printed.": "سجّل الدخول باسمك وكلمة المرور، أو بالرمز الذي أظهره الأمر `chatd agents add`.",
+ "Operators sign in with name and password (or an operator token).": "يسجّل مسؤولو العمليات الدخول بالاسم وكلمة المرور (أو برمز وصول خاص بهم).",
+ "Bot deflection": "نسبة حل الروبوت",
+ "answered without a person": "أُجيب عنها دون موظف",
+ "Handed off": "حُوّلت إلى موظف",
+ "went to the human queue": "دخلت قائمة انتظار الموظفين",
+ "left instead of waiting": "تركوا رسالة بدلًا من الانتظار",
+ "Median wait": "وسيط الانتظار",
+ "queue to agent": "من قائمة الانتظار إلى الموظف",
+ "P90 wait": "انتظار P90",
+ "9 in 10 waited less": "9 من كل 10 انتظروا أقل",
+ "First response": "أول رد",
+ "median, from joining the queue": "الوسيط، منذ دخول قائمة الانتظار"
 };
 export const dir = "rtl";

@@ -123,7 +123,7 @@ svg{fill:currentColor}
 .btn.sec{background:#fff;color:#1f2430;box-shadow:inset 0 0 0 1px #c9ced6}
 .btn:disabled{opacity:.55;cursor:default}
 label{display:flex;flex-direction:column;gap:4px;font-size:13px;color:#3d4452}
-input,textarea{border:1px solid #c9ced6;border-radius:8px;padding:8px 10px;background:#fff;width:100%}
+input,textarea{unicode-bidi:plaintext;border:1px solid #c9ced6;border-radius:8px;padding:8px 10px;background:#fff;width:100%}
 textarea{resize:none}
 .err{color:#b42318;font-size:12.5px}
 .stars{display:flex;gap:2px;border:0;padding:0;margin:0}
