@@ -39,6 +39,7 @@ __all__ = [
     "iso_time",
     "open_admin_store",
     "store_description",
+    "tokens_command",
     "transcripts_command",
 ]
 
@@ -259,6 +260,53 @@ async def customers_command(args: argparse.Namespace, config: Config, origins: O
                 file=sys.stderr,
             )
             return 1
+        return 0
+    finally:
+        await store.close()
+
+
+async def tokens_command(args: argparse.Namespace, config: Config, origins: Origins) -> int:
+    """`chatd tokens create NAME --scope ...|list|revoke NAME` (create and revoke audited)."""
+    from chatd.domain.roles import SCOPES
+    from chatd.passwords import new_api_token, session_token_hash
+    from chatd.store.accounts import ApiToken
+
+    creating = args.tokens_command == "create"
+    if creating:
+        name = args.name.strip()
+        scopes = tuple(sorted({s.strip() for s in args.scope.split(",") if s.strip()}))
+        unknown = [s for s in scopes if s not in SCOPES]
+        if not 1 <= len(name) <= 64 or not name.replace("-", "").replace("_", "").isalnum():
+            print("chatd: a token name is 1-64 letters, digits, - or _", file=sys.stderr)
+            return 2
+        if unknown or not scopes:
+            print(f"chatd: --scope: use {', '.join(SCOPES)}", file=sys.stderr)
+            return 2
+    store = await open_admin_store(config, origins, create=False)
+    try:
+        if creating:
+            token = new_api_token()
+            record = ApiToken(name=name, scopes=scopes, created_at=time.time())
+            if not await store.accounts.add_token(session_token_hash(token), record):
+                print(f"chatd: a token named {name!r} exists already", file=sys.stderr)
+                return 1
+            await _audit(store, "token.created", f"{name} ({','.join(scopes)})")
+            print(f"created token {name} with {', '.join(scopes)}")
+            print("The token is shown only this once; keep it like a password:")
+            print(f"token: {token}")
+            return 0
+        if args.tokens_command == "list":
+            found = await store.accounts.tokens()
+            if not found:
+                print("no tokens yet: chatd tokens create NAME --scope ...", file=sys.stderr)
+            for t in found:
+                print(f"{t.name:<24} {','.join(t.scopes)}")
+            return 0
+        if not await store.accounts.remove_token(args.name):
+            print(f"chatd: no token named {args.name!r}", file=sys.stderr)
+            return 1
+        await _audit(store, "token.revoked", args.name)
+        print(f"revoked {args.name}")
         return 0
     finally:
         await store.close()

@@ -26,10 +26,11 @@ from chatd.admin import (
     customers_command,
     iso_time,
     store_description,
+    tokens_command,
     transcripts_command,
 )
 from chatd.config import Config, ConfigError, Origins, locate_config
-from chatd.domain.roles import ROLES
+from chatd.domain.roles import ROLES, SCOPES
 from chatd.store.base import STATUSES, StoreError
 
 __all__ = ["main", "serve"]
@@ -120,6 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     exp.add_argument("--output", "-o", help="file to write (default stdout)")
 
+    tk = sub.add_parser("tokens", help="integration tokens for the exchange's own systems")
+    tk_sub = tk.add_subparsers(dest="tokens_command", required=True)
+    tc = tk_sub.add_parser("create", help="create a token and print it once")
+    _common(tc)
+    tc.add_argument("name")
+    tc.add_argument(
+        "--scope",
+        required=True,
+        help=f"comma-separated: {', '.join(SCOPES)}",
+    )
+    tl = tk_sub.add_parser("list", help="list tokens (names and scopes)")
+    _common(tl)
+    tr_ = tk_sub.add_parser("revoke", help="revoke a token (it stops working at once)")
+    _common(tr_)
+    tr_.add_argument("name")
+
     cu = sub.add_parser("customers", help="erase or export one customer's data (audited)")
     cu_sub = cu.add_subparsers(dest="customers_command", required=True)
     for verb, what in (
@@ -193,6 +210,8 @@ def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
             return asyncio.run(agents_command(args, config, origins))
         if args.command == "customers":
             return asyncio.run(customers_command(args, config, origins))
+        if args.command == "tokens":
+            return asyncio.run(tokens_command(args, config, origins))
         return asyncio.run(transcripts_command(args, config, origins))
     except ConfigError as exc:
         print(f"chatd: configuration error: {exc}", file=sys.stderr)

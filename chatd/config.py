@@ -28,9 +28,11 @@ __all__ = [
     "ClusterConfig",
     "Config",
     "ConfigError",
+    "EmailConfig",
     "HoursConfig",
     "MetricsConfig",
     "Origins",
+    "WebhookConfig",
     "load_config",
     "locate_config",
 ]
@@ -59,6 +61,8 @@ class ServerConfig:
     trusted_proxies: tuple[str, ...] = ()
     #: Seconds a shutdown waits for pending writes before exiting.
     shutdown_timeout_s: float = 10.0
+    #: Where customers reach chatd (``https://chat.example.com``): the base of links in emails.
+    public_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +295,33 @@ class LogConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EmailConfig:
+    """Email follow-up of ticket answers (off while ``smtp_host`` is empty). The SMTP password
+    comes from the CHATD_SMTP_PASSWORD environment variable only."""
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    from_address: str = ""
+    starttls: bool = False
+    username: str = ""
+    #: The longest wait between two attempts at a mail the SMTP server did not accept.
+    max_retry_interval_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """One ``[[webhooks]]`` receiver."""
+
+    url: str = ""
+    #: Signs every call (``Chatd-Signature``); at least 16 characters.
+    secret: str = ""
+    #: Event types sent to this receiver; empty: all of them.
+    events: tuple[str, ...] = ()
+    #: The longest wait between two attempts at a call the receiver did not answer with 2xx.
+    max_retry_interval_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
 class CannedReply:
     shortcut: str
     text: str
@@ -310,6 +341,8 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+    webhooks: tuple[WebhookConfig, ...] = ()
     canned: tuple[CannedReply, ...] = (
         CannedReply("hello", "Hi, thanks for waiting. I'm looking at your question now."),
         CannedReply("moment", "Thanks, give me a moment to check that for you."),
@@ -381,6 +414,8 @@ _POSITIVE = {
     "attachments.upload_burst_per_ip",
     "attachments.decode_workers",
     "attachments.link_ttl_s",
+    "email.smtp_port",
+    "email.max_retry_interval_s",
 }
 #: Ageing head starts may be zero (no boost) but not negative.
 _NON_NEGATIVE = {
@@ -457,7 +492,7 @@ def _build(cls: Any, table: dict[str, Any], prefix: str) -> Any:
 def load_config(
     path: str | Path | None = None,
     *,
-    overrides: dict[str, dict[str, Any]] | None = None,
+    overrides: dict[str, Any] | None = None,
     environ: typing.Mapping[str, str] | None = None,
 ) -> Config:
     """Read a TOML file (or defaults), apply command-line overrides and environment secrets."""
@@ -479,10 +514,13 @@ def _read_toml(path: str | Path) -> dict[str, Any]:
 
 def _assemble(
     table: dict[str, Any],
-    overrides: dict[str, dict[str, Any]] | None,
+    overrides: dict[str, Any] | None,
     env: typing.Mapping[str, str],
 ) -> Config:
     for section, values in (overrides or {}).items():
+        if isinstance(values, list):  # an array of tables ([[webhooks]]) replaces the file's
+            table[section] = values
+            continue
         table.setdefault(section, {})
         if not isinstance(table[section], dict):
             raise ConfigError(f"{section}: expected a table")
@@ -499,6 +537,7 @@ def _assemble(
         config.hours.schedule()
     except ValueError as exc:
         raise ConfigError(f"hours: {exc}") from None
+    _check_integrations(config)
     return config
 
 
@@ -603,3 +642,41 @@ def _check_cluster(config: Config) -> None:
             "security.secret: cluster mode needs the same secret on every node "
             "(set it, or the CHATD_SECRET environment variable)"
         )
+
+
+def _check_integrations(config: Config) -> None:
+    """Email needs a sender and a base for its links; each webhook a url, a secret and known
+    event types."""
+    from chatd.domain.delivery import WEBHOOK_EVENTS, is_email_address
+
+    public_url = config.server.public_url
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"server.public_url: expected http(s)://..., got {public_url!r}")
+    email = config.email
+    if email.smtp_host:
+        if not is_email_address(email.from_address):
+            raise ConfigError(
+                f"email.from_address: expected an email address, got {email.from_address!r}"
+            )
+        if not public_url:
+            raise ConfigError("server.public_url: needed for the links in emails ([email])")
+    for i, hook in enumerate(config.webhooks):
+        key = f"webhooks[{i}]"
+        if not hook.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{key}.url: expected http(s)://..., got {hook.url!r}")
+        if len(hook.secret) < MIN_SECRET_CHARS:
+            raise ConfigError(f"{key}.secret: must be at least {MIN_SECRET_CHARS} characters")
+        for event in hook.events:
+            if event not in WEBHOOK_EVENTS:
+                raise ConfigError(
+                    f"{key}.events: unknown event type {event!r} "
+                    f"(one of {', '.join(WEBHOOK_EVENTS)})"
+                )
+        if not hook.max_retry_interval_s > 0:
+            raise ConfigError(
+                f"{key}.max_retry_interval_s: must be greater than 0, "
+                f"got {hook.max_retry_interval_s!r}"
+            )
+    urls = [hook.url for hook in config.webhooks]
+    if len(set(urls)) != len(urls):
+        raise ConfigError("webhooks: each receiver's url must be listed once")

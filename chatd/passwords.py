@@ -27,6 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 __all__ = [
+    "API_TOKEN_PREFIX",
     "DUMMY_HASH",
     "HASH_SLOTS",
     "MAX_PASSWORD_CHARS",
@@ -36,6 +37,7 @@ __all__ = [
     "hash_password",
     "hash_password_async",
     "matching_step",
+    "new_api_token",
     "new_session_token",
     "new_totp_secret",
     "session_token_hash",
@@ -132,11 +134,20 @@ def matching_step(secret: str, code: str, *, now: float | None = None) -> int | 
     return found
 
 
+#: Integration tokens (``chatd tokens create``) start with this.
+API_TOKEN_PREFIX = "it_"
+
+
+def new_api_token() -> str:
+    """A fresh integration token: shown once, stored only as its hash."""
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
 def new_session_token() -> str:
     """A fresh session token: shown to the client once, stored only as its hash."""
     return SESSION_PREFIX + secrets.token_urlsafe(32)
 
 
 def session_token_hash(token: str) -> str:
-    """What the store keeps of a session token (SHA-256, hex)."""
+    """What the store keeps of a session or integration token (SHA-256, hex)."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -6,6 +6,7 @@ import {
 } from "./common.js";
 import { attachmentNode } from "./files.js";
 import { loadAudit, wireAudit } from "./ops_audit.js";
+import { loadDeliveries, wireDeliveries } from "./ops_deliveries.js";
 import { localePicker, startL10n } from "./l10n.js";
 
 // the page in the operator's language before anything is drawn; the picker in the header changes it
@@ -13,7 +14,7 @@ await startL10n();
 $("#logout").before(localePicker());
 
 const TOKEN_KEY = "chatd.ops.token";
-const TABS = ["dashboard", "conversations", "audit"];
+const TABS = ["dashboard", "conversations", "audit", "deliveries"];
 const PAGE = 50;
 const state = { token: "", filters: {}, offset: 0, rows: [], names: new Map() };
 /** The operator's time zone: the dashboard's day and hours, and exports, follow it. */
@@ -395,12 +396,14 @@ function showTab(name) {
   }
   if (name === "dashboard" && state.token) loadDashboard();
   if (name === "audit" && state.token) loadAudit(state.token);
+  if (name === "deliveries" && state.token) loadDeliveries(state.token);
 }
 
 function wire() {
   $("#tab-dashboard").addEventListener("click", () => showTab("dashboard"));
   $("#tab-conversations").addEventListener("click", () => showTab("conversations"));
   $("#tab-audit").addEventListener("click", () => showTab("audit"));
+  $("#tab-deliveries").addEventListener("click", () => showTab("deliveries"));
   $(".tabs").addEventListener("keydown", (e) => {
     if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
     const now = TABS.findIndex((t) => $(`#tab-${t}`).getAttribute("aria-selected") === "true");
@@ -409,6 +412,7 @@ function wire() {
     $(`#tab-${next}`).focus();
   });
   wireAudit(() => state.token);
+  wireDeliveries(() => state.token);
   $("#logout").addEventListener("click", async () => {
     await signOut(TOKEN_KEY);
     location.reload();

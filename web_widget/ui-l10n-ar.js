@@ -128,6 +128,15 @@ export default {
  "P90 wait": "انتظار P90",
  "9 in 10 waited less": "9 من كل 10 انتظروا أقل",
  "First response": "أول رد",
- "median, from joining the queue": "الوسيط، منذ دخول قائمة الانتظار"
+ "median, from joining the queue": "الوسيط، منذ دخول قائمة الانتظار",
+ "Deliveries": "الإرسال",
+ "Failing deliveries": "عمليات إرسال متعثرة",
+ "Retry now": "أعد المحاولة الآن",
+ "Channel": "القناة",
+ "Event": "الحدث",
+ "Attempts": "المحاولات",
+ "Last error": "آخر خطأ",
+ "Next try": "المحاولة التالية",
+ "Action": "إجراء"
 };
 export const dir = "rtl";

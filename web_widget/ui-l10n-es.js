@@ -128,5 +128,14 @@ export default {
  "P90 wait": "Espera P90",
  "9 in 10 waited less": "9 de cada 10 esperaron menos",
  "First response": "Primera respuesta",
- "median, from joining the queue": "mediana, desde que entran en la fila"
+ "median, from joining the queue": "mediana, desde que entran en la fila",
+ "Deliveries": "Envíos",
+ "Failing deliveries": "Envíos con fallos",
+ "Retry now": "Reintentar ahora",
+ "Channel": "Canal",
+ "Event": "Evento",
+ "Attempts": "Intentos",
+ "Last error": "Último error",
+ "Next try": "Próximo intento",
+ "Action": "Acción"
 };

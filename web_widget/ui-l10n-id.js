@@ -128,5 +128,14 @@ export default {
  "P90 wait": "Waktu tunggu P90",
  "9 in 10 waited less": "9 dari 10 menunggu lebih singkat",
  "First response": "Respons pertama",
- "median, from joining the queue": "median, sejak masuk antrean"
+ "median, from joining the queue": "median, sejak masuk antrean",
+ "Deliveries": "Pengiriman",
+ "Failing deliveries": "Pengiriman gagal",
+ "Retry now": "Coba sekarang",
+ "Channel": "Kanal",
+ "Event": "Peristiwa",
+ "Attempts": "Percobaan",
+ "Last error": "Galat terakhir",
+ "Next try": "Coba berikutnya",
+ "Action": "Tindakan"
 };

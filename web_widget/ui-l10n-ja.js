@@ -128,5 +128,14 @@ export default {
  "P90 wait": "P90 待ち時間",
  "9 in 10 waited less": "10 人中 9 人はこれより短い",
  "First response": "初回応答",
- "median, from joining the queue": "中央値、待機開始から"
+ "median, from joining the queue": "中央値、待機開始から",
+ "Deliveries": "配信",
+ "Failing deliveries": "失敗している配信",
+ "Retry now": "今すぐ再試行",
+ "Channel": "チャネル",
+ "Event": "イベント",
+ "Attempts": "試行回数",
+ "Last error": "直近のエラー",
+ "Next try": "次回の試行",
+ "Action": "操作"
 };

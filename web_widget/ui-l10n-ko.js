@@ -128,5 +128,14 @@ export default {
  "P90 wait": "P90 대기 시간",
  "9 in 10 waited less": "10명 중 9명은 이보다 짧게 대기",
  "First response": "첫 응답",
- "median, from joining the queue": "중앙값, 대기열 진입부터"
+ "median, from joining the queue": "중앙값, 대기열 진입부터",
+ "Deliveries": "전송",
+ "Failing deliveries": "실패한 전송",
+ "Retry now": "지금 다시 시도",
+ "Channel": "채널",
+ "Event": "이벤트",
+ "Attempts": "시도 횟수",
+ "Last error": "마지막 오류",
+ "Next try": "다음 시도",
+ "Action": "작업"
 };

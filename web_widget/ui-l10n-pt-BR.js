@@ -128,5 +128,14 @@ export default {
  "P90 wait": "Espera P90",
  "9 in 10 waited less": "9 em cada 10 esperaram menos",
  "First response": "Primeira resposta",
- "median, from joining the queue": "mediana, desde a entrada na fila"
+ "median, from joining the queue": "mediana, desde a entrada na fila",
+ "Deliveries": "Entregas",
+ "Failing deliveries": "Entregas com falha",
+ "Retry now": "Tentar agora",
+ "Channel": "Canal",
+ "Event": "Evento",
+ "Attempts": "Tentativas",
+ "Last error": "Último erro",
+ "Next try": "Próxima tentativa",
+ "Action": "Ação"
 };

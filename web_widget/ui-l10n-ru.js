@@ -128,5 +128,14 @@ export default {
  "P90 wait": "Ожидание P90",
  "9 in 10 waited less": "9 из 10 ждали меньше",
  "First response": "Первый ответ",
- "median, from joining the queue": "медиана, с момента входа в очередь"
+ "median, from joining the queue": "медиана, с момента входа в очередь",
+ "Deliveries": "Доставка",
+ "Failing deliveries": "Недоставленное",
+ "Retry now": "Повторить сейчас",
+ "Channel": "Канал",
+ "Event": "Событие",
+ "Attempts": "Попытки",
+ "Last error": "Последняя ошибка",
+ "Next try": "Следующая попытка",
+ "Action": "Действие"
 };

@@ -128,5 +128,14 @@ export default {
  "P90 wait": "P90 bekleme",
  "9 in 10 waited less": "10 kişiden 9'u daha az bekledi",
  "First response": "İlk yanıt",
- "median, from joining the queue": "medyan, sıraya girişten itibaren"
+ "median, from joining the queue": "medyan, sıraya girişten itibaren",
+ "Deliveries": "Gönderimler",
+ "Failing deliveries": "Başarısız gönderimler",
+ "Retry now": "Şimdi tekrar dene",
+ "Channel": "Kanal",
+ "Event": "Olay",
+ "Attempts": "Deneme",
+ "Last error": "Son hata",
+ "Next try": "Sonraki deneme",
+ "Action": "İşlem"
 };

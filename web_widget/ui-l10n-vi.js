@@ -128,5 +128,14 @@ export default {
  "P90 wait": "Thời gian chờ P90",
  "9 in 10 waited less": "9/10 khách chờ ít hơn",
  "First response": "Phản hồi đầu tiên",
- "median, from joining the queue": "trung vị, tính từ lúc vào hàng chờ"
+ "median, from joining the queue": "trung vị, tính từ lúc vào hàng chờ",
+ "Deliveries": "Gửi đi",
+ "Failing deliveries": "Lần gửi bị lỗi",
+ "Retry now": "Thử lại ngay",
+ "Channel": "Kênh",
+ "Event": "Sự kiện",
+ "Attempts": "Số lần thử",
+ "Last error": "Lỗi gần nhất",
+ "Next try": "Lần thử tiếp theo",
+ "Action": "Thao tác"
 };

@@ -128,5 +128,14 @@ export default {
  "P90 wait": "P90 等待时间",
  "9 in 10 waited less": "90% 的客户等待少于此时间",
  "First response": "首次响应",
- "median, from joining the queue": "中位数，从进入队列算起"
+ "median, from joining the queue": "中位数，从进入队列算起",
+ "Deliveries": "投递",
+ "Failing deliveries": "投递失败",
+ "Retry now": "立即重试",
+ "Channel": "渠道",
+ "Event": "事件",
+ "Attempts": "尝试次数",
+ "Last error": "最近错误",
+ "Next try": "下次尝试",
+ "Action": "操作"
 };

@@ -128,5 +128,14 @@ export default {
  "P90 wait": "P90 等候時間",
  "9 in 10 waited less": "90% 的客戶等候少於此時間",
  "First response": "首次回應",
- "median, from joining the queue": "中位數，從進入佇列起算"
+ "median, from joining the queue": "中位數，從進入佇列起算",
+ "Deliveries": "傳送",
+ "Failing deliveries": "傳送失敗",
+ "Retry now": "立即重試",
+ "Channel": "管道",
+ "Event": "事件",
+ "Attempts": "嘗試次數",
+ "Last error": "最近錯誤",
+ "Next try": "下次嘗試",
+ "Action": "動作"
 };

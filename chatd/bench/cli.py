@@ -45,6 +45,12 @@ def _upload(opts: BenchOptions) -> dict[str, Any]:
     return run_upload(opts)
 
 
+def _webhooks(opts: BenchOptions) -> dict[str, Any]:
+    from chatd.bench.webhooks import run_webhooks
+
+    return run_webhooks(opts)
+
+
 SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "idle": run_idle,
     "relay": run_relay,
@@ -52,6 +58,7 @@ SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "bot": run_bot,
     "hostile": _hostile,
     "upload": _upload,
+    "webhooks": _webhooks,
 }
 
 #: Keys of each scenario's human summary, in order.
@@ -67,6 +74,14 @@ _SUMMARY = {
     ),
     "surge": ("bot_reply_p50_ms", "bot_reply_p99_ms", "loop_lag_p99_ms", "errors"),
     "bot": ("p50_ms", "p99_ms", "baseline_p99_ms"),
+    "webhooks": (
+        "delivered",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "server_cpu_us_per_msg_off",
+        "server_cpu_us_per_msg_on",
+        "cpu_per_msg_ratio",
+    ),
     "hostile": (
         "loop_lag_p99_ms",
         "calm_loop_lag_p99_ms",
@@ -106,7 +121,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--connections",
         type=int,
         help="idle: customers (10000); relay: pairs (50); surge: customers (5000); "
-        "hostile: pairs (40); upload: uploaders (20)",
+        "hostile: pairs (40); upload: uploaders (20); "
+        "webhooks: messages (500)",
     )
     parser.add_argument("--duration", type=float, help="seconds of each measured phase")
     parser.add_argument(

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ROLES", "SERVES_CHATS", "STAFF", "SUPERVISES", "serves_chats"]
+__all__ = ["ROLES", "SCOPES", "SERVES_CHATS", "STAFF", "SUPERVISES", "serves_chats"]
 
 ROLES = ("agent", "supervisor", "operator")
 #: Roles that take chats from the queue.
@@ -22,3 +22,12 @@ STAFF = ROLES
 def serves_chats(role: str) -> bool:
     """Whether an account with ``role`` takes chats from the queue."""
     return role in SERVES_CHATS
+
+
+#: What an integration token (``chatd tokens create NAME --scope ...``) may be given.
+SCOPES = {
+    "messages:write": "post a system message into an open conversation",
+    "conversations:read": "search conversations, read transcripts, export",
+    "tickets:read": "list and read tickets",
+    "stats:read": "the dashboard's figures",
+}

@@ -43,8 +43,8 @@ from chatd.service.conversations import (
     ConversationLog,
     by_agent,
     changed_meanwhile,
+    owned_by,
 )
-from chatd.service.desk import owned_by
 from chatd.store.base import (
     AgentRecord,
     ConditionFailed,

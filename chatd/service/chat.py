@@ -15,7 +15,9 @@ Each part owns one thing and calls the others' public methods only (the arrows p
 * :class:`~chatd.service.retention.Retention`: deletion by age, erasure and export of one
   customer's data;
 * :class:`~chatd.service.masking.Masker`: secrets masked inline or in a worker process;
-* :class:`~chatd.service.attachments.Attachments`: files sent in a conversation.
+* :class:`~chatd.service.attachments.Attachments`: files sent in a conversation;
+* :class:`~chatd.service.integrations.Integrations`: messages the exchange's systems post;
+* :class:`~chatd.service.deliveries.Deliveries`: emails and webhooks, queued with their events.
 
 A new capability is a new part here (docs/architecture.md), not new methods on an old one.
 """
@@ -33,8 +35,10 @@ from chatd.service.attachments import Attachments
 from chatd.service.conversations import ConversationLog
 from chatd.service.coordinator import Coordinator
 from chatd.service.customers import CustomerFlow
+from chatd.service.deliveries import Deliveries
 from chatd.service.desk import AgentDesk
 from chatd.service.external_bot import ExternalBot
+from chatd.service.integrations import Integrations
 from chatd.service.masking import Masker
 from chatd.service.metrics import Metrics
 from chatd.service.retention import Retention
@@ -116,6 +120,13 @@ class ChatService:
         )
         blobs = blobs or blob_store_for(config, store)
         self.retention = Retention(store=store, config=config.retention, blobs=blobs, clock=clock)
+        #: Emails and webhooks: queued with their events, sent by a task per node (started by
+        #: the app when :attr:`Deliveries.enabled`).
+        self.deliveries = Deliveries(
+            config=config, store=store, secret=secret, metrics=self.metrics, clock=clock
+        )
+        if self.deliveries.enabled:
+            self.log.outgoing = self.deliveries
         self.tickets = Tickets(
             log=self.log,
             assignments=self.assignments,
@@ -124,6 +135,7 @@ class ChatService:
             metrics=self.metrics,
             clock=clock,
         )
+        self.integrations = Integrations(log=self.log, masker=self.masker, clock=clock)
         self.attachments = Attachments(
             config=config,
             log=self.log,

@@ -40,8 +40,10 @@ __all__ = [
     "CUSTOMER_WRITABLE",
     "ConversationLog",
     "Done",
+    "Outgoing",
     "by_agent",
     "changed_meanwhile",
+    "owned_by",
     "serialized",
 ]
 
@@ -112,6 +114,22 @@ def changed_meanwhile(ref: str | None) -> ProtocolError:
     return ProtocolError("invalid_state", "the conversation changed meanwhile; send again", ref)
 
 
+class Outgoing(Protocol):
+    """What queues emails and webhook calls with the events that cause them
+    (chatd/service/deliveries.py)."""
+
+    async def attach(
+        self, conversation_id: str, new: NewEvent, conv: ConversationRecord | None
+    ) -> NewEvent:
+        """``new`` with the outbox rows it causes added to ``also``."""
+        ...
+
+    def stored(self, new: NewEvent, event: Event | None) -> None:
+        """The append of ``new`` (as attach returned it) ended: stored as ``event``, or not
+        (None: a retried cid, or an error)."""
+        ...
+
+
 class _HasLog(Protocol):
     log: ConversationLog
 
@@ -166,6 +184,17 @@ class _ConversationSection:
             lock.release()
 
 
+def owned_by(
+    agent: AgentRecord, conv: ConversationRecord | None, ref: str | None
+) -> ConversationRecord:
+    """``conv`` if it is assigned to ``agent``; not_found or forbidden otherwise."""
+    if conv is None:
+        raise ProtocolError("not_found", "no such conversation", ref)
+    if conv.status != "assigned" or conv.agent_id != agent.agent_id:
+        raise ProtocolError("forbidden", "this conversation is not assigned to you", ref)
+    return conv
+
+
 class ConversationLog:
     """Appends, the open-conversation cache, per-conversation locks, and delivery on the bus."""
 
@@ -185,6 +214,9 @@ class ConversationLog:
         self.shared = False
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._lock_owners: dict[str, asyncio.Task[Any] | None] = {}
+        #: Emails and webhooks (set by the container when any is configured): every event is
+        #: shown to it before it is stored, so its deliveries are stored in the same transaction.
+        self.outgoing: Outgoing | None = None
 
     # -- locking ------------------------------------------------------------------------------
 
@@ -304,19 +336,27 @@ class ConversationLog:
         open cache (the truth there) and leaves anything else to the store.
         """
         async with self.section(conversation_id):
-            if (self.shared and agent_id is None) or (
-                expect is not None and not _allows(expect, self.open.get(conversation_id))
-            ):
-                # Cluster mode reads after the append (the store returns the row in the same
-                # round trip): an assignment committed before it is seen here, one committed
-                # after it includes this event in its chat_assigned history.
-                event, created, fresh = await self.store.append_event_with_conversation(
-                    conversation_id, new, expect
-                )
-                if created:
-                    self.remember(conversation_id, fresh)
-            else:
-                event, created = await self.store.append_event(conversation_id, new)
+            outgoing = self.outgoing
+            if outgoing is not None:
+                new = await outgoing.attach(conversation_id, new, self.open.get(conversation_id))
+            created = False
+            try:
+                if (self.shared and agent_id is None) or (
+                    expect is not None and not _allows(expect, self.open.get(conversation_id))
+                ):
+                    # Cluster mode reads after the append (the store returns the row in the
+                    # same round trip): an assignment committed before it is seen here, one
+                    # committed after it includes this event in its chat_assigned history.
+                    event, created, fresh = await self.store.append_event_with_conversation(
+                        conversation_id, new, expect
+                    )
+                    if created:
+                        self.remember(conversation_id, fresh)
+                else:
+                    event, created = await self.store.append_event(conversation_id, new)
+            finally:
+                if outgoing is not None and new.also:
+                    outgoing.stored(new, event if created else None)
             if created:
                 conv = self.open.get(conversation_id)
                 if conv is not None:

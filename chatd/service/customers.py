@@ -369,6 +369,22 @@ class CustomerFlow:
                 skills=conv.skills,
             )
 
+    async def email_transcript(self, conversation_id: str, address: str) -> Event:
+        """The customer asked for their transcript by email: an internal audit event whose own
+        transaction queues the mail (chatd.service.deliveries builds it from the stored,
+        masked events). The conversation may be open or closed."""
+        event, _created = await self.log.append(
+            conversation_id,
+            NewEvent(
+                kind="audit",
+                ts=self.clock(),
+                author="customer",
+                internal=True,
+                data={"action": "transcript_email", "to": address},
+            ),
+        )
+        return event
+
     # -- to a person and back -----------------------------------------------------------------
 
     @serialized

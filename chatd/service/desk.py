@@ -20,6 +20,7 @@ from chatd.service.conversations import (
     Done,
     by_agent,
     changed_meanwhile,
+    owned_by,
     serialized,
 )
 from chatd.service.customers import CustomerFlow
@@ -34,20 +35,9 @@ from chatd.store.base import (
     Store,
 )
 
-__all__ = ["AgentDesk", "owned_by"]
+__all__ = ["AgentDesk"]
 
 log = get_logger(__name__)
-
-
-def owned_by(
-    agent: AgentRecord, conv: ConversationRecord | None, ref: str | None
-) -> ConversationRecord:
-    """``conv`` if it is assigned to ``agent``; not_found or forbidden otherwise."""
-    if conv is None:
-        raise ProtocolError("not_found", "no such conversation", ref)
-    if conv.status != "assigned" or conv.agent_id != agent.agent_id:
-        raise ProtocolError("forbidden", "this conversation is not assigned to you", ref)
-    return conv
 
 
 class AgentDesk:

@@ -60,6 +60,19 @@ class Metrics:
             buckets=_WAIT_BUCKETS,
             registry=r,
         )
+        self.deliveries = Counter(
+            "chatd_deliveries",
+            "Email and webhook delivery attempts by channel and outcome (accepted, failed)",
+            ["channel", "outcome"],
+            registry=r,
+        )
+        self.delivery_latency = Histogram(
+            "chatd_delivery_seconds",
+            "Time from the event to its receiver accepting the email or webhook call",
+            ["channel"],
+            buckets=_WAIT_BUCKETS,
+            registry=r,
+        )
         self.protocol_errors = Counter(
             "chatd_protocol_errors", "Rejected client frames by error code", ["code"], registry=r
         )

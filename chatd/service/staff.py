@@ -25,6 +25,7 @@ from chatd.config import SecurityConfig
 from chatd.domain.signin import COUNTED_FAILURES, Attempt, decide
 from chatd.logs import get_logger
 from chatd.passwords import (
+    API_TOKEN_PREFIX,
     SESSION_PREFIX,
     matching_step,
     new_session_token,
@@ -33,7 +34,7 @@ from chatd.passwords import (
 )
 from chatd.protocol import ProtocolError
 from chatd.service.assignments import Assignments
-from chatd.store.accounts import AuditEntry, SessionRecord
+from chatd.store.accounts import ApiToken, AuditEntry, SessionRecord
 from chatd.store.base import AgentRecord, Store
 
 __all__ = ["SESSIONS_TOPIC", "SignInRefused", "SignedIn", "Staff"]
@@ -124,6 +125,12 @@ class Staff:
         if session is None or session.expires_at <= self.clock():
             return None
         return await self.store.get_agent(session.agent_id)
+
+    async def integration(self, token: str) -> ApiToken | None:
+        """The integration token ``token`` is, or None (not one, unknown, revoked)."""
+        if not token.startswith(API_TOKEN_PREFIX) or len(token) > 128:
+            return None
+        return await self.store.accounts.token(session_token_hash(token))
 
     async def session_valid(self, token: str) -> bool:
         """Whether a session token still signs in (False for a static token: not a session)."""

@@ -26,6 +26,7 @@ __all__ = [
     "AccountSecrets",
     "AccountStore",
     "Accounts",
+    "ApiToken",
     "AuditEntry",
     "AuditFilter",
     "SQLRunner",
@@ -45,6 +46,9 @@ AUDIT_ACTIONS = (
     "account.removed",
     "password.set",
     "totp.enrolled",
+    "token.created",
+    "token.revoked",
+    "message.posted",
     "attachment.read",
     "erasure",
 )
@@ -79,6 +83,15 @@ class AuditEntry:
     action: str
     target: str | None = None
     ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An integration token (``chatd tokens create``): a name and what it may do."""
+
+    name: str
+    scopes: tuple[str, ...]
+    created_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +143,16 @@ class AccountStore(Protocol):
 
     async def delete_audit_before(self, ts: float) -> int: ...
 
+    async def add_token(self, token_hash: str, token: ApiToken) -> bool:
+        """Store an integration token; False when the name is taken."""
+        ...
+
+    async def token(self, token_hash: str) -> ApiToken | None: ...
+
+    async def tokens(self) -> list[ApiToken]: ...
+
+    async def remove_token(self, name: str) -> bool: ...
+
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -154,6 +177,11 @@ _DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = ?"
 _INSERT_AUDIT = "INSERT INTO audit (ts, actor, action, target, ip) VALUES (?, ?, ?, ?, ?)"
 _COUNT_AUDIT = "SELECT COUNT(*) FROM audit WHERE actor = ? AND action = ? AND ts >= ?"
 _DELETE_AUDIT = "DELETE FROM audit WHERE ts < ?"
+_TOKEN_NAME_TAKEN = "SELECT 1 FROM api_tokens WHERE name = ?"
+_INSERT_TOKEN = "INSERT INTO api_tokens (token_hash, name, scopes, created_at) VALUES (?, ?, ?, ?)"
+_GET_TOKEN = "SELECT name, scopes, created_at FROM api_tokens WHERE token_hash = ?"
+_LIST_TOKENS = "SELECT name, scopes, created_at FROM api_tokens ORDER BY name"
+_DELETE_TOKEN = "DELETE FROM api_tokens WHERE name = ?"
 
 
 def _delete_sessions(agent_id: str | None, before: float | None) -> tuple[str, list[Any]]:
@@ -182,6 +210,11 @@ def _audit_query(flt: AuditFilter) -> tuple[str, list[Any]]:
     sql += " ORDER BY ts DESC, id DESC LIMIT ?"
     params.append(max(0, flt.limit))
     return sql, params
+
+
+def _token(row: Sequence[Any]) -> ApiToken:
+    scopes = tuple(s for s in str(row[1]).split(",") if s)
+    return ApiToken(name=str(row[0]), scopes=scopes, created_at=float(row[2]))
 
 
 def _secrets(row: Sequence[Any]) -> AccountSecrets:
@@ -274,6 +307,23 @@ class Accounts:
 
     async def delete_audit_before(self, ts: float) -> int:
         return await self._run.write("delete_audit_before", _DELETE_AUDIT, (ts,))
+
+    async def add_token(self, token_hash: str, token: ApiToken) -> bool:
+        if await self._run.read("token_name", _TOKEN_NAME_TAKEN, (token.name,)):
+            return False
+        params = (token_hash, token.name, ",".join(token.scopes), token.created_at)
+        await self._run.write("add_token", _INSERT_TOKEN, params)
+        return True
+
+    async def token(self, token_hash: str) -> ApiToken | None:
+        rows = await self._run.read("token", _GET_TOKEN, (token_hash,))
+        return _token(rows[0]) if rows else None
+
+    async def tokens(self) -> list[ApiToken]:
+        return [_token(row) for row in await self._run.read("tokens", _LIST_TOKENS, ())]
+
+    async def remove_token(self, name: str) -> bool:
+        return await self._run.write("remove_token", _DELETE_TOKEN, (name,)) > 0
 
 
 def affected_rows(status: str) -> int:

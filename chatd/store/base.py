@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from chatd.store.accounts import AccountStore
 from chatd.store.erasure import Erasure
+from chatd.store.outbox import OutboxStore
 
 __all__ = [
     "CONVERSATION_FIELDS",
@@ -138,6 +139,11 @@ class NewEvent:
     #: Internal events (notes, tags, assignment reasons, audit) are never shown to the customer.
     internal: bool = False
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: Writes that belong to this event, run in the transaction that stores it and only when it
+    #: is stored (not for a retried cid): ``(sql with ? placeholders, params)``. The outbox of
+    #: emails and webhooks (chatd.store.outbox) queues its deliveries this way, durably with
+    #: the event. The SQL may read the new event's seq as ``MAX(seq)`` of its conversation.
+    also: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +240,11 @@ class Store(Protocol):
     @property
     def erasure(self) -> Erasure:
         """Retention and erasure: finding and deleting conversations that are not open."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxStore:
+        """Emails and webhook calls queued with their events (chatd.store.outbox)."""
         ...
 
     async def open(self) -> None:

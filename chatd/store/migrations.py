@@ -130,7 +130,48 @@ CREATE INDEX audit_actor_action_ts ON audit (actor, action, ts);
 """
 
 #: Ordered upgrade scripts; index i takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_SUBJECT, _V3_CID_PER_AUTHOR, _V4_STAFF_SIGN_IN)
+_V5_API_TOKENS = """
+-- Integration tokens (chatd tokens create): SHA-256 of the token, its name and scopes.
+CREATE TABLE api_tokens (
+    token_hash  TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    scopes      TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+"""
+
+_V6_OUTBOX = """
+-- Outgoing emails and webhooks (chatd.store.outbox): queued with their event, delivered at least
+-- once. A row lives until its receiver accepted it.
+CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    channel          TEXT NOT NULL,
+    receiver         TEXT NOT NULL,
+    delivery_id      TEXT NOT NULL,
+    type             TEXT NOT NULL,
+    conversation_id  TEXT,
+    seq              INTEGER,
+    created_at       REAL NOT NULL,
+    payload          TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    due_at           REAL NOT NULL,
+    lease_owner      TEXT,
+    last_error       TEXT
+);
+CREATE UNIQUE INDEX outbox_delivery ON outbox (receiver, delivery_id);
+CREATE INDEX outbox_due ON outbox (due_at);
+-- A claim reads back its own rows by claim token; a backlog must not make that a table scan.
+CREATE INDEX outbox_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1_INITIAL,
+    _V2_SUBJECT,
+    _V3_CID_PER_AUTHOR,
+    _V4_STAFF_SIGN_IN,
+    _V5_API_TOKENS,
+    _V6_OUTBOX,
+)
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
 

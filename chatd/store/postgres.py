@@ -55,6 +55,7 @@ from chatd.store.base import (
     unknown_fields,
 )
 from chatd.store.erasure import Erasure
+from chatd.store.outbox import Outbox
 from chatd.store.postgres_append import APPEND_EVENT, APPEND_EVENT_WITH_CONVERSATION, Appender
 from chatd.store.postgres_pool import (
     TrackedPool,
@@ -220,6 +221,40 @@ CREATE TABLE attachment_blobs (
 CREATE INDEX attachment_blobs_unsettled ON attachment_blobs (created_at) WHERE NOT settled;
 """
 
+_V7_API_TOKENS = """
+-- Integration tokens (chatd tokens create): SHA-256 of the token, its name and scopes.
+CREATE TABLE api_tokens (
+    token_hash  TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    scopes      TEXT NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL
+);
+"""
+
+_V8_OUTBOX = """
+-- Outgoing emails and webhooks (chatd.store.outbox): queued with their event, delivered at least
+-- once by one node at a time (claimed with FOR UPDATE SKIP LOCKED and a lease).
+CREATE TABLE outbox (
+    id               BIGSERIAL PRIMARY KEY,
+    channel          TEXT NOT NULL,
+    receiver         TEXT NOT NULL,
+    delivery_id      TEXT NOT NULL,
+    type             TEXT NOT NULL,
+    conversation_id  TEXT,
+    seq              BIGINT,
+    created_at       DOUBLE PRECISION NOT NULL,
+    payload          TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    due_at           DOUBLE PRECISION NOT NULL,
+    lease_owner      TEXT,
+    last_error       TEXT
+);
+CREATE UNIQUE INDEX outbox_delivery ON outbox (receiver, delivery_id);
+CREATE INDEX outbox_due ON outbox (due_at);
+-- A claim reads back its own rows by claim token; a backlog must not make that a table scan.
+CREATE INDEX outbox_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _V1_INITIAL,
     _V2_DISPATCH_FENCE,
@@ -227,6 +262,8 @@ MIGRATIONS: tuple[str, ...] = (
     _V4_CID_PER_AUTHOR,
     _V5_STAFF_SIGN_IN,
     _V6_ATTACHMENTS,
+    _V7_API_TOKENS,
+    _V8_OUTBOX,
 )
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -271,6 +308,8 @@ class PostgresStore:
         self.accounts = Accounts(_Runner(self._db))
         #: Retention and erasure (chatd.store.erasure).
         self.erasure = Erasure(_Runner(self._db))
+        #: Outgoing emails and webhooks (chatd.store.outbox).
+        self.outbox = Outbox(_Runner(self._db), skip_locked=True)
         # Tickets created by one node get numbers in call order (nextval order on parallel
         # connections would otherwise follow server scheduling). Tickets are rare; a node-wide
         # lock costs nothing measurable.

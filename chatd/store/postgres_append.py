@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
+from chatd.store.accounts import numbered
 from chatd.store.base import ConditionFailed, Event, NewEvent, StoreError, cid_owner
 from chatd.store.postgres_pool import TrackedPool
 from chatd.store.rows import Rows, dump_json
@@ -130,7 +131,13 @@ class Appender:
         async with self._db.tracked(), self._locks.hold(conversation_id):
             try:
                 async with self._db.acquire("append_event") as conn:
-                    row = await conn.fetchrow(sql, *params)
+                    if event.also:  # the event's own writes (the outbox), in its transaction
+                        async with conn.transaction():
+                            row = await conn.fetchrow(sql, *params)
+                            for also_sql, also_params in event.also if row is not None else ():
+                                await conn.execute(numbered(also_sql), *also_params)
+                    else:
+                        row = await conn.fetchrow(sql, *params)
             except StoreError as exc:
                 if not isinstance(exc.__cause__, asyncpg.UniqueViolationError):
                     raise

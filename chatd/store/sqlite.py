@@ -57,6 +57,7 @@ from chatd.store.base import (
 )
 from chatd.store.erasure import Erasure
 from chatd.store.files import prepare_private_database
+from chatd.store.outbox import Outbox
 from chatd.store.rows import Rows, dump_json
 from chatd.store.sql import (
     AGENT_COLUMNS,
@@ -158,6 +159,8 @@ class SQLiteStore:
         self.accounts = Accounts(_Runner(self))
         #: Retention and erasure (chatd.store.erasure).
         self.erasure = Erasure(_Runner(self))
+        #: Outgoing emails and webhooks (chatd.store.outbox).
+        self.outbox = Outbox(_Runner(self))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -375,6 +378,8 @@ class SQLiteStore:
                 ).fetchone()
                 return _ROWS.event(row), False
             self._seqs().stage(conversation_id, seq)
+            for also_sql, also_params in event.also:  # the event's own writes (the outbox)
+                conn.execute(also_sql, also_params)
             stored = Event(
                 conversation_id=conversation_id,
                 seq=seq,

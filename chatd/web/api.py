@@ -66,19 +66,33 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def requires(*roles: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[Any]]]:
-    """Authenticate the bearer token and admit only the given roles."""
+def requires(
+    *roles: str, scope: str | None = None
+) -> Callable[[Handler], Callable[[web.Request], Awaitable[Any]]]:
+    """Authenticate the bearer token and admit only the given roles, and integration tokens
+    (``chatd tokens create``) that hold ``scope``. An integration token reaches the handler as
+    an account named ``token:<name>`` with the role ``integration``."""
 
     def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
         async def inner(request: web.Request) -> web.StreamResponse:
             token = bearer_token(request)
             if token is None:
                 return refuse(401, "not_authenticated", "send Authorization: Bearer <token>")
-            try:
-                agent = await request.app[SERVICE].staff.authenticate(token)
-            except p.ProtocolError:
-                return refuse(401, "not_authenticated", "the token is not valid")
-            if agent.role not in roles:
+            staff = request.app[SERVICE].staff
+            integration = await staff.integration(token)
+            if integration is not None:
+                if scope is None or scope not in integration.scopes:
+                    needs = f"the scope {scope}" if scope else "a staff account"
+                    return refuse(403, "forbidden", f"this route needs {needs}")
+                agent = AgentRecord(
+                    f"token:{integration.name}", f"token:{integration.name}", "integration", ""
+                )
+            else:
+                try:
+                    agent = await staff.authenticate(token)
+                except p.ProtocolError:
+                    return refuse(401, "not_authenticated", "the token is not valid")
+            if agent.role not in roles and agent.role != "integration":
                 return refuse(403, "forbidden", f"this route is for: {', '.join(roles)}")
             try:
                 return await handler(request, agent)
@@ -292,7 +306,7 @@ async def kb_search(request: web.Request, agent: AgentRecord) -> web.Response:
 
 
 @routes.get("/api/tickets")
-@requires(*STAFF)
+@requires(*STAFF, scope="tickets:read")
 async def tickets(request: web.Request, agent: AgentRecord) -> web.Response:
     status = request.query.get("status") or None
     if status not in (None, "open", "answered", "closed"):
@@ -311,7 +325,7 @@ def _ticket_id(request: web.Request) -> int:
 
 
 @routes.get("/api/tickets/{ticket_id}")
-@requires(*STAFF)
+@requires(*STAFF, scope="tickets:read")
 async def ticket(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
     found = await service.store.get_ticket(_ticket_id(request))
@@ -376,7 +390,7 @@ async def live(request: web.Request, agent: AgentRecord) -> web.Response:
 
 
 @routes.get("/api/conversations")
-@requires("operator")
+@requires("operator", scope="conversations:read")
 async def conversations(request: web.Request, agent: AgentRecord) -> web.Response:
     found = await _service(request).store.list_conversations(conversation_filter(request))
     names = await _agent_names(request)
@@ -384,7 +398,7 @@ async def conversations(request: web.Request, agent: AgentRecord) -> web.Respons
 
 
 @routes.get("/api/conversations/{conversation_id}")
-@requires("operator")
+@requires("operator", scope="conversations:read")
 async def conversation(request: web.Request, agent: AgentRecord) -> web.Response:
     service = _service(request)
     conversation_id = request.match_info["conversation_id"]
@@ -442,7 +456,7 @@ def conversation_rows(
 
 
 @routes.get("/api/export")
-@requires("operator")
+@requires("operator", scope="conversations:read")
 async def export(request: web.Request, agent: AgentRecord) -> web.StreamResponse:
     """The matching conversations, streamed: every event as JSONL or CSV, or (`rows=conversation`,
     CSV only) one row per conversation with times in `tz`. CSV starts with a UTF-8 BOM."""
@@ -500,7 +514,7 @@ async def export(request: web.Request, agent: AgentRecord) -> web.StreamResponse
 
 
 @routes.get("/api/stats")
-@requires("operator")
+@requires("operator", scope="stats:read")
 async def stats(request: web.Request, agent: AgentRecord) -> web.Response:
     """The figures of one day from local midnight in `tz` (IANA name or minutes east of UTC;
     UTC by default) to the next; `hourly` counts hours from that midnight."""

@@ -22,7 +22,15 @@ from chatd.service.coordinator import default_node_id
 from chatd.service.metrics import Metrics, probe_event_loop_lag
 from chatd.service.queueing import QueueLoops
 from chatd.store import open_store
-from chatd.web import api, attachments_api, openapi, staff_api
+from chatd.web import (
+    api,
+    attachments_api,
+    deliveries_api,
+    integrations_api,
+    openapi,
+    staff_api,
+    transcripts_api,
+)
 from chatd.web.agent_ws import agent_ws
 from chatd.web.customer_ws import customer_ws
 from chatd.web.keys import BOT, CONFIG, LIMITS, LOOPS, METRICS, SERVICE, SOCKETS
@@ -112,6 +120,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[LOOPS] = loops
     loops.start()
     sweeper = asyncio.create_task(service.retention.run_forever(), name="retention")
+    if service.deliveries.enabled:
+        await service.deliveries.start(node_id or "embedded", only_node=node_id is None)
     if not any(a.role == "operator" for a in service.assignments.agents.values()):
         log.warning(
             "no_operator",
@@ -126,6 +136,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
+        await service.deliveries.stop()
         await loops.stop()
         await service.coordinator.stop()
         await service.masker.close()
@@ -183,7 +194,10 @@ def make_app(config: Config, *, bot: Bot | None = None) -> web.Application:
     app.router.add_get("/ws/agent", agent_ws)
     app.router.add_routes(api.routes)
     app.router.add_routes(staff_api.routes)
+    app.router.add_routes(deliveries_api.routes)
     app.router.add_routes(openapi.routes)
     app.router.add_routes(attachments_api.routes)
+    app.router.add_routes(integrations_api.routes)
+    app.router.add_routes(transcripts_api.routes)
     app.router.add_routes(static_routes())
     return app

@@ -43,6 +43,10 @@ class ConnectionLimits:
             violation_window_s=config.violation_window_s,
         )
         self.typing: KeyedLimiter[str] = KeyedLimiter(TYPING_PER_S, TYPING_PER_S)
+        #: Transcripts by email: per conversation and per address (each mail goes to an address
+        #: the customer typed: without a limit chatd would relay spam).
+        self.transcript_mails: WindowCounter[str] = WindowCounter(3, 3600.0)
+        self.transcript_mails_per_ip: WindowCounter[str] = WindowCounter(10, 3600.0)
         self.logins: KeyedLimiter[str] = KeyedLimiter(
             LOGINS_PER_MINUTE / 60.0, float(LOGINS_PER_MINUTE)
         )

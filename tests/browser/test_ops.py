@@ -143,3 +143,52 @@ def test_audit_page_lists_filters_and_exports(
     page.set_viewport_size({"width": 390, "height": 844})
     expect(page.get_by_role("tab", name="Audit")).to_be_visible()
     assert page.js_errors == []
+
+
+def _failing_deliveries(base_url: str, token: str) -> list[object]:
+    import json
+
+    request = urllib.request.Request(
+        base_url + "/api/deliveries?state=failing", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return list(json.loads(r.read())["deliveries"])
+
+
+def test_deliveries_page_lists_failing_webhooks_and_retries_them(tmp_path: Path, new_page) -> None:
+    """A webhook receiver that refuses every call shows up on the Deliveries tab; Retry queues
+    it again."""
+    import socket
+    import time
+
+    from tests.browser.conftest import CONFIG
+    from tests.support.server import add_agent, start_server
+
+    with socket.socket() as s:  # a port nobody listens on: every call fails to connect
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    config = (
+        CONFIG
+        + f'[[webhooks]]\nurl = "http://127.0.0.1:{dead}/hook"\n'
+        + 'secret = "0123456789abcdef0123"\nevents = ["conversation.created"]\n'
+        + "max_retry_interval_s = 0.5\n"
+    )
+    server = start_server(tmp_path / "data", config_text=config)
+    try:
+        token = add_agent(server.data_dir, "Olga", role="operator")
+        page = new_page(viewport={"width": 1280, "height": 800})
+        open_widget(page, server.url)  # a conversation: one conversation.created call
+        deadline = time.monotonic() + 30
+        while not _failing_deliveries(server.url, token):  # failing after the third attempt
+            assert time.monotonic() < deadline, "the call never counted as failing"
+            time.sleep(0.3)
+        ops_login(page, server.url, token)
+        page.get_by_role("tab", name="Deliveries").click()
+        row = page.locator("#deliveries-table tbody tr").filter(has_text="conversation.created")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text(f"127.0.0.1:{dead}")
+        row.get_by_role("button", name="Retry now").click()
+        expect(row.get_by_role("button")).to_have_text("Queued")
+        assert page.js_errors == []
+    finally:
+        server.stop()

@@ -64,6 +64,17 @@ def test_upload_quick_measures_loop_lag_while_images_are_reencoded() -> None:
     assert out["inline_stall_ms"] > 0
 
 
+def test_webhooks_reports_latency_and_cpu_with_and_without() -> None:
+    """webhooks --connections 100: every message's call arrives; CPU per message both ways."""
+    out = bench("webhooks", "--connections", "100")
+    assert out["messages"] == 100 and out["delivered"] == 100
+    assert 0 < out["latency_p50_ms"] <= out["latency_p99_ms"]
+    assert out["server_cpu_us_per_msg_off"] > 0 and out["server_cpu_us_per_msg_on"] > 0
+    assert out["cpu_per_msg_ratio"] == round(
+        out["server_cpu_us_per_msg_on"] / out["server_cpu_us_per_msg_off"], 2
+    )
+
+
 def test_relay_floor_script_relays_through_the_real_service() -> None:
     """scripts/relay_floor.py (the service's cost without sockets) runs the real message path:
     every message stored and both views of it (customer's, agent's) encoded for delivery."""

@@ -28,6 +28,9 @@ ROLE_TABLE: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/export"): {"operator"},
     ("GET", "/api/stats"): {"operator"},
     ("GET", "/api/audit"): {"operator"},
+    ("POST", "/api/conversations/{conversation_id}/messages"): {"operator"},
+    ("GET", "/api/deliveries"): {"operator"},
+    ("POST", "/api/deliveries/{delivery}/retry"): {"operator"},
 }
 _FILES = "/api/conversations/{conversation_id}/attachments"
 #: Routes without a role check (public, or their own credentials: a session token to end, a
@@ -38,6 +41,7 @@ PUBLIC = {
     ("GET", "/api/openapi.json"),
     ("POST", "/api/login"),
     ("POST", "/api/logout"),
+    ("POST", "/api/conversations/{conversation_id}/transcript"),
     ("POST", _FILES),
     ("OPTIONS", _FILES),
     ("GET", _FILES + "/{attachment_id}"),
@@ -63,7 +67,7 @@ async def test_every_route_admits_exactly_its_roles(chatd: Harness) -> None:
     tokens = {role: await chatd.add_agent(f"{role}-1", role=role) for role in ROLE_TABLE_ROLES}
     async with aiohttp.ClientSession() as http:
         for (method, path), allowed in sorted(ROLE_TABLE.items()):
-            url = chatd.url + path.format(ticket_id=1, conversation_id="c-none")
+            url = chatd.url + path.format(ticket_id=1, conversation_id="c-none", delivery=1)
             for role, token in tokens.items():
                 headers = {"Authorization": f"Bearer {token}"}
                 async with http.request(method, url, headers=headers, json={"text": "hi"}) as r:

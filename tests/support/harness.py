@@ -59,6 +59,9 @@ class Harness:
             section: dict(values) for section, values in TEST_SETTINGS.items()
         }
         for section, values in self.settings.items():
+            if isinstance(values, list):  # an array of tables, e.g. [[webhooks]]
+                overrides[section] = values
+                continue
             overrides.setdefault(section, {}).update(values)
         overrides.setdefault("server", {})["data_dir"] = str(self.data_dir)
         return load_config(overrides=overrides)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatd.config import Config, ConfigError, load_config
+from chatd.config import Config, ConfigError, WebhookConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,8 +20,10 @@ def test_example_file_lists_the_defaults() -> None:
 def test_example_file_mentions_every_setting() -> None:
     """Every setting of every section appears in config.example.toml."""
     text = (ROOT / "config.example.toml").read_text()
+    for setting in dataclasses.fields(WebhookConfig):
+        assert f"\n# {setting.name} = " in text, f"webhooks.{setting.name}"
     for section in dataclasses.fields(Config):
-        if section.name == "canned":
+        if section.name in ("canned", "webhooks"):
             continue
         assert f"[{section.name}]" in text
         for setting in dataclasses.fields(getattr(Config(), section.name)):
@@ -47,6 +49,25 @@ def test_example_file_mentions_every_setting() -> None:
         ("[metrics]\nallow = ['::1', 'office']\n", "metrics.allow[1]: expected an IP network"),
         ("[metrics]\ntoken = 'abc'\n", "metrics.token: must be at least 16"),
         ("[server\n", "not valid TOML"),
+        ("[server]\npublic_url = 'chat.example.com'\n", "server.public_url: expected http"),
+        ("[email]\nsmtp_host = 'mx'\nfrom_address = 'me'\n", "email.from_address: expected"),
+        (
+            "[email]\nsmtp_host = 'mx'\nfrom_address = 'help@example.com'\n",
+            "server.public_url: needed",
+        ),
+        ("[email]\nmax_retry_interval_s = 0\n", "email.max_retry_interval_s: must be greater"),
+        ("[[webhooks]]\nurl = 'ftp://x'\nsecret = '0123456789abcdef'\n", "webhooks[0].url"),
+        ("[[webhooks]]\nurl = 'http://x'\nsecret = 'short'\n", "webhooks[0].secret: must be"),
+        ("[[webhooks]]\nulr = 'http://x'\n", "webhooks[0].ulr: unknown setting"),
+        (
+            "[[webhooks]]\nurl = 'http://x'\nsecret = '0123456789abcdef'\nevents = ['msg']\n",
+            "webhooks[0].events: unknown event type 'msg'",
+        ),
+        (
+            "[[webhooks]]\nurl = 'http://x'\nsecret = '0123456789abcdef'\n"
+            "max_retry_interval_s = -1\n",
+            "webhooks[0].max_retry_interval_s: must be greater than 0",
+        ),
     ],
 )
 def test_errors_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -120,3 +141,21 @@ def test_cluster_mode_accepted() -> None:
         environ={"CHATD_SECRET": "0123456789abcdef0123"},
     )
     assert config.clustered and config.cluster.lease_ttl_s == 5.0
+
+
+def test_webhooks_and_email_are_read_per_receiver(tmp_path: Path) -> None:
+    """Each [[webhooks]] table is one receiver with its own events and retry cap."""
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[server]\npublic_url = 'https://chat.example.com'\n"
+        "[email]\nsmtp_host = 'mx'\nfrom_address = 'help@example.com'\nstarttls = true\n"
+        "[[webhooks]]\nurl = 'http://a'\nsecret = '0123456789abcdef'\n"
+        "[[webhooks]]\nurl = 'http://b'\nsecret = '0123456789abcdef'\n"
+        "events = ['ticket.created']\nmax_retry_interval_s = 5\n"
+    )
+    config = load_config(path, environ={})
+    assert [hook.url for hook in config.webhooks] == ["http://a", "http://b"]
+    assert config.webhooks[0].events == () and config.webhooks[0].max_retry_interval_s == 300.0
+    assert config.webhooks[1].events == ("ticket.created",)
+    assert config.webhooks[1].max_retry_interval_s == 5.0
+    assert config.email.starttls and config.email.smtp_port == 25
