@@ -1,5 +1,6 @@
 // Shared helpers of the agent console and the operator pages (ES module, no build step).
 // User content is only ever inserted as text: h() sets attributes and appends text nodes.
+import { intlLocale } from "./l10n.js";
 
 /** Create an element: h("div", {class: "x", onclick: fn, text: "..."}, child, "text", ...). */
 export function h(tag, attrs, ...kids) {
@@ -50,12 +51,12 @@ export const epoch = (ts) => (ts == null ? null : asDate(ts).getTime() / 1000);
 export function clock(ts) {
   if (ts == null) return "";
   const d = asDate(ts);
-  return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return isNaN(d) ? "" : d.toLocaleTimeString(intlLocale(), { hour: "2-digit", minute: "2-digit" });
 }
 export function stamp(ts) {
   if (ts == null) return "";
   const d = asDate(ts);
-  return isNaN(d) ? "" : d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  return isNaN(d) ? "" : d.toLocaleString(intlLocale(), { dateStyle: "medium", timeStyle: "short" });
 }
 export const pct = (x) => (x == null ? "—" : `${Math.round(Number(x) * 1000) / 10}%`);
 

@@ -5,6 +5,11 @@ import {
   richText, secretName, signOut, stamp, tokenStore, uid,
 } from "./common.js";
 import { attachmentNode, humanSize, uploadFile } from "./files.js";
+import { localePicker, startL10n } from "./l10n.js";
+
+// the page in the agent's language before anything is drawn; the picker in the header changes it
+await startL10n();
+$("#logout").before(localePicker());
 
 const TOKEN_KEY = "chatd.console.token";
 const state = {
@@ -417,7 +422,7 @@ export function eventNode(ev) {
       "div",
       { class: `ev msg ${ev.author}` },
       h("div", { class: "ev-who", text: who }),
-      h("div", { class: "bubble" }, richText(ev.text)),
+      h("div", { class: "bubble", dir: "auto" }, richText(ev.text)),
       masked.length ? h("div", { class: "masked", text: `Masked by chatd: ${masked.join(", ")}. The customer was warned.` }) : null,
       h("div", { class: "ev-meta", text: meta.filter(Boolean).join(" · ") }),
     );
@@ -437,7 +442,7 @@ export function eventNode(ev) {
       "div",
       { class: "ev note" },
       h("div", { class: "ev-who", text: `Internal note · ${ev.author_name || "agent"}` }),
-      h("div", { class: "bubble" }, richText(ev.text)),
+      h("div", { class: "bubble", dir: "auto" }, richText(ev.text)),
       h("div", { class: "ev-meta", text: clock(ev.ts) }),
     );
   }
@@ -505,7 +510,7 @@ function renderDetails(c) {
   const earlier = c.earlier || [];
   fill($("#earlier"),
     ...(earlier.length
-      ? earlier.map((e) => h("li", {}, h("strong", { text: stamp(e.created_at) }), h("span", { class: "muted", text: ` · ${e.status}${e.intent ? ` · ${e.intent}` : ""}` }), e.subject ? h("div", { text: e.subject }) : null))
+      ? earlier.map((e) => h("li", {}, h("strong", { text: stamp(e.created_at) }), h("span", { class: "muted", text: ` · ${e.status}${e.intent ? ` · ${e.intent}` : ""}` }), e.subject ? h("div", { text: e.subject, translate: "no" }) : null))
       : [h("li", { class: "muted", text: s.verified ? "None." : "Only shown for verified customers." })]),
   );
 }
@@ -805,7 +810,7 @@ async function openTicket(id) {
     );
     $("#ticket-close").hidden = t.status === "closed";
     fill($("#ticket-timeline"),
-      h("div", { class: "ev ticket-q" }, h("div", { class: "ev-who", text: "Ticket question" }), h("div", { class: "bubble" }, richText(t.text))),
+      h("div", { class: "ev ticket-q" }, h("div", { class: "ev-who", text: "Ticket question" }), h("div", { class: "bubble", dir: "auto" }, richText(t.text))),
       ...(r.events || []).map(eventNode),
     );
     $("#ticket-text").focus();

@@ -7,6 +7,11 @@ import {
 import { attachmentNode } from "./files.js";
 import { loadAudit, wireAudit } from "./ops_audit.js";
 import { loadDeliveries, wireDeliveries } from "./ops_deliveries.js";
+import { localePicker, startL10n } from "./l10n.js";
+
+// the page in the operator's language before anything is drawn; the picker in the header changes it
+await startL10n();
+$("#logout").before(localePicker());
 
 const TOKEN_KEY = "chatd.ops.token";
 const TABS = ["dashboard", "conversations", "audit", "deliveries"];

@@ -8,32 +8,27 @@
 "use strict";
 const init = (C) => {
   const { h, t, st, $, w, root, SERVER, fmtTime, scrollDown } = C;
-  const STR = /^zh/.test(w.lang)
-    ? {
-        remind: "提醒：客服绝不会索要您的助记词或私钥，截图里也不要出现。", go: "继续", cancel: "取消",
-        up: "正在上传 {name}", failed: "发送失败", retry: "重试", open: "查看大图：{name}", dl: "下载 {name}",
-        too_large: "文件太大。", unsupported_type: "不支持此文件类型（可发送图片、PDF 或文本）。",
-        quota_exceeded: "本次对话的文件已达上限。", rate_limited: "上传太频繁，请稍候。", offline: "未连接，请稍后重试。",
-        close: "关闭", file: "文件",
-      }
-    : {
-        remind: "Reminder: our staff never need your seed phrase or private key, not even in a screenshot.",
-        go: "Continue", cancel: "Cancel", up: "Uploading {name}", failed: "Not sent", retry: "Retry",
-        open: "Open {name} full size", dl: "Download {name}", too_large: "The file is too large.",
-        unsupported_type: "This type of file can't be sent (images, PDF or text can).",
-        quota_exceeded: "This chat holds as many files as it can.", rate_limited: "Too many uploads. Please wait a moment.",
-        offline: "Not connected. Please try again in a moment.", close: "Close", file: "File",
-      };
+  // the customer's language: its widget-l10n-<locale>.js carries these as "files"; English here
+  const STR = Object.assign({
+    remind: "Reminder: our staff never need your seed phrase or private key, not even in a screenshot.",
+    go: "Continue", cancel: "Cancel", up: "Uploading {name}", failed: "Not sent", retry: "Retry",
+    open: "Open {name} full size", dl: "Download {name}", too_large: "The file is too large.",
+    unsupported_type: "This type of file can't be sent (images, PDF or text can).",
+    quota_exceeded: "This chat holds as many files as it can.", rate_limited: "Too many uploads. Please wait a moment.",
+    offline: "Not connected. Please try again in a moment.", close: "Close", file: "File",
+  }, C.fs);
   const s = (k, v) => STR[k].replace(/\{(\w+)\}/g, (_, n) => v[n]);
   const IMG = /^image\/(png|jpeg|gif|webp)/;
-  const size = (n) => (n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB");
+  // sizes in the customer's language and digits (Intl units)
+  const unit = (u, d) => new Intl.NumberFormat(w.lang, { style: "unit", unit: u, unitDisplay: "short", maximumFractionDigits: d });
+  const size = (n) => (n < 1024 ? unit("byte", 0).format(n) : n < 1048576 ? unit("kilobyte", 0).format(n / 1024) : unit("megabyte", 1).format(n / 1048576));
 
   const sheet = `
 .fb{display:flex;flex-direction:column;gap:6px;white-space:normal}
 .fo{padding:0;border-radius:10px;background:none;cursor:zoom-in;line-height:0}
 .fo img{max-width:220px;max-height:180px;border-radius:10px;display:block;background:#fff}
 .fn{font-size:12.5px;overflow-wrap:anywhere}
-.fd{text-decoration:underline;font-weight:600;color:inherit;text-align:left;padding:0}
+.fd{text-decoration:underline;font-weight:600;color:inherit;text-align:start;padding:0}
 .fb progress{width:100%;height:6px;accent-color:var(--c)}
 .fr{display:flex;flex-direction:column;gap:8px;margin:8px 12px;padding:10px 12px;border-radius:10px;background:#fff4e5;color:#7a4100;font-size:13px}
 .fv{border:0;padding:8px;border-radius:12px;max-width:94%;max-height:94%;background:#fff}

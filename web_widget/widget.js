@@ -9,13 +9,20 @@ const me = document.currentScript || document.querySelector("script[src*='widget
 const ds = (me && me.dataset) || {};
 const SERVER = (ds.server || (me && me.src ? new URL(me.src, location.href).origin : location.origin)).replace(/\/+$/, "");
 const WS_URL = SERVER.replace(/^http/i, "ws") + "/ws/customer";
-const LANG = /^zh/i.test(ds.locale || navigator.language || "") ? "zh" : "en";
+// locale: data-locale, else the browser's languages; English is built in, the others are
+// widget-l10n-<locale>.js, fetched from this server before the widget is drawn (then HTTP-cached)
+const LOCALES = "en zh-CN zh-TW ja ko ru es pt-BR tr vi id ar".split(" ");
+const pick = (tag) => {
+  const l = String(tag || "").toLowerCase(), b = l.split(/[-_]/)[0];
+  return /^zh[-_](tw|hk|mo|hant)/.test(l) ? "zh-TW" : b === "zh" ? "zh-CN" : b === "pt" ? "pt-BR" : LOCALES.includes(b) ? b : "";
+};
+const WANT = [ds.locale, ...(navigator.languages || [navigator.language])].filter(pick);
+const LANG = pick(WANT[0]) || "en";
 const COLOR = /^[#\w(),.%\s-]{1,40}$/.test(ds.color || "") ? ds.color : "#0b5fff";
 const KEY = "chatd:" + SERVER;
 const MAX_CACHED = 400;
 
-const STR = {
-  en: {
+const EN = {
     title: "Support", sub: "Ask us anything, day or night", open: "Open support chat", min: "Minimize chat",
     ph: "Write a message…", send: "Send", human: "Talk to a person", sending: "Sending…", sent: "Sent",
     failed: "Not sent", retry: "Retry", reconnecting: "Connection lost. Reconnecting…", retryNow: "Retry now",
@@ -45,58 +52,31 @@ const STR = {
     at: "Attach a file", kinds: { seed_phrase: "recovery phrase", private_key: "private key", api_secret: "API secret", password: "password", otp_code: "2FA code", card_number: "card number" },
     fix: { w: "move your funds to a new wallet", api_secret: "replace that API key", password: "change your password", otp_code: "change your password and 2FA", card_number: "ask your bank to block the card" },
     earlier: "Earlier conversations", back: "Back to current chat", nm: "New message in the current chat", st: { closed: "Ended", ticket: "Message left", open: "Open" },
-  },
-  zh: {
-    title: "在线客服", sub: "全天候为您服务", open: "打开客服聊天", min: "收起聊天窗口",
-    ph: "输入消息…", send: "发送", human: "转人工客服", sending: "发送中…", sent: "已发送",
-    failed: "发送失败", retry: "重试", reconnecting: "连接已断开，正在重新连接…", retryNow: "立即重试",
-    unavailable: "聊天服务暂不可用。", queued: "正在为您转接人工客服",
-    pos: "您当前排在第 {n} 位", wait: "预计等待：约 {a}-{b} 分钟", wait1: "预计等待：约 {a} 分钟",
-    waitSoon: "预计等待：不到 1 分钟", waitUnknown: "客服将尽快为您服务。",
-    online: "在线客服：{n} 位", leaveTicket: "改为留言", stop: "取消排队",
-    joined: "{name} 已加入对话", took: "{name} 接手了对话",
-    reqAgent: "客服连接中断，您的排队位置已保留。", reqTransfer: "正在为您转接其他客服…",
-    left: "您已退出排队，智能助手可以继续为您解答。", queuedSys: "您已进入人工客服队列。",
-    offNo: "目前没有客服在线。请留言，我们会在这里回复您。",
-    offLong: "当前等待时间较长，您可以改为留言。",
-    offSelf: "请留言，我们会在这里回复您。",
-    contact: "邮箱或其他联系方式", question: "您的问题", ticketSend: "提交留言", cancel: "取消",
-    created: "工单 #{id} 已创建。我们会在这里回复，欢迎随时回来查看。", tReply: "工单回复",
-    ended: "对话已结束。", rate: "您对本次服务满意吗？", comment: "还有其他意见吗？（选填）",
-    rateSend: "提交评价", thanks: "感谢您的反馈！", star: "{n} 星（满分 5 星）", newChat: "开始新对话",
-    end: "结束对话", transcript: "下载聊天记录", typing: "{name} 正在输入…", you: "我", bot: "智能助手",
-    agent: "客服", masked: "我们已在对话中隐藏了您的{what}：客服看不到它，也绝不会向您索要。",
-    leak: "如果它可能已经泄露，请{a}。", hidden: "已隐藏的敏感信息", tz: "时间为本地时间（{z}）。",
-    limited: "您所在网络发起的新对话过多，请在 {n} 分钟后重试。",
-    endQ: "结束本次对话？", endQ2: "结束本次对话？您将失去排队位置。", keep: "继续对话",
-    nobody: "目前没有客服在线，客服上线后将立即为您接通。", nmCue: "新消息",
-    tNext: "我们会在这里回复您，欢迎随时回来查看，也可以在下方补充信息。",
-    suggest: "推荐问题", required: "请填写两个字段。", fast: "发送太频繁，请稍候。",
-    offline: "未连接，恢复连接后将自动发送。", chatLog: "对话内容", rated: "您的评分：{n}/5。",
-    at: "发送文件", kinds: { seed_phrase: "助记词", private_key: "私钥", api_secret: "API 密钥", password: "密码", otp_code: "二次验证码", card_number: "银行卡号" },
-    fix: { w: "立即把资产转移到新钱包", api_secret: "更换该 API 密钥", password: "修改密码", otp_code: "修改密码和二次验证", card_number: "联系银行冻结该卡" },
-    earlier: "历史对话", back: "返回当前对话", nm: "当前对话有新消息", st: { closed: "已结束", ticket: "已留言", open: "进行中" },
-  },
+    closedT: "We're closed now, back at {at}.", closedD: "We're closed now, back on {day} at {at}.", closedN: "We're closed now.",
+    sep: ", ", sep2: "; ", sp: " ",
 };
-const L = STR[LANG];
-const t = (k, v) => String(L[k] || STR.en[k] || k).replace(/\{(\w+)\}/g, (_, n) => (v && v[n] != null ? v[n] : ""));
+let L = EN, LOC = "en", NUM;
+// {n}: numbers in the locale's digits (Intl); other values as given
+const t = (k, v) => String(L[k] != null ? L[k] : EN[k] || k).replace(/\{(\w+)\}/g, (_, n) => (v && v[n] != null ? (typeof v[n] === "number" ? NUM.format(v[n]) : v[n]) : ""));
+const start = () => {
+// the rest draws the widget in L (not indented: one function since locales load first)
 
 const CSS = `
 :host{all:initial!important;display:block!important;position:fixed!important;right:0!important;bottom:0!important;width:0!important;height:0!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;transform:none!important;font-size:14px!important;contain:none!important}
 *,*::before,*::after{box-sizing:border-box}
 [hidden]{display:none!important}
-.w{--c:#0b5fff;--ci:#fff;--ct:#0b5fff;font:14px/1.45 system-ui,"Segoe UI",Roboto,sans-serif;color:#1f2430;text-align:left;letter-spacing:normal}
+.w{--c:#0b5fff;--ci:#fff;--ct:#0b5fff;font:14px/1.45 system-ui,"Segoe UI",Roboto,sans-serif;color:#1f2430;text-align:start;letter-spacing:normal}
 button,input,textarea{font:inherit;color:inherit;margin:0}
 button{cursor:pointer;border:0;background:none}
 svg{fill:currentColor}
 :focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .launch,.sendb,.ib{border-radius:50%;background:var(--c);color:var(--ci);display:flex;align-items:center;justify-content:center;flex:none}
-.launch{position:fixed;right:20px;bottom:20px;width:60px;height:60px;box-shadow:0 6px 20px #0004}
+.launch{position:fixed;inset-inline-end:20px;bottom:20px;width:60px;height:60px;box-shadow:0 6px 20px #0004}
 .launch svg{width:28px;height:28px}
-.badge{position:absolute;top:-2px;right:-2px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#d92d20;color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center}
-.panel{position:fixed;right:20px;bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));display:flex;flex-direction:column;background:#fff;border-radius:16px;overflow:hidden;box-shadow:0 12px 48px #0003}
-.head{background:var(--c);color:var(--ci);padding:16px 12px 16px 20px;display:flex;align-items:center;gap:8px}
+.badge{position:absolute;top:-2px;inset-inline-end:-2px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#d92d20;color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center}
+.panel{position:fixed;inset-inline-end:20px;bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));display:flex;flex-direction:column;background:#fff;border-radius:16px;overflow:hidden;box-shadow:0 12px 48px #0003}
+.head{background:var(--c);color:var(--ci);padding:16px 12px;padding-inline-start:20px;display:flex;align-items:center;gap:8px}
 .head .tt{flex:1;min-width:0}
 .head h2{font-size:17px;font-weight:650;margin:0;line-height:1.3}
 .head p{margin:2px 0 0;font-size:13px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -112,14 +92,14 @@ svg{fill:currentColor}
 .banner button{text-decoration:underline;padding:2px}
 .log,.nmw{position:relative}
 .nmw{height:0}
-.nm{position:absolute;bottom:8px;left:40%;border-radius:16px;padding:5px 14px;background:#1f2430;color:#fff}
+.nm{position:absolute;bottom:8px;inset-inline-start:40%;border-radius:16px;padding:5px 14px;background:#1f2430;color:#fff}
 .log,.plog{flex:1;min-height:96px;overflow-y:auto;padding:16px 16px 8px;background:#f7f8fa}
 .m{display:flex;flex-direction:column;align-items:flex-start;margin:2px 0 10px;max-width:100%}
 .me{align-items:flex-end}
-.who{font-size:12px;color:#5b6472;margin:0 0 3px 4px}
-.b{max-width:85%;padding:9px 13px;border-radius:16px 16px 16px 4px;background:#fff;box-shadow:0 1px 2px #0002;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
+.who{font-size:12px;color:#5b6472;margin:0 0 3px;margin-inline-start:4px}
+.b{max-width:85%;padding:9px 13px;border-radius:16px;border-end-start-radius:4px;background:#fff;box-shadow:0 1px 2px #0002;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
 .agent .b{background:#eef3ff}
-.me .b{background:var(--c);color:var(--ci);border-radius:16px 16px 4px 16px}
+.me .b{background:var(--c);color:var(--ci);border-radius:16px;border-end-end-radius:4px}
 .me.fail .b{background:#fff;color:#8a1c12;box-shadow:0 0 0 1px #e5a29b}
 .b a{color:inherit;text-decoration:underline}
 .sec{padding:0 6px;border-radius:6px;font-size:12.5px}
@@ -128,7 +108,7 @@ svg{fill:currentColor}
 .fail .meta{color:#b42318}
 .sys{text-align:center;color:#5b6472;font-size:12.5px;margin:8px 16px 12px}
 .chips{display:flex;flex-wrap:wrap;gap:6px;margin:-4px 0 12px}
-.chip{border:1px solid var(--ct);color:var(--ct);background:#fff;border-radius:16px;padding:5px 12px;font-size:13px;text-align:left}
+.chip{border:1px solid var(--ct);color:var(--ct);background:#fff;border-radius:16px;padding:5px 12px;font-size:13px;text-align:start}
 .typing{font-size:12.5px;color:#5b6472;padding:2px 20px 6px;background:#f7f8fa;display:flex;align-items:center;gap:6px}
 .dots i{display:inline-block;width:5px;height:5px;margin:0 1px;border-radius:50%;background:#8a93a3;animation:bl 1.2s infinite}
 .dots i:nth-child(2){animation-delay:.2s}.dots i:nth-child(3){animation-delay:.4s}
@@ -143,7 +123,7 @@ svg{fill:currentColor}
 .btn.sec{background:#fff;color:#1f2430;box-shadow:inset 0 0 0 1px #c9ced6}
 .btn:disabled{opacity:.55;cursor:default}
 label{display:flex;flex-direction:column;gap:4px;font-size:13px;color:#3d4452}
-input,textarea{border:1px solid #c9ced6;border-radius:8px;padding:8px 10px;background:#fff;width:100%}
+input,textarea{unicode-bidi:plaintext;border:1px solid #c9ced6;border-radius:8px;padding:8px 10px;background:#fff;width:100%}
 textarea{resize:none}
 .err{color:#b42318;font-size:12.5px}
 .stars{display:flex;gap:2px;border:0;padding:0;margin:0}
@@ -159,7 +139,7 @@ textarea{resize:none}
 .eb{padding:6px 2px;font-size:13px;font-weight:600;color:var(--ct)}
 .eb::after{content:" ▸"/""}.eb[aria-expanded=true]::after{content:" ▾"/""}
 .el{list-style:none;margin:0 0 6px;padding:0;max-height:150px;overflow-y:auto}
-.el button{width:100%;padding:6px 8px;border-radius:8px;text-align:left;font-size:13px}
+.el button{width:100%;padding:6px 8px;border-radius:8px;text-align:start;font-size:13px}
 .el button:hover{background:#f0f2f5}
 .past{flex:1;min-height:0;display:flex;flex-direction:column}
 .past:not([hidden])~*{display:none}
@@ -169,8 +149,9 @@ textarea{resize:none}
 .comp .ib{color:var(--ct);height:42px}
 .comp{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px}
 .comp textarea:focus-visible{outline:2px solid var(--c);outline-offset:0}
-.comp textarea{flex:1;border-radius:12px;max-height:120px;min-height:42px;padding:10px 12px;line-height:1.4}
+.comp textarea{unicode-bidi:plaintext;flex:1;border-radius:12px;max-height:120px;min-height:42px;padding:10px 12px;line-height:1.4}
 .sendb{width:42px;height:42px}
+[dir=rtl] .sendb svg{transform:scaleX(-1)}
 .sendb:disabled{opacity:.5}
 @media (max-width:480px){.panel{inset:0;width:auto;height:auto;border-radius:0}.launch.open{display:none}}
 @media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}
@@ -205,7 +186,7 @@ const I = {
 const uid = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
 const fmtTime = (ts, o) => {
   const d = new Date(typeof ts === "number" ? (ts > 1e12 ? ts : ts * 1000) : ts || Date.now());
-  return d.toLocaleString(LANG === "zh" ? "zh-CN" : "en-GB", o || { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleString(LOC, o || { hour: "2-digit", minute: "2-digit" });
 };
 // text nodes, links (http/https only) and a chip for each secret the server masked: [redacted:kind]
 const richText = (text) => {
@@ -237,7 +218,7 @@ const save = () => {
 const host = document.createElement("chatd-widget");
 const root = host.attachShadow({ mode: "open" });
 const $ = {};
-const w = h("div.w", { lang: LANG });
+const w = h("div.w", { lang: LOC, dir: L.dir || "ltr" });
 // on the brand colour: white up to WCAG luminance 0.179, else black (>= 4.6:1); as text: to 4.5:1
 const cx = document.createElement("canvas").getContext("2d"); cx.fillStyle = "#0b5fff"; cx.fillStyle = COLOR;
 const lum = (c) => c.reduce((a, v, i) => a + [0.2126, 0.7152, 0.0722][i] * ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4), 0);
@@ -319,7 +300,7 @@ catch (e) { root.prepend(h("style", { text: CSS })); }
 // ---- view state
 let status = "bot", agentName = "";
 let offer = null; // the latest ticket_offered reason, if current
-let offerSeq = 0, selfOffer = false, rated = 0, queueInfo = null, unread = 0;
+let offerSeq = 0, backAt = null, hours = null, selfOffer = false, rated = 0, queueInfo = null, unread = 0;
 // handled: a person joined (only then is there a chat to rate)
 let handled = false, confirming = false, focused = null, retryAfter = 60;
 let lastAuthor = ""; const seen = new Set();
@@ -359,15 +340,15 @@ const sysLine = (text, cls) => $.log.append(sysNode(text, cls));
 const kind = (k) => L.kinds[/seed/.test(k) ? "seed_phrase" : /key/.test(k) ? "private_key" : k] || t("hidden");
 // one notice per masked secret, in the widget's language
 function maskText(kinds) {
-  const z = LANG === "zh", fix = new Set(kinds.map((k) => L.fix[/key|seed/.test(k) ? "w" : k]).filter(Boolean));
-  return t("masked", { what: [...new Set(kinds.map(kind))].join(z ? "、" : ", ") }) + (fix.size ? t("leak", { a: [...fix].join(z ? "；" : "; ") }) : "");
+  const fix = new Set(kinds.map((k) => L.fix[/key|seed/.test(k) ? "w" : k]).filter(Boolean));
+  return t("masked", { what: [...new Set(kinds.map(kind))].join(t("sep")) }) + (fix.size ? t("leak", { a: [...fix].join(t("sep2")) }) : "");
 }
 function evLine(ev) {
   const d = ev.data || {}, name = d.agent_name || ev.author_name || t("agent");
   if (ev.author === "system" && d.warning === "secret_masked") return maskText(d.masked || []);
   return {
     queued: t("queuedSys"), assigned: t("joined", { name }), transferred: t("took", { name }), left_queue: t("left"),
-    requeued: t(d.reason === "transfer" ? "reqTransfer" : "reqAgent"), ticket_created: t("created", { id: d.ticket_id }),
+    requeued: t(d.reason === "transfer" ? "reqTransfer" : "reqAgent"), ticket_created: t("created", { id: String(d.ticket_id) }),
     closed: t("ended"), csat: t("rated", { n: d.score || 1 }),
   }[ev.type];
 }
@@ -379,7 +360,7 @@ function msgNode(ev, mine) {
   if (ev.type === "ticket_reply") el.append(h("div.who", { text: t("tReply") + " · " + (ev.author_name || t("agent")) }));
   if (!mine && key !== lastAuthor) el.append(h("div.who", { text: name }));
   lastAuthor = key;
-  const body = h("div.b");
+  const body = h("div.b", { dir: "auto" }); // an English answer in an Arabic widget reads left to right
   body.append(richText(String(ev.text || "")));
   el.append(body, h("div.meta", {}, h("time", { text: fmtTime(ev.ts) }), h("span.st")));
   return el;
@@ -420,7 +401,7 @@ function apply(ev, live) {
         const chips = h("div.chips", { role: "group", "aria-label": t("suggest") });
         for (const s of d.suggestions.slice(0, 6)) {
           if (!s || !s.title) continue;
-          chips.append(h("button.chip", { text: String(s.title), onclick: () => sendText(String(s.title), s.intent) }));
+          chips.append(h("button.chip", { dir: "auto", text: String(s.title), onclick: () => sendText(String(s.title), s.intent) }));
         }
         $.log.append(chips);
       }
@@ -430,7 +411,7 @@ function apply(ev, live) {
     case "assigned": offer = null; selfOffer = false; // falls through
     case "transferred": status = "assigned"; handled = true; agentName = d.agent_name || ev.author_name || t("agent"); break;
     case "left_queue": status = "bot"; queueInfo = null; break;
-    case "ticket_offered": offer = d.reason || "no_agents"; offerSeq = ev.seq; break;
+    case "ticket_offered": offer = d.reason || "no_agents"; offerSeq = ev.seq; backAt = d.back_at; break;
     case "ticket_created": status = "ticket"; offer = null; selfOffer = false; break;
     case "closed": status = "closed"; offer = null; selfOffer = false; break;
     case "csat": rated = d.score || 1; break;
@@ -450,12 +431,13 @@ function apply(ev, live) {
 // the dock shows one state: end-chat question, ticket form (alone if nobody is online), queue
 function refresh() {
   const closed = status === "closed", ticket = status === "ticket", nobody = status === "queued" && (queueInfo || {}).agents_online === 0;
-  $.sub.textContent = status === "assigned" && agentName ? agentName : t("sub");
+  $.sub.textContent = status === "assigned" && agentName ? agentName : hours && !hours.open ? closedLine(hours.back_at) : t("sub");
   $.confirm.hidden = !(confirming = confirming && !closed && !ticket && !!S.conv);
   $.endMsg.textContent = t(status === "queued" ? "endQ2" : "endQ");
   const showOffer = !confirming && !closed && !ticket && ((offer && offerSeq !== S.dismissed) || selfOffer);
   if (showOffer && $.ticket.hidden) {
-    $.tMsg.textContent = t(selfOffer && !offer && !nobody ? "offSelf" : offer === "long_wait" && !nobody ? "offLong" : "offNo");
+    $.tMsg.textContent = offer === "closed" ? closedLine(backAt) + t("sp") + t("offSelf")
+      : t(selfOffer && !offer && !nobody ? "offSelf" : offer === "long_wait" && !nobody ? "offLong" : "offNo");
     $.tErr.textContent = ""; $.tBtn.disabled = false;
   }
   $.queue.hidden = status !== "queued" || showOffer || confirming; if (!$.queue.hidden) paintQueue();
@@ -463,6 +445,12 @@ function refresh() {
   $.endedMsg.textContent = t(ticket ? "tNext" : rated ? "thanks" : "ended"); $.acts.hidden = status !== "bot";
   $.comp.hidden = closed; $.end.hidden = closed || ticket || !S.conv;
   keepFocus();
+}
+// outside business hours: when people answer again, a time today, else the day and the time
+function closedLine(at) {
+  if (typeof at !== "number") return t("closedN");
+  const soon = at * 1000 - Date.now() < 6 * 864e5, v = { at: fmtTime(at), day: fmtTime(at, soon ? { weekday: "long" } : { month: "long", day: "numeric" }) };
+  return t(new Date(at * 1000).toDateString() === new Date().toDateString() ? "closedT" : "closedD", v);
 }
 function paintQueue() {
   const q = queueInfo;
@@ -487,7 +475,7 @@ function paintEarlier(list) {
   for (const c of list) {
     const label = [fmtTime(c.created_at, { dateStyle: "medium", timeStyle: "short" }), L.st[c.status] || L.st.open];
     if (c.subject) label.unshift(c.subject); // the customer's own first message
-    else if (c.intent && LANG === "en") label.push(String(c.intent).replace(/[._]/g, " ")); // ids are English
+    else if (c.intent && L === EN) label.push(String(c.intent).replace(/[._]/g, " ")); // ids are English
     const b = h("button", { text: label.join(" · "), onclick: () => act({ type: "history", conversation_id: c.conversation_id }, b) });
     $.eList.append(h("li", {}, b));
   }
@@ -600,7 +588,7 @@ function notice(text) {
 // ---- files (uploads, previews, the transcript): widget-files.js, fetched at first use (size budget)
 let X;
 const ext = (f, a) => (X = X || new Promise((r) => { window.__chatdFiles = r; document.head.append(h("script", { src: SERVER + "/static/widget-files.js" })); })
-  .then((m) => m({ h, t, st: () => S, $, w, root, SERVER, fmtTime, scrollDown, ordered, evLine, richText }))).then((x) => x[f](a));
+  .then((m) => m({ h, t, fs: L.files, st: () => S, $, w, root, SERVER, fmtTime, scrollDown, ordered, evLine, richText }))).then((x) => x[f](a));
 
 // ---- connection: backoff with jitter, resume with token + last seq
 let ws = null, ready = false, givenUp = false;
@@ -671,7 +659,7 @@ function onFrame(f) {
         S = { events: [], outbox: S.outbox }; reset();
       }
       S.conv = f.conversation_id; S.token = f.resume_token || S.token; status = f.status || status;
-      if (f.agent_name) agentName = f.agent_name; save(); refresh();
+      if (f.agent_name) agentName = f.agent_name; hours = f.hours || null; save(); refresh();
       paintEarlier(Array.isArray(f.earlier) ? f.earlier : []);
       for (const cid in S.outbox) if (!S.outbox[cid].failed) transmit(cid); clearInterval(pingTimer);
       pingTimer = setInterval(() => (Date.now() - lastFrame > 60000 ? drop(false) : send({ type: "ping" })), 25000);
@@ -730,4 +718,17 @@ const mount = () => {
 };
 if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 window.chatdWidget = { open: () => toggle(true), close: () => toggle(false) };
+};
+// Intl in the customer's own variant of the language (en-US, es-MX) where the browser names one
+const intl = (tags) => { try { return Intl.NumberFormat.supportedLocalesOf(tags)[0]; } catch (e) { return ""; } };
+const go = (s) => {
+  if (go.done) return; go.done = 1; if (s) L = Object.assign({}, EN, s);
+  LOC = L === EN ? "en" : LANG; LOC = intl(WANT.filter((l) => pick(l) === pick(LOC))) || LOC; NUM = new Intl.NumberFormat(LOC, { useGrouping: false });
+  start();
+};
+if (LANG === "en") go();
+else {
+  window.__chatdL10n = go; setTimeout(go, 6000); // unreachable: English rather than nothing
+  document.head.append(Object.assign(document.createElement("script"), { src: SERVER + "/static/widget-l10n-" + LANG + ".js", onerror: () => go() }));
+}
 })();

@@ -281,7 +281,8 @@ def test_masked_secret_gives_one_localised_notice_and_a_chip(
 def test_transcript_uses_local_time_and_names_the_zone(server: RunningServer, new_page) -> None:
     """The downloaded transcript names the time zone, stamps lines in the local time the chat
     shows, and writes events such as the end of the chat as system lines, without a speaker."""
-    page = new_page(timezone_id="Asia/Shanghai")
+    # en-GB: the widget shows times as the browser's English does (Intl), here 24-hour
+    page = new_page(locale="en-GB", timezone_id="Asia/Shanghai")
     open_widget(page, server.url)
     send_customer(page, "How do I reset my password?")
     expect(page.locator(f"{W} .m.bot")).to_have_count(2)
