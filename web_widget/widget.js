@@ -205,6 +205,10 @@ const richText = (text) => {
 // ---- persisted: {token, conv, seq, events, outbox:{cid:{text,intent,ts}}, dismissed}
 let S = {};
 try { S = JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) {}
+// The link in a follow-up email (?chatd_resume=<token>) reopens that conversation here.
+const Q = new URLSearchParams(location.search), LINK = Q.get("chatd_resume");
+if (LINK && LINK !== S.token) S = { token: LINK };
+if (LINK) { Q.delete("chatd_resume"); try { history.replaceState(null, "", location.pathname + (Q + "" ? "?" + Q : "") + location.hash); } catch (e) {} }
 S.events = Array.isArray(S.events) ? S.events : [];
 S.outbox = S.outbox && typeof S.outbox === "object" ? S.outbox : {};
 const ordered = () => S.events.slice().sort((a, b) => a.seq - b.seq);
@@ -714,7 +718,7 @@ addEventListener("online", () => {
 const mount = () => {
   document.body.append(host); let open = "";
   try { open = sessionStorage.getItem(KEY + ":open"); } catch (e) {}
-  if (open) toggle(true); else if (S.token) connect();
+  if (open || LINK) toggle(true); else if (S.token) connect();
 };
 if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 window.chatdWidget = { open: () => toggle(true), close: () => toggle(false) };

@@ -174,7 +174,8 @@ def static_routes() -> list[web.RouteDef]:
         return _respond(request, files, name, cache=ASSET_CACHE, cross_origin=True)
 
     async def index(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound("/demo")
+        # The query goes along: a follow-up email's ?chatd_resume= link opens the demo's widget.
+        raise web.HTTPFound("/demo" + (f"?{request.query_string}" if request.query_string else ""))
 
     return [
         web.get("/", index),

@@ -298,3 +298,24 @@ def test_transcript_uses_local_time_and_names_the_zone(server: RunningServer, ne
     assert mine[12:17] == shown, (mine, shown)
     ended = [line for line in lines if "The chat has ended." in line]
     assert len(ended) == 1 and re.match(r"^\[[-\d :]+\] — The chat has ended\.$", ended[0]), ended
+
+
+def test_the_link_in_a_follow_up_email_reopens_the_conversation(
+    server: RunningServer, new_page
+) -> None:
+    """A ticket answer's email links to `<public_url>/?chatd_resume=<token>`: opened on another
+    device, the widget opens by itself on that conversation; the token leaves the address bar."""
+    first = new_page()
+    open_widget(first, server.url)
+    send_customer(first, "my deposit from yesterday is missing")
+    expect(first.locator(f"{W} .m.me").filter(has_text="deposit from yesterday")).to_be_visible()
+    token = first.evaluate(
+        "() => { for (const k of Object.keys(localStorage)) if (k.startsWith('chatd:'))"
+        " return JSON.parse(localStorage.getItem(k)).token; }"
+    )
+    assert token
+    phone = new_page(viewport={"width": 390, "height": 844})
+    phone.goto(f"{server.url}/?chatd_resume={token}")
+    expect(phone.locator(f"{W} .m.me").filter(has_text="deposit from yesterday")).to_be_visible()
+    assert "chatd_resume" not in phone.url
+    assert phone.js_errors == []
