@@ -16,6 +16,9 @@ const init = (C) => {
     unsupported_type: "This type of file can't be sent (images, PDF or text can).",
     quota_exceeded: "This chat holds as many files as it can.", rate_limited: "Too many uploads. Please wait a moment.",
     offline: "Not connected. Please try again in a moment.", close: "Close", file: "File",
+    mailTo: "Your email address", mailSend: "Send", mailSent: "Sent to {to}. It can take a few minutes.",
+    mailOff: "Email is not available here.", mailBad: "Please check the address.",
+    mailLimit: "Too many requests. Please try again later.",
   }, C.fs);
   const s = (k, v) => STR[k].replace(/\{(\w+)\}/g, (_, n) => v[n]);
   const IMG = /^image\/(png|jpeg|gif|webp)/;
@@ -161,7 +164,29 @@ const init = (C) => {
     const a = h("a", { href: url, download: "chat-transcript-" + (S.conv || "new").slice(0, 24) + ".txt", hidden: true });
     w.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
-  return { show, pick, add, transcript };
+  // the transcript by email (POST /api/conversations/{id}/transcript with the resume token)
+  let mailCard = null;
+  function mail() {
+    const S = st();
+    if (mailCard) { mailCard.remove(); mailCard = null; return; }
+    const to = h("input", { type: "email", required: true, autocomplete: "email" });
+    const say = h("p", { role: "status" });
+    const go = h("button.btn", { type: "submit", text: STR.mailSend });
+    mailCard = h("form.card.mc", {
+      onsubmit: (e) => {
+        e.preventDefault(); if (!S.conv || !S.token) { say.textContent = STR.offline; return; }
+        go.disabled = true;
+        fetch(`${SERVER}/api/conversations/${encodeURIComponent(S.conv)}/transcript`, {
+          method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + S.token },
+          body: JSON.stringify({ email: to.value.trim() }),
+        }).then((r) => {
+          say.textContent = r.ok ? s("mailSent", { to: to.value.trim() }) : STR[{ 400: "mailBad", 409: "mailOff", 429: "mailLimit" }[r.status] || "offline"];
+        }, () => (say.textContent = STR.offline)).finally(() => (go.disabled = false));
+      },
+    }, h("label", {}, STR.mailTo, to), h("div.row", {}, go, h("button.btn.sec", { type: "button", text: STR.close, onclick: mail })), say);
+    $.dock.prepend(mailCard); to.focus();
+  }
+  return { show, pick, add, transcript, mail };
 };
 if (window.__chatdFiles) window.__chatdFiles(init);
 })();

@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "Iniciar un chat nuevo",
  "end": "Terminar chat",
  "transcript": "Descargar conversación",
+ "mail": "Enviarme este chat por correo",
  "typing": "{name} está escribiendo…",
  "you": "Tú",
  "bot": "Asistente",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "Demasiadas subidas. Espera un momento.",
   "offline": "Sin conexión. Inténtalo de nuevo en un momento.",
   "close": "Cerrar",
-  "file": "Archivo"
+  "file": "Archivo",
+  "mailTo": "Tu correo electrónico",
+  "mailSend": "Enviar",
+  "mailSent": "Enviado a {to}. Puede tardar unos minutos.",
+  "mailOff": "El correo no está disponible aquí.",
+  "mailBad": "Revisa la dirección.",
+  "mailLimit": "Demasiadas solicitudes. Inténtalo más tarde."
  }
 });

@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "Mulai chat baru",
  "end": "Akhiri chat",
  "transcript": "Unduh transkrip",
+ "mail": "Kirim obrolan ini ke email saya",
  "typing": "{name} sedang mengetik…",
  "you": "Anda",
  "bot": "Asisten",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "Terlalu banyak unggahan. Tunggu sebentar.",
   "offline": "Tidak terhubung. Coba lagi sebentar lagi.",
   "close": "Tutup",
-  "file": "File"
+  "file": "File",
+  "mailTo": "Alamat email Anda",
+  "mailSend": "Kirim",
+  "mailSent": "Terkirim ke {to}. Mungkin perlu beberapa menit.",
+  "mailOff": "Email tidak tersedia di sini.",
+  "mailBad": "Periksa kembali alamatnya.",
+  "mailLimit": "Terlalu banyak permintaan. Coba lagi nanti."
  }
 });

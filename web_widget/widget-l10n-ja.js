@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "新しいチャットを開始",
  "end": "チャットを終了",
  "transcript": "会話履歴をダウンロード",
+ "mail": "このチャットをメールで送る",
  "typing": "{name} が入力中…",
  "you": "あなた",
  "bot": "アシスタント",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "アップロードが多すぎます。少しお待ちください。",
   "offline": "接続されていません。しばらくしてからもう一度お試しください。",
   "close": "閉じる",
-  "file": "ファイル"
+  "file": "ファイル",
+  "mailTo": "メールアドレス",
+  "mailSend": "送信",
+  "mailSent": "{to} に送信しました。届くまで数分かかることがあります。",
+  "mailOff": "ここではメールを送信できません。",
+  "mailBad": "アドレスを確認してください。",
+  "mailLimit": "リクエストが多すぎます。しばらくしてからお試しください。"
  }
 });

@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "새 채팅 시작",
  "end": "채팅 종료",
  "transcript": "대화 내용 다운로드",
+ "mail": "이 채팅을 이메일로 받기",
  "typing": "{name} 님이 입력 중…",
  "you": "나",
  "bot": "챗봇",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "업로드가 너무 많습니다. 잠시만 기다려 주세요.",
   "offline": "연결되지 않았습니다. 잠시 후 다시 시도해 주세요.",
   "close": "닫기",
-  "file": "파일"
+  "file": "파일",
+  "mailTo": "이메일 주소",
+  "mailSend": "보내기",
+  "mailSent": "{to}(으)로 보냈습니다. 몇 분 걸릴 수 있습니다.",
+  "mailOff": "여기서는 이메일을 보낼 수 없습니다.",
+  "mailBad": "주소를 확인해 주세요.",
+  "mailLimit": "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."
  }
 });

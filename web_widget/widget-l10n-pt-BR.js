@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "Iniciar novo chat",
  "end": "Encerrar chat",
  "transcript": "Baixar conversa",
+ "mail": "Enviar esta conversa por e-mail",
  "typing": "{name} está digitando…",
  "you": "Você",
  "bot": "Assistente",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "Muitos envios. Aguarde um momento.",
   "offline": "Sem conexão. Tente de novo em instantes.",
   "close": "Fechar",
-  "file": "Arquivo"
+  "file": "Arquivo",
+  "mailTo": "Seu e-mail",
+  "mailSend": "Enviar",
+  "mailSent": "Enviado para {to}. Pode levar alguns minutos.",
+  "mailOff": "O e-mail não está disponível aqui.",
+  "mailBad": "Confira o endereço.",
+  "mailLimit": "Muitas solicitações. Tente novamente mais tarde."
  }
 });

@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "Yeni sohbet başlat",
  "end": "Sohbeti bitir",
  "transcript": "Sohbet dökümünü indir",
+ "mail": "Bu sohbeti bana e-postayla gönder",
  "typing": "{name} yazıyor…",
  "you": "Siz",
  "bot": "Asistan",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "Çok fazla yükleme. Lütfen biraz bekleyin.",
   "offline": "Bağlantı yok. Lütfen biraz sonra tekrar deneyin.",
   "close": "Kapat",
-  "file": "Dosya"
+  "file": "Dosya",
+  "mailTo": "E-posta adresiniz",
+  "mailSend": "Gönder",
+  "mailSent": "{to} adresine gönderildi. Birkaç dakika sürebilir.",
+  "mailOff": "E-posta burada kullanılamıyor.",
+  "mailBad": "Lütfen adresi kontrol edin.",
+  "mailLimit": "Çok fazla istek. Lütfen daha sonra tekrar deneyin."
  }
 });

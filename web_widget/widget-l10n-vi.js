@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "Bắt đầu cuộc trò chuyện mới",
  "end": "Kết thúc chat",
  "transcript": "Tải nội dung cuộc trò chuyện",
+ "mail": "Gửi cuộc trò chuyện này qua email",
  "typing": "{name} đang nhập…",
  "you": "Bạn",
  "bot": "Trợ lý ảo",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "Tải lên quá nhiều. Vui lòng đợi một chút.",
   "offline": "Chưa kết nối. Vui lòng thử lại sau giây lát.",
   "close": "Đóng",
-  "file": "Tệp"
+  "file": "Tệp",
+  "mailTo": "Địa chỉ email của bạn",
+  "mailSend": "Gửi",
+  "mailSent": "Đã gửi tới {to}. Có thể mất vài phút.",
+  "mailOff": "Không thể gửi email tại đây.",
+  "mailBad": "Vui lòng kiểm tra lại địa chỉ.",
+  "mailLimit": "Quá nhiều yêu cầu. Vui lòng thử lại sau."
  }
 });

@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "开始新对话",
  "end": "结束对话",
  "transcript": "下载聊天记录",
+ "mail": "通过邮件发送此对话",
  "typing": "{name} 正在输入…",
  "you": "我",
  "bot": "智能助手",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "上传太频繁，请稍候。",
   "offline": "未连接，请稍后重试。",
   "close": "关闭",
-  "file": "文件"
+  "file": "文件",
+  "mailTo": "你的邮箱地址",
+  "mailSend": "发送",
+  "mailSent": "已发送至 {to}，可能需要几分钟。",
+  "mailOff": "此处无法发送邮件。",
+  "mailBad": "请检查邮箱地址。",
+  "mailLimit": "请求过多，请稍后再试。"
  }
 });

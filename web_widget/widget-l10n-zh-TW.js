@@ -47,6 +47,7 @@ window.__chatdL10n && window.__chatdL10n({
  "newChat": "開始新對話",
  "end": "結束對話",
  "transcript": "下載對話紀錄",
+ "mail": "透過電子郵件寄送此對話",
  "typing": "{name} 正在輸入…",
  "you": "我",
  "bot": "智慧客服",
@@ -113,6 +114,12 @@ window.__chatdL10n && window.__chatdL10n({
   "rate_limited": "上傳太頻繁，請稍候。",
   "offline": "尚未連線，請稍後再試。",
   "close": "關閉",
-  "file": "檔案"
+  "file": "檔案",
+  "mailTo": "你的電子郵件地址",
+  "mailSend": "傳送",
+  "mailSent": "已寄送至 {to}，可能需要幾分鐘。",
+  "mailOff": "此處無法寄送電子郵件。",
+  "mailBad": "請檢查電子郵件地址。",
+  "mailLimit": "要求過多，請稍後再試。"
  }
 });

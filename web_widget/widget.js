@@ -40,7 +40,7 @@ const EN = {
     created: "Ticket #{id} created. We'll answer here, come back any time.", tReply: "Answer to your ticket",
     ended: "The chat has ended.", rate: "How was your chat?", comment: "Anything to add? (optional)",
     rateSend: "Send rating", thanks: "Thanks for your feedback!", star: "{n} of 5 stars", newChat: "Start a new chat",
-    end: "End chat", transcript: "Download transcript", typing: "{name} is typing…", you: "You", bot: "Assistant",
+    end: "End chat", transcript: "Download transcript", mail: "Email me this chat", typing: "{name} is typing…", you: "You", bot: "Assistant",
     agent: "Agent", masked: "We hid your {what} from this chat: our staff can't see it and will never ask for it.",
     leak: " If it may have leaked, {a}.", hidden: "secret hidden", tz: "Times are local ({z}).",
     limited: "Too many new chats from your network. Please try again in {n} min.",
@@ -180,6 +180,7 @@ const I = {
   chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
   x: "M6 6l12 12M18 6L6 18",
   dl: "M12 4v11M7 10l5 5 5-5M5 20h14",
+  mail: "M3 6h18v12H3zM3 6l9 7 9-7",
   send: "M3 20.5l18-8.5L3 3.5v6.6l12.5 1.9L3 13.9z",
   clip: "M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6",
 };
@@ -236,6 +237,7 @@ $.title = h("h2", { id: "chatd-title", text: t("title") });
 $.sub = h("p", { text: t("sub") });
 const ib = (k, icon, onclick) => h("button.ib", { "aria-label": t(k), title: t(k), onclick }, svg(icon));
 $.dl = ib("transcript", I.dl, () => ext("transcript"));
+$.mail = ib("mail", I.mail, () => ext("mail"));
 $.end = h("button.endb", { text: t("end"), onclick: () => { confirming = true; refresh(); $.keep.focus(); } });
 $.min = ib("min", I.x, () => toggle(false));
 $.bannerText = h("span");
@@ -292,7 +294,7 @@ $.send = h("button.sendb", { type: "submit", "aria-label": t("send"), title: t("
 $.input.onpaste = (e) => { const f = e.clipboardData.files; if (f.length) { e.preventDefault(); ext("add", f); } };
 $.comp = h("form.comp", { onsubmit: (e) => { e.preventDefault(); sendText(); } }, ib("at", I.clip, () => ext("pick")), $.input, $.send);
 $.panel = h("div.panel", { id: "chatd-panel", role: "dialog", "aria-labelledby": "chatd-title", hidden: true },
-  h("div.head", {}, h("div.tt", {}, $.title, $.sub), $.dl, $.end, $.min),
+  h("div.head", {}, h("div.tt", {}, $.title, $.sub), $.mail, $.dl, $.end, $.min),
   $.banner, $.earlier, $.past, $.log, h("div.nmw", {}, $.nm), $.typing, $.dock, $.acts, $.comp);
 $.panel.ondragover = (e) => e.dataTransfer.types.includes("Files") && e.preventDefault();
 $.panel.ondrop = (e) => { const f = e.dataTransfer.files; if (f.length) { e.preventDefault(); ext("add", f); } };

@@ -319,3 +319,60 @@ def test_the_link_in_a_follow_up_email_reopens_the_conversation(
     expect(phone.locator(f"{W} .m.me").filter(has_text="deposit from yesterday")).to_be_visible()
     assert "chatd_resume" not in phone.url
     assert phone.js_errors == []
+
+
+def test_the_customer_emails_themselves_the_transcript(tmp_path: Path, new_page) -> None:
+    """The envelope button: an address, Send, "Sent to ..."; the mail arrives at a real SMTP
+    server with the conversation in it. A server without email says so."""
+    import time
+
+    from aiosmtpd.controller import Controller
+
+    from tests.support.server import free_port
+
+    got: list[bytes] = []
+
+    class Inbox:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            got.append(envelope.content)  # type: ignore[attr-defined]
+            return "250 OK"
+
+    port = free_port()
+    smtp = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    config = CONFIG + (
+        '[email]\nsmtp_host = "127.0.0.1"\n'
+        f'smtp_port = {port}\nfrom_address = "support@example.com"\n'
+        "max_retry_interval_s = 0.5\n"
+    )
+    config = config.replace("[server]\n", '[server]\npublic_url = "https://chat.example.com"\n', 1)
+    server = start_server(tmp_path / "data", config_text=config)
+    try:
+        page = new_page(viewport={"width": 390, "height": 844})
+        open_widget(page, server.url)
+        send_customer(page, "where is my withdrawal W-1042?")
+        expect(customer_bubbles(page).filter(has_text="W-1042")).to_be_visible()
+        page.locator(W).get_by_role("button", name="Email me this chat").click()
+        page.locator(W).get_by_label("Your email address").fill("me@example.com")
+        page.locator(f"{W} form.mc").get_by_role("button", name="Send").click()
+        expect(page.locator(f"{W} form.mc p")).to_contain_text("Sent to me@example.com")
+        deadline = time.monotonic() + 20
+        while not got:
+            assert time.monotonic() < deadline, "no transcript mail arrived"
+            time.sleep(0.1)
+        assert b"W-1042" in got[0]
+        assert page.js_errors == []
+    finally:
+        server.stop()
+        smtp.stop()
+
+
+def test_without_email_the_widget_says_it_cannot_send_one(server: RunningServer, new_page) -> None:
+    page = new_page()
+    open_widget(page, server.url)
+    send_customer(page, "hello")
+    expect(customer_bubbles(page).filter(has_text="hello")).to_be_visible()
+    page.locator(W).get_by_role("button", name="Email me this chat").click()
+    page.locator(W).get_by_label("Your email address").fill("me@example.com")
+    page.locator(f"{W} form.mc").get_by_role("button", name="Send").click()
+    expect(page.locator(f"{W} form.mc p")).to_have_text("Email is not available here.")
