@@ -127,6 +127,14 @@ class LanguageDetector:
                     scripts[_script(gram)] += count
             total_letters = sum(scripts.values()) or 1
             self._script_share[locale] = {k: v / total_letters for k, v in scripts.items()}
+        #: Scripts some language of the knowledge base is written in. A message mostly in other
+        #: scripts (Arabic, Thai, Japanese kana ...) is in no language the bot speaks.
+        self.known_scripts = frozenset(
+            script
+            for shares in self._script_share.values()
+            for script, share in shares.items()
+            if share >= _FOREIGN_SCRIPT_SHARE
+        )
         vocabulary = sorted(set().union(*counts.values()))
         self._index = {gram: i for i, gram in enumerate(vocabulary)}
         n_languages = len(self.languages)
@@ -160,6 +168,12 @@ class LanguageDetector:
         script = Counter(_script(c) for c in word).most_common(1)[0][0]
         return self._script_share[locale].get(script, 0.0) < _FOREIGN_SCRIPT_SHARE
 
+    def _unknown_script(self, words: Sequence[str]) -> bool:
+        """Whether at least a fifth of the letters are in scripts no language here uses."""
+        letters = [c for word in words for c in word]
+        unknown = sum(1 for c in letters if _script(c) not in self.known_scripts)
+        return unknown * 5 >= len(letters) > 0
+
     def log_likelihoods(self, text: str) -> np.ndarray:
         """Log-likelihood of ``text`` under each language (order of :attr:`languages`).
 
@@ -180,7 +194,9 @@ class LanguageDetector:
         if hint is not None and hint not in self.languages:
             hint = None
         scores, words = self._evidence(text)
-        if not words:
+        if not words or self._unknown_script(words):
+            # Nothing to go on, or a language the bot does not speak: the conversation's (or
+            # the fallback) language, never a guess among the bot's ("مرحبا" is not Chinese).
             return hint or self.fallback
         order = np.argsort(-scores, kind="stable")
         best = int(order[0])

@@ -95,3 +95,26 @@ def test_fallback_must_have_samples() -> None:
 def test_detect_language_never_raises(bot: Bot, text: str, hint: str | None) -> None:
     """Any text and hint gives one of the KB's languages."""
     assert bot.detect_language(text, hint=hint) in bot.languages
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "مرحبا، أين السحب الخاص بي؟",  # Arabic
+        "出金がまだ届きません",  # Japanese: kanji with kana
+        "こんにちは",
+        "สวัสดีครับ ถอนเงินยังไม่เข้า",  # Thai
+        "שלום, איפה המשיכה שלי",  # Hebrew
+    ],
+)
+def test_a_language_the_bot_does_not_speak_is_not_guessed(bot: Bot, text: str) -> None:
+    """Text mostly in scripts none of the bot's languages use keeps the conversation's
+    language (or English): an Arabic or Japanese customer was answered in Chinese."""
+    assert bot.detect_language(text, hint="en") == "en"
+    assert bot.detect_language(text, hint="ru") == "ru"
+    assert bot.detect_language(text) == "en"
+
+
+def test_chinese_with_a_few_foreign_letters_is_still_chinese(bot: Bot) -> None:
+    assert bot.detect_language("我的USDT提现还没到账 TRC20", hint="en") == "zh"
+    assert bot.detect_language("提現還沒到帳", hint="en") == "zh"
