@@ -19,7 +19,9 @@ language-neutral and carry no evidence; a message with none left, or too little,
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,6 +55,9 @@ _ALPHA = 0.1
 
 #: Only this many characters are examined: enough to tell any language, and bounded work.
 _MAX_CHARS = 200
+#: Not a letter: no word character, a digit or "_" (numbers that are not digits, such as
+#: "²", were made digits by NFKC already).
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
 
 
 def _clean(text: str) -> str:
@@ -62,9 +67,11 @@ def _clean(text: str) -> str:
         text = text.encode("utf-8", "ignore").decode("utf-8")
         text = unicodedata.normalize("NFKC", text)
     text = text.casefold()
-    return " ".join("".join(c if c.isalpha() else " " for c in text).split())
+    # One pass of a character class (linear): anything but a letter is a word break.
+    return " ".join(_NOT_LETTERS.sub(" ", text).split())
 
 
+@functools.lru_cache(maxsize=8192)
 def _script(char: str) -> str:
     """The script of a letter, from its Unicode name: "LATIN", "CYRILLIC", "HANGUL", "CJK"."""
     return unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
@@ -79,10 +86,9 @@ def language_features(text: str) -> list[str]:
     for word in text.split():
         padded = f" {word} "
         grams.append(f"w{word}")
-        for n in (1, 2, 3):
-            grams.extend(
-                padded[i : i + n] for i in range(len(padded) - n + 1) if padded[i : i + n] != " "
-            )
+        grams.extend(word)  # the 1-grams: the padding spaces are not features
+        grams.extend([padded[i : i + 2] for i in range(len(padded) - 1)])
+        grams.extend([padded[i : i + 3] for i in range(len(padded) - 2)])
     return grams
 
 
@@ -157,7 +163,8 @@ class LanguageDetector:
         """Log-likelihood per language of the non-neutral words of ``text``, and those words."""
         words = [w for w in _clean(text).split() if w not in self.neutral_words]
         grams = language_features(" ".join(words))
-        known = [self._index[g] for g in grams if g in self._index]
+        index = self._index
+        known = [i for i in map(index.get, grams) if i is not None]
         scores = self._unseen * (len(grams) - len(known))
         if known:
             scores = scores + self._table[known].sum(axis=0, dtype=np.float64)
@@ -170,7 +177,9 @@ class LanguageDetector:
 
     def _unknown_script(self, words: Sequence[str]) -> bool:
         """Whether at least a fifth of the letters are in scripts no language here uses."""
-        letters = [c for word in words for c in word]
+        letters = "".join(words)
+        if letters.isascii() and "LATIN" in self.known_scripts:  # the common case, at once
+            return False
         unknown = sum(1 for c in letters if _script(c) not in self.known_scripts)
         return unknown * 5 >= len(letters) > 0
 

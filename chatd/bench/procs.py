@@ -50,6 +50,10 @@ __all__ = [
 BENCH_CONFIG = """\
 [server]
 allowed_origins = ["*"]
+[attachments]
+uploads_per_ip_per_min = 1000000
+upload_burst_per_ip = 1000000
+conversation_quota_bytes = 100000000000
 [limits]
 messages_per_s = 1000
 message_burst = 1000
@@ -59,10 +63,6 @@ ip_messages_per_s = 1000000
 ip_message_burst = 1000000
 new_conversations_per_ip = 1000000
 outbox_frames = 4096
-[attachments]
-uploads_per_ip_per_min = 1000000
-upload_burst_per_ip = 1000000
-conversation_quota_bytes = 100000000000
 """
 #: A fixed secret: the bench never issues tokens that outlive the run.
 BENCH_SECRET = "bench-secret-0123456789abcdef0123456789"

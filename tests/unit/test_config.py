@@ -159,3 +159,15 @@ def test_webhooks_and_email_are_read_per_receiver(tmp_path: Path) -> None:
     assert config.webhooks[1].events == ("ticket.created",)
     assert config.webhooks[1].max_retry_interval_s == 5.0
     assert config.email.starttls and config.email.smtp_port == 25
+
+
+def test_the_bench_config_ends_in_the_limits_table() -> None:
+    """chatd_under_test(limits=...) appends lines to BENCH_CONFIG's last table: it must be
+    [limits] (a table added after it once sent `mask_offload_chars` into [attachments])."""
+    import tomllib
+
+    from chatd.bench.procs import BENCH_CONFIG
+
+    extra = tomllib.loads(BENCH_CONFIG + "mask_offload_chars = 0\n")
+    assert extra["limits"]["mask_offload_chars"] == 0
+    load_config(overrides={k: v for k, v in extra.items()})
