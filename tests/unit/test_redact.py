@@ -133,6 +133,22 @@ CASES = [
         ("seed_phrase",),
         hidden=("virsu", "prepare"),
     ),
+    # Two typos in twelve words (one per six) are still a mistyped phrase, with no keyword.
+    Case(
+        "seed12-two-typos-bare",
+        SEED12.replace("combine", "combne").replace("virus", "virsu"),
+        ("seed_phrase",),
+        hidden=("combne", "virsu", "prepare harsh", "laugh grief"),
+    ),
+    Case(
+        "seed24-four-typos-bare",
+        SEED24.replace("mail", "mial")
+        .replace("medal", "medla")
+        .replace("total", "totla")
+        .replace("diagram", "diagarm"),
+        ("seed_phrase",),
+        hidden=("mial", "medla", "totla", "diagarm", "trap afford", "diary road"),
+    ),
     Case(
         "seed12-wrong-word-bad-checksum",
         SEED12.replace("opinion", "abandon"),
