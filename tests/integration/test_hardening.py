@@ -461,6 +461,33 @@ class TestOrigins:
             await websockets.connect(chatd.ws_url + "/ws/customer")
         assert no_proto.value.response.status_code == 400
 
+    async def test_origin_look_alikes_are_refused(self, chatd: Harness) -> None:
+        """Only an exact origin passes: one that starts or ends like an allowed origin or like
+        the server's own (a prefix or suffix match) is refused with 403 at the handshake, on
+        both the customer and the agent socket."""
+        host = f"127.0.0.1:{chatd.port}"
+        look_alikes = [
+            "https://shop.example.com.evil.net",  # starts with the allowed origin
+            "https://shop.example.com:8443",  # another port of the allowed host
+            "https://evilshop.example.com",  # ends with the allowed origin's host
+            "https://evil.shop.example.com",  # a subdomain of it
+            "http://shop.example.com",  # its host under another scheme
+            f"http://{host}.evil.net",  # starts with our own origin
+            f"http://evil{host}",  # ends with our host
+            f"http://evil.{host}",
+            "null",
+        ]
+        token = await chatd.add_agent("Ozzie")
+        for origin in look_alikes:
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await CustomerClient.connect(chatd.ws_url, origin=origin)
+            assert refused.value.response.status_code == 403, origin
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await AgentClient.connect(chatd.ws_url, token, origin=origin)
+            assert refused.value.response.status_code == 403, origin
+        ok = await AgentClient.connect(chatd.ws_url, token, origin="https://shop.example.com")
+        await ok.close()
+
 
 async def test_security_headers(chatd: Harness) -> None:
     """Staff pages cannot be framed and carry a CSP; JSON errors never leak a traceback."""
