@@ -25,6 +25,7 @@ from chatd.client import AgentClient, CustomerClient
 from chatd.store.base import ConversationFilter
 from tests.support.harness import Harness
 from tests.support.server import add_agent, start_server
+from tests.support.sync import barrier
 
 # -- delivery across random disconnects ---------------------------------------------------------
 
@@ -317,16 +318,18 @@ class TestLimits:
         }
 
     async def test_message_rate_is_limited_per_connection(self, chatd: Harness) -> None:
-        """Past the burst, messages get rate_limited with retry_after_s; repeated abuse closes
-        the connection with 4029."""
+        """Past the burst, messages get rate_limited with retry_after_s; the fifth refusal
+        (violations_before_close), not a later one, closes the connection with 4029."""
         customer = await chatd.customer()
         for i in range(3):
-            await customer.say(f"hello {i}")
-        await customer.say("one too many")
-        error = await customer.wait_for("error", code="rate_limited")
-        assert error["retry_after_s"] > 0
-        for _ in range(6):
-            await customer.say("spam")
+            await customer.wait_for("ack", ref=await customer.say(f"hello {i}"))
+        for i in range(4):
+            cid = await customer.say(f"too fast {i}")
+            error = await customer.wait_for("error", ref=cid)
+            assert error["code"] == "rate_limited" and error["retry_after_s"] > 0
+        await barrier(customer)  # a ping costs no token: the socket is still open after four
+        assert not customer.closed.done()
+        await customer.say("the fifth")
         code, _reason = await asyncio.wait_for(customer.closed, 5)
         assert code == 4029
 
