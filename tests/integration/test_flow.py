@@ -416,6 +416,29 @@ async def test_retried_send_is_stored_once(chatd: Harness) -> None:
     await customer.close()
 
 
+async def test_retried_send_uses_up_no_seq(chatd: Harness) -> None:
+    """A retry is acknowledged with the first seq and the next message gets the very next one:
+    the agent sees the customer's events without a gap."""
+    agent = await chatd.agent(await chatd.add_agent("Quinn"))
+    customer = await chatd.customer()
+    await ask_for_person(customer)
+    await agent.wait_for("chat_assigned")
+    await customer.wait_for("assigned")
+    first = await customer.wait_for("ack", ref=await customer.say("first", cid="c-first"))
+    for _ in range(3):
+        await customer.say("first", cid="c-first")
+        again = await customer.wait_for("ack", ref="c-first")
+        assert again["seq"] == first["seq"] and again.get("duplicate") is True
+    second = await customer.wait_for("ack", ref=await customer.say("second"))
+    assert second["seq"] == first["seq"] + 1
+    seen = await agent.wait_for("message", text="second")
+    assert seen["seq"] == second["seq"]
+    stored = [e.seq for e in await chatd.service.store.events(customer.conversation_id)]
+    assert stored == list(range(1, len(stored) + 1))
+    for c in (agent, customer):
+        await c.close()
+
+
 async def test_bad_token_and_other_conversations(chatd: Harness) -> None:
     """A forged resume token is refused; an agent cannot write to a chat not assigned to them."""
     customer = await chatd.customer()

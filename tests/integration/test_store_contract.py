@@ -288,6 +288,29 @@ class TestEvents:
         assert again == first
         assert await seqs_of(store, "c1") == [1]
 
+    async def test_a_retried_cid_uses_up_no_seq(self, store: Store) -> None:
+        """After retries of a stored cid (plain and checked appends, alone or in one batch with
+        new events), the next new event gets the very next seq: a retry leaves no gap."""
+        await store.create_conversation(conv("c1"))
+        await store.append_event("c1", msg("hi", cid="m1"))
+        for _ in range(3):
+            await store.append_event("c1", msg("hi (retry)", cid="m1"))
+            await store.append_event_with_conversation("c1", msg("hi (retry)", cid="m1"))
+        second, created = await store.append_event("c1", msg("next", cid="m2"))
+        assert created and second.seq == 2
+        third, _, record = await store.append_event_with_conversation("c1", msg("3", cid="m3"))
+        assert third.seq == 3 and record is not None and record.last_seq == 3
+        results = await asyncio.gather(
+            store.append_event("c1", msg("hi (retry)", cid="m1")),
+            store.append_event("c1", msg("4", cid="m4")),
+            store.append_event("c1", msg("next (retry)", cid="m2")),
+            store.append_event("c1", msg("5", cid="m5")),
+        )
+        assert sorted(e.seq for e, created in results if created) == [4, 5]
+        assert await seqs_of(store, "c1") == [1, 2, 3, 4, 5]
+        record = await store.get_conversation("c1")
+        assert record is not None and record.last_seq == 5
+
     async def test_append_with_conversation_returns_the_row_after_the_append(
         self, store: Store
     ) -> None:
