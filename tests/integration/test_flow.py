@@ -460,6 +460,11 @@ async def test_wrong_agent_token_closes_1008(chatd: Harness) -> None:
     """A wrong agent token gets not_authenticated and the socket closes with 1008."""
     with pytest.raises(PermissionError):
         await AgentClient.connect(chatd.ws_url, "ag_nobody.secret")
+    client = await AgentClient.open(chatd.ws_url)
+    await client.send({"type": "hello", "token": "ag_nobody.secret", "status": "online"})
+    assert (await client.wait_for("error"))["code"] == "not_authenticated"
+    code, _reason = await asyncio.wait_for(client.closed, 5)
+    assert code == 1008
 
 
 async def test_queue_order_survives_restart(chatd: Harness) -> None:

@@ -496,14 +496,31 @@ class TestOrigins:
         await ok.close()
 
 
-async def test_security_headers(chatd: Harness) -> None:
-    """Staff pages cannot be framed and carry a CSP; JSON errors never leak a traceback."""
+async def test_security_headers(chatd: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staff pages cannot be framed and carry a CSP; JSON errors never leak a traceback: a
+    handler that fails answers 500 with a stable code and none of the exception's text."""
     async with aiohttp.ClientSession() as http:
         for path in ("/console", "/ops"):
             async with http.get(chatd.url + path) as r:
                 assert r.headers["X-Frame-Options"] == "DENY"
                 assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
                 assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+        def fail() -> None:
+            raise RuntimeError("db password is hunter2 at /srv/chatd/secret.py")
+
+        # A fault injected where a real one (a broken store, a bug) would surface.
+        monkeypatch.setattr(chatd.service.assignments, "agents_live", fail)
+        token = await chatd.add_agent("Tracy", role="operator")
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.get(f"{chatd.url}/api/agents", headers=headers) as r:
+            body = await r.text()
+            assert r.status == 500 and r.content_type == "application/json"
+        assert json.loads(body)["error"]["code"] == "internal_error"
+        for leak in ("Traceback", "RuntimeError", "hunter2", "secret.py", 'File "'):
+            assert leak not in body
+        async with http.get(f"{chatd.url}/no/such/page") as r:
+            assert r.status == 404 and (await r.json())["error"]["code"] == "not_found"
 
 
 async def test_operator_routes_reject_agents_and_customers(chatd: Harness) -> None:
