@@ -154,7 +154,7 @@ async def test_language_routing(chatd: Harness) -> None:
     assert assigned["conversation"]["locale"] == "zh"
     reason = next(e for e in assigned["events"] if e["type"] == "assigned")["data"]["reason"]
     assert "language=zh" in reason
-    assert not en.drain("chat_assigned")
+    await assert_nothing_more(en, "chat_assigned")
     for c in (en, zh, customer):
         await c.close()
 
@@ -397,8 +397,7 @@ async def test_resume_gets_exactly_what_was_missed(chatd: Harness) -> None:
     for i in range(3):
         await back.wait_for("message", text=f"while you were away {i}")
     assert sorted(back.events) == list(range(seen + 1, seen + 4))
-    await asyncio.sleep(0.3)
-    assert not back.drain("message")
+    await assert_nothing_more(back, "message")
     for c in (agent, back):
         await c.close()
 

@@ -163,7 +163,8 @@ async def test_random_disconnects_lose_nothing(chatd: Harness, seed: int) -> Non
     await customer.connect()
     agent.client.abort()
     await agent.connect()
-    await asyncio.sleep(0.3)
+    assert customer.client is not None and agent.client is not None
+    await barrier(customer.client, agent.client)  # the resumes and their retries are answered
     customer.absorb()
     agent.absorb()
 
@@ -677,7 +678,7 @@ async def test_two_tabs_hand_off_once(chatd: Harness) -> None:
     second = await chatd.customer(resume_token=first.resume_token)
     await asyncio.gather(first.say("I want to talk to a human"), second.action("request_human"))
     await first.wait_for("queued")
-    await asyncio.sleep(0.3)
+    await barrier(first, second)  # both frames handled: a second hand-off would be stored
     events = await chatd.service.store.events(first.conversation_id)
     assert [e.kind for e in events].count("queued") == 1
     assert not [f for f in first.inbox + second.inbox if f.get("code") == "internal_error"]
