@@ -37,7 +37,7 @@ MISS = reply(None)
 def test_one_miss_is_not_a_handoff_two_are() -> None:
     """With the default of two, the first miss is counted and the second hands off."""
     first = decide_handoff(MISS, misses=0, handoff_after_misses=2)
-    assert not first.handoff and first.misses == 1
+    assert first.handoff is False and first.misses == 1
     second = decide_handoff(MISS, misses=first.misses, handoff_after_misses=2)
     assert second.handoff
     assert (second.reason, second.priority) == ("low_confidence", "normal")
@@ -46,7 +46,7 @@ def test_one_miss_is_not_a_handoff_two_are() -> None:
 def test_a_confident_answer_resets_the_count() -> None:
     """A miss, an answer, a miss: still no hand-off (the misses must come in a row)."""
     answered = decide_handoff(reply("deposit.how"), misses=1, handoff_after_misses=2)
-    assert not answered.handoff and answered.misses == 0
+    assert answered.handoff is False and answered.misses == 0
     again = decide_handoff(MISS, misses=answered.misses, handoff_after_misses=2)
     assert not again.handoff and again.misses == 1
 

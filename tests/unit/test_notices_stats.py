@@ -20,6 +20,7 @@ def conv(n: int, **fields: object) -> ConversationRecord:
 def test_fallback_notice_in_the_customers_language_or_english() -> None:
     """A regional locale gets its language's notice; an unknown language gets English."""
     assert "английском" in language_fallback_notice("ru-RU")
+    assert "英文" in language_fallback_notice("zh-Hant-TW")  # only the first subtag counts
     assert "英文" in language_fallback_notice("zh_CN")
     assert "İngilizce" in language_fallback_notice("TR")
     english = language_fallback_notice("en")
@@ -86,3 +87,22 @@ def test_day_stats_of_no_conversations() -> None:
     stats = day_stats([], DAY)
     assert stats["conversations"] == 0 and stats["deflection_rate"] is None
     assert stats["csat_avg"] is None and stats["wait_p50_s"] is None
+
+
+def test_day_stats_rounding_and_hour_boundaries() -> None:
+    """Rates keep three decimals, CSAT two, waits one; a chat created on the hour belongs to
+    the hour it starts, counted once."""
+    convs = [
+        conv(0, status="closed", closed_at=DAY + 10),  # deflected
+        conv(1, status="closed", closed_at=DAY + 20, enqueued_at=DAY + 60, agent_id="a",
+             assigned_at=DAY + 72.34, csat_score=5),
+        conv(2, status="closed", closed_at=DAY + 30, enqueued_at=DAY + 120, csat_score=4),
+        conv(60, status="bot", csat_score=4),  # created at DAY + 3600 exactly
+    ]  # fmt: skip
+    stats = day_stats(convs, DAY)
+    assert stats["deflection_rate"] == 0.333  # 1 of 3 closed
+    assert stats["csat_avg"] == 4.33
+    assert stats["wait_p50_s"] == 12.3
+    hourly = stats["hourly"]
+    assert (hourly[0]["conversations"], hourly[1]["conversations"]) == (3, 1)
+    assert sum(h["conversations"] for h in hourly) == 4
