@@ -56,6 +56,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/integration/test_flow.py::TestMetricsAccess",
             "tests/integration/test_flow.py::test_metrics_and_health",
             "tests/integration/test_connection_slots.py",
+            "tests/integration/test_edge_security.py",
             "tests/integration/test_abuse_limits.py::test_hostile_http_inputs_are_4xx_not_500",
             "tests/integration/test_static.py",
         ],
