@@ -172,6 +172,18 @@ def test_language_fallback_when_no_speaker_is_online() -> None:
     assert assignment.agent_id == "ann" and "fallback" in assignment.reason
 
 
+def test_a_language_fallback_is_reported_only_when_it_happens() -> None:
+    """language_fallback: False with nobody online or with a speaker of the customer's language
+    online; True when only speakers of other languages are (the customer is told)."""
+    dispatcher = Dispatcher()
+    assert not dispatcher.language_fallback("de-DE")
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    assert dispatcher.language_fallback("de-DE")
+    assert not dispatcher.language_fallback("en-GB")
+    dispatcher.agent_online(profile("dirk", languages=("de",)), now=0.0)
+    assert not dispatcher.language_fallback("de-AT")
+
+
 def test_skills_are_preferred_with_fallback() -> None:
     """A security case goes to the security agent; a case nobody has skills for still goes."""
     dispatcher = Dispatcher()
