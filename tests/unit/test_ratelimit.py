@@ -475,3 +475,11 @@ def test_keyed_limiter_violations_expire_at_the_window_edge() -> None:
     assert not limiter.take("k", 0.0)
     assert limiter.violations("k", 59.9) == 1
     assert limiter.violations("k", 60.0) == 0
+
+
+def test_retry_after_is_zero_when_exactly_enough_tokens_are_left() -> None:
+    """Exactly the cost in the bucket means now, even for a bucket that never refills."""
+    bucket = TokenBucket(0.0, 2.0)
+    assert bucket.try_take(0.0)
+    assert bucket.retry_after(0.0) == 0.0
+    assert bucket.retry_after(0.0, cost=2.0) == math.inf
