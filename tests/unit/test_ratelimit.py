@@ -483,3 +483,12 @@ def test_retry_after_is_zero_when_exactly_enough_tokens_are_left() -> None:
     assert bucket.try_take(0.0)
     assert bucket.retry_after(0.0) == 0.0
     assert bucket.retry_after(0.0, cost=2.0) == math.inf
+
+
+def test_window_keeps_a_key_whose_clock_stepped_back() -> None:
+    """After the clock steps back, a key's latest event is still the latest time it saw, so
+    pruning (when a new key arrives) does not forget events still inside the window."""
+    window: WindowCounter[str] = WindowCounter(2, 10.0)
+    assert window.try_add("a", 10.0) and window.try_add("a", 5.0)
+    assert window.try_add("b", 16.5)  # prunes keys whose latest event left the window
+    assert not window.try_add("a", 16.5)
