@@ -1,13 +1,14 @@
 """Browser tests: Playwright (sync API) driving Debian's Chromium against a real chatd process.
 
 One browser per session; every test gets a fresh server (own data dir and port) and fresh
-browser contexts, so no state leaks between tests. A missing Chromium or Playwright fails the
-suite in CI (CI set); elsewhere the tests are skipped with the reason (scripts/test installs both).
+browser contexts, so no state leaks between tests. A missing Playwright or Chromium fails, with
+what to install, never a silent skip: Playwright comes with the dev extra (``pip install -e
+.[dev]``), Chromium from Debian (``apt-get install chromium``); scripts/test installs both. To run
+without a browser, leave the directory out: ``pytest --ignore=tests/browser``.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -20,10 +21,11 @@ from tests.support.server import RunningServer, add_agent, start_server
 
 try:
     import playwright.sync_api as playwright_sync
-except ImportError:
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("playwright is not installed: run scripts/test", allow_module_level=True)
+except ImportError as exc:
+    raise ImportError(
+        "the browser tests need Playwright: pip install -e '.[dev]' (or run scripts/test); "
+        "to run without them: pytest --ignore=tests/browser"
+    ) from exc
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -36,10 +38,11 @@ CONFIG = '[server]\nallowed_origins = ["*"]\nshutdown_timeout_s = 1.0\n'
 @pytest.fixture(scope="module")
 def browser() -> Iterator[playwright_sync.Browser]:
     if not Path(CHROMIUM).exists():
-        reason = "chromium is not installed (apt-get install chromium; scripts/test does it)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        pytest.fail(
+            f"the browser tests need Chromium at {CHROMIUM}: apt-get install chromium (scripts/test"
+            " does it); to run without them: pytest --ignore=tests/browser",
+            pytrace=False,
+        )
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from typing import BinaryIO
 
 import pytest
 
-from chatd.client import AgentClient, CustomerClient
+from chatd.client import AgentClient, ChatClient, CustomerClient
 from tests.cluster.conftest import node_config
 from tests.support.server import free_port
 from tests.support.services import create_database, drop_database, flush_redis
@@ -60,10 +62,45 @@ def _start_workers(config: Path, port: int, log: BinaryIO) -> tuple[subprocess.P
     return proc, out.split("token: ", 1)[1].strip()
 
 
+def _worker_pids(parent: int) -> set[int]:
+    """The processes whose parent is ``parent`` (from /proc: Linux only, like the cluster)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == parent:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+def _serving_worker(client: ChatClient, server_port: int, workers: set[int]) -> int:
+    """The worker holding the server side of ``client``'s TCP connection (by socket inode)."""
+    client_port = client.ws.transport.get_extra_info("sockname")[1]
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if (
+                int(local.rsplit(":", 1)[1], 16) == server_port
+                and int(remote.rsplit(":", 1)[1], 16) == client_port
+            ):
+                inodes.add(f"socket:[{fields[9]}]")
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in inodes:
+                    return pid
+    raise AssertionError(f"no worker holds the connection from port {client_port}")
+
+
 async def test_two_workers_share_the_port_and_stop_on_sigterm(
     tmp_path: Path, postgres_server_url: str, redis_server_url: str
 ) -> None:
-    """Two workers answer on one port, share one queue, and the parent exits 0 on SIGTERM."""
+    """Two workers answer on one port and share one queue: a customer connected to the other
+    worker than the agent's is assigned to that agent. The parent exits 0 on SIGTERM."""
     flush_redis(redis_server_url)
     database = create_database(postgres_server_url)
     config = tmp_path / "config.toml"
@@ -73,18 +110,36 @@ async def test_two_workers_share_the_port_and_stop_on_sigterm(
     proc: subprocess.Popen[bytes] | None = None
     try:
         proc, token = await asyncio.to_thread(_start_workers, config, port, log)
+        workers = _worker_pids(proc.pid)
+        assert len(workers) == 2
         url = f"ws://127.0.0.1:{port}"
         agent = await AgentClient.connect(url, token)
-        customers = [await CustomerClient.connect(url) for _ in range(4)]
+        agent_worker = _serving_worker(agent, port, workers)
+        # The kernel spreads connections over the workers; keep one customer on each.
+        on: dict[int, CustomerClient] = {}
+        extra: list[CustomerClient] = []
+        for _ in range(40):
+            customer = await CustomerClient.connect(url)
+            worker = _serving_worker(customer, port, workers)
+            if worker in on:
+                extra.append(customer)
+            else:
+                on[worker] = customer
+            if len(on) == 2:
+                break
+        assert set(on) == workers, "40 connections all went to one worker"
         try:
-            for c in customers:
+            for c in on.values():
                 await c.action("request_human")
             got = set()
-            for _ in range(3):  # capacity 3 (the default)
+            for _ in range(2):
                 got.add((await agent.wait_for("chat_assigned"))["conversation"]["conversation_id"])
-            assert got <= {c.conversation_id for c in customers}
+            assert got == {c.conversation_id for c in on.values()}
+            other = next(c for w, c in on.items() if w != agent_worker)
+            joined = await other.wait_for("assigned")
+            assert joined["data"]["agent_name"] == "Wendy"
         finally:
-            for client in [agent, *customers]:
+            for client in [agent, *on.values(), *extra]:
                 await client.close()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(proc.wait, 30) == 0

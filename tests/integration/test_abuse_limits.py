@@ -13,12 +13,7 @@ import pytest
 from chatd.client import AgentClient, CustomerClient
 from chatd.store.base import NewEvent
 from tests.support.harness import Harness
-
-
-async def barrier(client: CustomerClient | AgentClient) -> None:
-    """Wait until the server has answered everything sent before (a ping's pong comes last)."""
-    await client.send({"type": "ping"})
-    await client.wait_for("pong")
+from tests.support.sync import barrier
 
 
 async def agent_with_chat(chatd: Harness, name: str = "Ada") -> tuple[AgentClient, CustomerClient]:

@@ -10,6 +10,7 @@ import pytest
 
 from chatd.client import AgentClient, CustomerClient
 from tests.support.harness import Harness
+from tests.support.sync import assert_nothing_more
 
 
 async def ask_for_person(customer: CustomerClient) -> None:
@@ -51,15 +52,24 @@ async def test_greeting_in_customer_language(chatd: Harness) -> None:
 
 
 async def test_two_misses_hand_off(chatd: Harness) -> None:
-    """Two replies without a confident intent in a row put the chat in the queue."""
+    """Two replies without a confident intent in a row put the chat in the queue; one does not."""
     customer = await chatd.customer()
+    greeting = await customer.wait_for("message", author="bot")
     await customer.say("qwrtz blorp fnagh zzyx")
-    first = await customer.wait_for("message", author="bot")
-    assert first["data"]["intent"] is None
-    assert not customer.drain("queued")
+    first = await customer.wait_for(
+        "message", author="bot", where=lambda f: f["seq"] > greeting["seq"]
+    )
+    assert first["data"]["intent"] is None and not first["data"]["ambiguous"]
+    # The bot's reply is written before the hand-off would be: after a barrier, a queued event
+    # caused by this first miss has arrived or never will.
+    await assert_nothing_more(customer, "queued")
     await customer.say("vrrmp kksh trallalero glomp")
-    await customer.wait_for("message", author="bot")
+    second = await customer.wait_for(
+        "message", author="bot", where=lambda f: f["seq"] > first["seq"]
+    )
+    assert second["data"]["intent"] is None
     queued = await customer.wait_for("queued")
+    assert queued["seq"] > second["seq"]
     assert queued["data"]["priority"] == "normal"
     await customer.close()
 
@@ -144,7 +154,7 @@ async def test_language_routing(chatd: Harness) -> None:
     assert assigned["conversation"]["locale"] == "zh"
     reason = next(e for e in assigned["events"] if e["type"] == "assigned")["data"]["reason"]
     assert "language=zh" in reason
-    assert not en.drain("chat_assigned")
+    await assert_nothing_more(en, "chat_assigned")
     for c in (en, zh, customer):
         await c.close()
 
@@ -387,8 +397,7 @@ async def test_resume_gets_exactly_what_was_missed(chatd: Harness) -> None:
     for i in range(3):
         await back.wait_for("message", text=f"while you were away {i}")
     assert sorted(back.events) == list(range(seen + 1, seen + 4))
-    await asyncio.sleep(0.3)
-    assert not back.drain("message")
+    await assert_nothing_more(back, "message")
     for c in (agent, back):
         await c.close()
 
@@ -404,6 +413,29 @@ async def test_retried_send_is_stored_once(chatd: Harness) -> None:
     events = await chatd.service.store.events(customer.conversation_id)
     assert sum(1 for e in events if e.cid == "fixed-cid") == 1
     await customer.close()
+
+
+async def test_retried_send_uses_up_no_seq(chatd: Harness) -> None:
+    """A retry is acknowledged with the first seq and the next message gets the very next one:
+    the agent sees the customer's events without a gap."""
+    agent = await chatd.agent(await chatd.add_agent("Quinn"))
+    customer = await chatd.customer()
+    await ask_for_person(customer)
+    await agent.wait_for("chat_assigned")
+    await customer.wait_for("assigned")
+    first = await customer.wait_for("ack", ref=await customer.say("first", cid="c-first"))
+    for _ in range(3):
+        await customer.say("first", cid="c-first")
+        again = await customer.wait_for("ack", ref="c-first")
+        assert again["seq"] == first["seq"] and again.get("duplicate") is True
+    second = await customer.wait_for("ack", ref=await customer.say("second"))
+    assert second["seq"] == first["seq"] + 1
+    seen = await agent.wait_for("message", text="second")
+    assert seen["seq"] == second["seq"]
+    stored = [e.seq for e in await chatd.service.store.events(customer.conversation_id)]
+    assert stored == list(range(1, len(stored) + 1))
+    for c in (agent, customer):
+        await c.close()
 
 
 async def test_bad_token_and_other_conversations(chatd: Harness) -> None:
@@ -427,6 +459,11 @@ async def test_wrong_agent_token_closes_1008(chatd: Harness) -> None:
     """A wrong agent token gets not_authenticated and the socket closes with 1008."""
     with pytest.raises(PermissionError):
         await AgentClient.connect(chatd.ws_url, "ag_nobody.secret")
+    client = await AgentClient.open(chatd.ws_url)
+    await client.send({"type": "hello", "token": "ag_nobody.secret", "status": "online"})
+    assert (await client.wait_for("error"))["code"] == "not_authenticated"
+    code, _reason = await asyncio.wait_for(client.closed, 5)
+    assert code == 1008
 
 
 async def test_queue_order_survives_restart(chatd: Harness) -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from chatd import protocol as p
 from chatd.client import AgentClient, CustomerClient
 from tests.support.server import RunningServer, add_agent, start_server
+from tests.support.sync import barrier
 
 CONFIG = """
 [limits]
@@ -204,6 +205,7 @@ def test_other_peoples_conversations_are_forbidden(server: RunningServer, agent_
             await agent.send(frame)
             error = await agent.wait_for("error")
             assert error["code"] == "forbidden", frame
+        await barrier(agent)
         assert not [f for f in agent.inbox if f.get("conversation_id") == conv and "seq" in f]
         for c in (customer, agent):
             await c.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 from mnemonic import Mnemonic
 
 from tests.support.harness import Harness
+from tests.support.sync import assert_nothing_more
 
 
 async def test_turkish_in_an_english_browser_gets_turkish_and_a_turkish_agent(
@@ -32,9 +33,7 @@ async def test_turkish_in_an_english_browser_gets_turkish_and_a_turkish_agent(
     await customer.action("request_human")
     assigned = await turkish.wait_for("chat_assigned")
     assert assigned["conversation"]["conversation_id"] == customer.conversation_id
-    await english.send({"type": "ping"})
-    await english.wait_for("pong")
-    assert not [f for f in english.inbox if f.get("type") == "chat_assigned"]
+    await assert_nothing_more(english, "chat_assigned")
     for c in (english, turkish, customer):
         await c.close()
 
@@ -53,9 +52,7 @@ async def test_nobody_speaking_the_language_goes_to_english_and_is_told(chatd: H
     )
     assert notice["data"] == {"notice": "language_fallback", "language": "en"}
     assert "английском" in notice["text"]
-    await korean.send({"type": "ping"})
-    await korean.wait_for("pong")
-    assert not [f for f in korean.inbox if f.get("type") == "chat_assigned"]
+    await assert_nothing_more(korean, "chat_assigned")
     for c in (korean, english, customer):
         await c.close()
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import asyncpg  # a dev dependency: without it this module fails to import, never skips
 import pytest
 
-from chatd.store import ConversationRecord, NewEvent, StoreError
+from chatd.store import ConversationRecord, NewEvent, StoreError, postgres
 
-asyncpg = pytest.importorskip("asyncpg")
-postgres = pytest.importorskip("chatd.store.postgres")
 PostgresStore = postgres.PostgresStore
 SCHEMA_VERSION: int = postgres.SCHEMA_VERSION
 

@@ -37,6 +37,7 @@ from chatd.store import (
     open_store,
 )
 from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
+from chatd.store.sqlite import _CHECKPOINT_EVERY_COMMITS
 
 BACKENDS = ["sqlite", "sqlite-normal", pytest.param("postgresql", marks=pytest.mark.cluster)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -287,6 +288,29 @@ class TestEvents:
         assert created and not created_again
         assert again == first
         assert await seqs_of(store, "c1") == [1]
+
+    async def test_a_retried_cid_uses_up_no_seq(self, store: Store) -> None:
+        """After retries of a stored cid (plain and checked appends, alone or in one batch with
+        new events), the next new event gets the very next seq: a retry leaves no gap."""
+        await store.create_conversation(conv("c1"))
+        await store.append_event("c1", msg("hi", cid="m1"))
+        for _ in range(3):
+            await store.append_event("c1", msg("hi (retry)", cid="m1"))
+            await store.append_event_with_conversation("c1", msg("hi (retry)", cid="m1"))
+        second, created = await store.append_event("c1", msg("next", cid="m2"))
+        assert created and second.seq == 2
+        third, _, record = await store.append_event_with_conversation("c1", msg("3", cid="m3"))
+        assert third.seq == 3 and record is not None and record.last_seq == 3
+        results = await asyncio.gather(
+            store.append_event("c1", msg("hi (retry)", cid="m1")),
+            store.append_event("c1", msg("4", cid="m4")),
+            store.append_event("c1", msg("next (retry)", cid="m2")),
+            store.append_event("c1", msg("5", cid="m5")),
+        )
+        assert sorted(e.seq for e, created in results if created) == [4, 5]
+        assert await seqs_of(store, "c1") == [1, 2, 3, 4, 5]
+        record = await store.get_conversation("c1")
+        assert record is not None and record.last_seq == 5
 
     async def test_append_with_conversation_returns_the_row_after_the_append(
         self, store: Store
@@ -702,32 +726,44 @@ class TestSQLiteDurability:
 
     @SYNCHRONOUS
     async def test_concurrent_appends_share_commits(self, tmp_path: Path, synchronous: str) -> None:
-        """200 concurrent appends are group-committed in a handful of transactions."""
+        """200 concurrent appends are group-committed: far fewer transactions than appends."""
         store = SQLiteStore(tmp_path / "chatd.db", synchronous=synchronous)  # type: ignore[arg-type]
         await store.open()
         try:
             await store.create_conversation(conv("c1"))
             before = store.commit_count
             await asyncio.gather(*(store.append_event("c1", msg()) for _ in range(200)))
-            assert 1 <= store.commit_count - before <= 10
+            # Not a matter of speed: gather queues all 200 before the writer task wakes, so
+            # they share one batch (up to _MAX_BATCH); one commit per append would be 200.
+            # The bound leaves room for a writer that takes a few, not for one per append.
+            assert 1 <= store.commit_count - before <= 200 // 10
+            assert await seqs_of(store, "c1") == list(range(1, 201))
         finally:
             await store.close()
 
     async def test_normal_checkpoints_off_the_loop(self, tmp_path: Path) -> None:
-        """With NORMAL, SQLite's auto-checkpoint is off; chatd's own copies the WAL over."""
+        """With NORMAL, SQLite's auto-checkpoint is off (a WAL past its 1,000-page threshold
+        leaves the database file untouched); chatd's own checkpoint, after every
+        _CHECKPOINT_EVERY_COMMITS commits, copies the WAL over."""
         path = tmp_path / "chatd.db"
+        wal = tmp_path / "chatd.db-wal"
         store = SQLiteStore(path, synchronous="NORMAL")
         await store.open()
         try:
             await store.create_conversation(conv("c1"))
             size_before = path.stat().st_size
-            for k in range(600):  # one commit each: two checkpoints' worth
-                await store.append_event("c1", msg(f"message {k} " + "x" * 200))
-            for _ in range(100):
-                if path.stat().st_size > size_before + 100_000:
-                    break
-                await asyncio.sleep(0.05)
-            assert path.stat().st_size > size_before + 100_000  # the events reached the file
+            page_size = 4096
+            text = "x" * (4 * page_size)  # a few overflow pages per event: the WAL grows fast
+            for k in range(_CHECKPOINT_EVERY_COMMITS - 1 - store.commit_count):  # a commit each
+                await store.append_event("c1", msg(f"message {k} {text}"))
+            assert store.commit_count == _CHECKPOINT_EVERY_COMMITS - 1
+            assert wal.stat().st_size > 1_000 * page_size  # past SQLite's own threshold
+            assert path.stat().st_size == size_before  # yet nothing was copied over
+            await store.append_event("c1", msg("the commit that starts the checkpoint"))
+            grown = size_before + (_CHECKPOINT_EVERY_COMMITS - 2) * len(text)
+            async with asyncio.timeout(10):  # a checkpoint of ~5 MB takes milliseconds
+                while path.stat().st_size < grown:  # noqa: ASYNC110 - a file, polled
+                    await asyncio.sleep(0.02)
         finally:
             await store.close()
 

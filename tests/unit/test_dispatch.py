@@ -172,6 +172,18 @@ def test_language_fallback_when_no_speaker_is_online() -> None:
     assert assignment.agent_id == "ann" and "fallback" in assignment.reason
 
 
+def test_a_language_fallback_is_reported_only_when_it_happens() -> None:
+    """language_fallback: False with nobody online or with a speaker of the customer's language
+    online; True when only speakers of other languages are (the customer is told)."""
+    dispatcher = Dispatcher()
+    assert not dispatcher.language_fallback("de-DE")
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    assert dispatcher.language_fallback("de-DE")
+    assert not dispatcher.language_fallback("en-GB")
+    dispatcher.agent_online(profile("dirk", languages=("de",)), now=0.0)
+    assert not dispatcher.language_fallback("de-AT")
+
+
 def test_skills_are_preferred_with_fallback() -> None:
     """A security case goes to the security agent; a case nobody has skills for still goes."""
     dispatcher = Dispatcher()
@@ -558,3 +570,19 @@ def test_estimate_follows_every_change_at_the_same_instant() -> None:
     freed = dispatcher.assign_ready(5.0)
     assert [a.conversation_id for a in freed] == ["zh-2"]
     assert dispatcher.queue_status("zh-2", 5.0) is None
+
+
+def test_agent_snapshots_carry_their_status() -> None:
+    """The snapshot of an agent says online, away or offline as set; an unknown agent has none;
+    setting an unknown agent away is an error."""
+    dispatcher = Dispatcher()
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.agent_online(profile("bob"), now=0.0)
+    dispatcher.agent_away("ann", now=1.0)
+    dispatcher.agent_offline("bob", now=1.0)
+    ann, bob = dispatcher.agent("ann"), dispatcher.agent("bob")
+    assert ann is not None and ann.status == "away"
+    assert bob is not None and bob.status == "offline"
+    assert dispatcher.agent("nobody") is None
+    with pytest.raises(KeyError, match="unknown agent 'nobody'"):
+        dispatcher.agent_away("nobody", now=1.0)

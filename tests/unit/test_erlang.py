@@ -83,3 +83,36 @@ def test_matches_the_textbook_closed_form(c: int, rho: float) -> None:
     """The stable recursion agrees with the factorial formula wherever that one is usable."""
     offered = rho * c
     assert erlang_c(c, offered, 1.0) == pytest.approx(textbook_erlang_c(c, offered), rel=1e-9)
+
+
+def test_bad_inputs_are_named_with_their_value() -> None:
+    """Each refused input names itself and its value; infinities are refused, not accepted as
+    "non-negative"; a zero arrival rate and zero load are valid."""
+    for call, message in [
+        (lambda: erlang_c(0, 1.0, 1.0), "c must be an integer >= 1, got 0"),
+        (lambda: erlang_c(1, -1.0, 1.0), "arrival_rate must be a finite number >= 0, got -1.0"),
+        (lambda: erlang_c(1, math.inf, 1.0), "arrival_rate must be a finite number >= 0, got inf"),
+        (lambda: erlang_c(1, 1.0, 0.0), "service_rate must be a finite number > 0, got 0.0"),
+        (lambda: erlang_b(-1, 1.0), "c must be an integer >= 0, got -1"),
+        (lambda: erlang_b(1.5, 1.0), "c must be an integer >= 0, got 1.5"),  # type: ignore[arg-type]
+        (lambda: erlang_b(1, math.inf), "offered_load must be a finite number >= 0, got inf"),
+    ]:
+        with pytest.raises(ValueError) as refused:
+            call()
+        assert str(refused.value) == message
+    assert erlang_c(2, 0.0, 1.0) == 0.0
+    assert erlang_b(0, 0.0) == 1.0
+
+
+def test_exactly_saturated_queue_waits_forever() -> None:
+    """arrival_rate == c * service_rate has no spare capacity: infinite mean wait, and every
+    customer waits longer than any t."""
+    assert erlang_c_mean_wait(2, 1.0, 0.5) == math.inf
+    assert erlang_c_wait_exceeds(2, 1.0, 0.5, 1000.0) == 1.0
+
+
+def test_wait_tail_uses_the_spare_capacity() -> None:
+    """P(wait > t) = C * exp(-(c * mu - lambda) * t), here with c * mu != c / mu."""
+    c, lam, mu, t = 3, 2.0, 2.0, 0.7
+    expected = erlang_c(c, lam, mu) * math.exp(-(c * mu - lam) * t)
+    assert erlang_c_wait_exceeds(c, lam, mu, t) == pytest.approx(expected)

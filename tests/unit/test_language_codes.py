@@ -25,3 +25,16 @@ def test_unknown_codes_are_refused() -> None:
     with pytest.raises(ValueError, match="'xx' is not an ISO 639-1") as refused:
         parse_languages("xx")
     assert "did you mean" not in str(refused.value)
+
+
+def test_only_the_language_subtag_counts_and_empty_parts_are_skipped() -> None:
+    """Of "zh-Hant-TW" only "zh" is kept; an empty part between commas does not end the list."""
+    assert parse_languages("zh-Hant-TW") == ("zh",)
+    assert parse_languages("en,,ru, ,ko") == ("en", "ko", "ru")
+
+
+def test_a_refusal_without_a_guess_ends_with_the_examples() -> None:
+    """Without a likely meaning the message ends after the examples, with nothing appended."""
+    with pytest.raises(ValueError) as refused:
+        parse_languages("qq")
+    assert str(refused.value).endswith("(such as en, zh, ru, es, ko, tr, vi)")

@@ -396,3 +396,99 @@ def test_keyed_limiter_grants_each_key_at_most_burst_plus_rate(
         assert granted.get(key, 0) <= burst + rate * (now - first[key]) + 1e-6
     for key, count in refused.items():
         assert limiter.violations(key, now) == count
+
+
+# --------------------------------------------------------------------------------------------
+# Edges that mutation testing found unpinned (docs/testing.md)
+
+
+def test_bad_parameters_are_named_in_the_error() -> None:
+    """Each refused parameter is named with its value, so a config error says what to fix."""
+    cases = [
+        (lambda: TokenBucket(-1.0, 1.0), "rate must be a finite number >= 0, got -1.0"),
+        (lambda: TokenBucket(1.0, 0.0), "burst must be a finite number > 0, got 0.0"),
+        (lambda: TokenBucket(1.0, 1.0).try_take(0.0, -2.0), "cost must be >= 0, got -2.0"),
+        (lambda: WindowCounter(0, 1.0), "limit must be >= 1, got 0"),
+        (lambda: WindowCounter(1, 0.0), "window_s must be a finite number > 0, got 0.0"),
+        (lambda: WindowCounter(1, 1.0, max_keys=0), "max_keys must be >= 1, got 0"),
+        (lambda: ConnectionCounter(0), "limit_per_key must be >= 1, got 0"),
+        (
+            lambda: KeyedLimiter(1.0, 1.0, violation_window_s=-1.0),
+            "violation_window_s must be > 0, got -1.0",
+        ),
+        (lambda: KeyedLimiter(1.0, 1.0, violation_window_s=0.0), "violation_window_s must be > 0"),
+        (lambda: KeyedLimiter(1.0, 1.0, max_keys=0), "max_keys must be >= 1, got 0"),
+    ]
+    for make, message in cases:
+        with pytest.raises(ValueError) as refused:
+            make()
+        assert message in str(refused.value)
+
+
+def test_keyed_limiter_accepts_the_smallest_valid_settings() -> None:
+    """A sub-second violation window, one key at most and a zero rate are all valid."""
+    one = KeyedLimiter(0.0, 2.0, violation_window_s=0.5, max_keys=1)
+    assert one.take("a", 0.0) and one.take("a", 0.0) and not one.take("a", 100.0)
+    assert one.idle_s == math.inf  # a key that never refills is never forgotten as idle
+
+
+def test_keyed_limiter_time_and_cost_are_its_callers() -> None:
+    """take and retry_after use the given time and cost, not defaults."""
+    limiter: KeyedLimiter[str] = KeyedLimiter(1.0, 1.0)
+    assert limiter.take("k", 100.0) and not limiter.take("k", 100.0)
+    assert limiter.take("k", 101.0)
+    big: KeyedLimiter[str] = KeyedLimiter(1.0, 3.0)
+    assert big.take("k", 0.0, cost=2.0)
+    assert not big.take("k", 0.0, cost=2.0)  # one token left
+    assert big.retry_after("k", 0.0, cost=2.0) == pytest.approx(1.0)
+    assert big.retry_after("k", 0.0) == 0.0
+
+
+def test_keyed_limiter_forgets_the_least_recently_used_key() -> None:
+    """At max_keys the key unused the longest goes; recently used ones keep their state."""
+    limiter: KeyedLimiter[str] = KeyedLimiter(0.001, 1.0, max_keys=2)
+    assert limiter.take("a", 0.0) and limiter.take("b", 1.0)
+    assert limiter.take("c", 2.0)  # "a" is forgotten
+    assert not limiter.take("b", 3.0)  # "b" kept its empty bucket
+    assert limiter.take("a", 4.0)  # "a" starts afresh
+
+
+def test_keyed_limiter_forgets_idle_keys_only() -> None:
+    """A key unused for idle_s (burst / rate, at least the violation window) is dropped when
+    a new key arrives; a key used within idle_s is kept, in order of last use."""
+    limiter: KeyedLimiter[str] = KeyedLimiter(0.5, 4.0, violation_window_s=1.0)
+    assert limiter.idle_s == 8.0
+    limiter.take("old", 0.0)
+    limiter.take("recent", 5.0)
+    limiter.take("new", 8.5)  # "old" idle for 8.5 s: forgotten; "recent" for 3.5 s: kept
+    assert len(limiter) == 2
+    limiter.take("newest", 13.5)  # now "recent" is idle too
+    assert len(limiter) == 2
+    limiter.take("last", 1000.0)
+    assert len(limiter) == 1
+
+
+def test_keyed_limiter_violations_expire_at_the_window_edge() -> None:
+    """A refusal counts for exactly violation_window_s: gone at the edge, not one tick later."""
+    limiter: KeyedLimiter[str] = KeyedLimiter(0.001, 1.0, violation_window_s=60.0)
+    limiter.take("k", 0.0)
+    assert not limiter.take("k", 0.0)
+    assert limiter.violations("k", 59.9) == 1
+    assert limiter.violations("k", 60.0) == 0
+
+
+def test_retry_after_is_zero_when_exactly_enough_tokens_are_left() -> None:
+    """Exactly the cost in the bucket means now, even for a bucket that never refills."""
+    bucket = TokenBucket(0.0, 2.0)
+    assert bucket.try_take(0.0)
+    assert bucket.retry_after(0.0) == 0.0
+    assert bucket.retry_after(0.0, cost=2.0) == math.inf
+
+
+def test_window_keeps_a_key_whose_clock_stepped_back() -> None:
+    """After the clock steps back, a key's latest event is still the latest time it saw, so
+    pruning (when a new key arrives) does not forget events still inside the window."""
+    window: WindowCounter[str] = WindowCounter(2, 10.0)
+    assert window.try_add("a", 10.0) and window.try_add("a", 5.0)
+    assert window.try_add("b", 16.5)  # prunes keys whose latest event left the window
+    assert not window.try_add("a", 16.5)

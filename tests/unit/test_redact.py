@@ -133,6 +133,22 @@ CASES = [
         ("seed_phrase",),
         hidden=("virsu", "prepare"),
     ),
+    # Two typos in twelve words (one per six) are still a mistyped phrase, with no keyword.
+    Case(
+        "seed12-two-typos-bare",
+        SEED12.replace("combine", "combne").replace("virus", "virsu"),
+        ("seed_phrase",),
+        hidden=("combne", "virsu", "prepare harsh", "laugh grief"),
+    ),
+    Case(
+        "seed24-four-typos-bare",
+        SEED24.replace("mail", "mial")
+        .replace("medal", "medla")
+        .replace("total", "totla")
+        .replace("diagram", "diagarm"),
+        ("seed_phrase",),
+        hidden=("mial", "medla", "totla", "diagarm", "trap afford", "diary road"),
+    ),
     Case(
         "seed12-wrong-word-bad-checksum",
         SEED12.replace("opinion", "abandon"),
@@ -1173,3 +1189,27 @@ def test_warning_speaks_the_customers_language(locale: str, expected: str) -> No
     assert len(WARNING_LANGUAGES) >= 7
     if not locale.startswith(("en", "pt")):
         assert "For your safety" not in text
+
+
+def test_warning_texts_as_the_customer_reads_them() -> None:
+    """The notice word for word: English lists with commas and "and", in the table's order,
+    an unknown kind as "a secret", the wallet advice once for two wallet secrets; other
+    languages by their primary subtag, joined their own way."""
+    assert warning(["private_key", "password", "seed_phrase"]) == (
+        "For your safety we removed what looked like a recovery (seed) phrase, a private key and "
+        "a password from your message; our staff cannot see it and it was not stored. Our staff "
+        "will never ask for your password, 2FA code, private key or seed phrase. If you think it "
+        "may have been exposed, move your funds to a new wallet with a new seed phrase right "
+        "away; change your password."
+    )
+    assert warning(["seed_phrase", "no_such_kind"], "en").startswith(
+        "For your safety we removed what looked like a recovery (seed) phrase and a secret from"
+    )
+    assert warning(["password"], "zh-Hant-TW").startswith("为了您的安全")
+    assert warning(["seed_phrase", "private_key"], "ru").startswith(
+        "Ради вашей безопасности мы удалили из сообщения то, что похоже на: сид-фраза, "
+        "приватный ключ. "
+    )
+    one = warning(["seed_phrase"])
+    assert "recovery (seed) phrase from your message" in one
+    assert one.count("new wallet") == 1

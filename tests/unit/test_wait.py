@@ -100,6 +100,32 @@ def test_old_observations_fade() -> None:
     assert estimator.mean_handle_s() == pytest.approx(500.0, rel=0.05)
 
 
+def test_the_newest_observation_counts_in_full() -> None:
+    """A handling time weighs 1 when it is recorded; only the older ones have faded."""
+    estimator = WaitEstimator(prior_handle_s=300.0, half_life_s=600.0, prior_weight=1.0)
+    estimator.observe_handling(100.0, now=0.0)
+    estimator.observe_handling(500.0, now=600.0)  # one half-life later: the first weighs 0.5
+    assert estimator.mean_handle_s() == pytest.approx((300 + 0.5 * 100 + 500) / (1 + 0.5 + 1))
+
+
+@given(st.lists(st.tuples(st.floats(0, 3600), st.floats(0, 3600)), min_size=1, max_size=20))
+def test_mean_is_the_decayed_average_of_the_observations(
+    history: list[tuple[float, float]],
+) -> None:
+    """In time order, each handling time weighs 2^-(age / half-life), the newest exactly 1."""
+    estimator = WaitEstimator(prior_handle_s=300.0, half_life_s=600.0, prior_weight=3.0)
+    now, seen = 0.0, []
+    for handled, step in history:
+        now += step
+        estimator.observe_handling(handled, now=now)
+        seen.append((handled, now))
+    weights = [2.0 ** (-(now - at) / 600.0) for _, at in seen]
+    expected = (3.0 * 300.0 + math.fsum(w * d for w, (d, _) in zip(weights, seen, strict=True))) / (
+        3.0 + math.fsum(weights)
+    )
+    assert estimator.mean_handle_s() == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
 def test_out_of_order_observation_does_not_inflate_old_weight() -> None:
     """An observation reported with an earlier time than the last counts as simultaneous."""
     ordered, shuffled = WaitEstimator(), WaitEstimator()
