@@ -31,7 +31,7 @@ from typing import Any
 from bot_intents import load_bot
 from chatd import protocol as p
 from chatd.bench.procs import default_loop, install_loop
-from chatd.bench.texts import line
+from chatd.bench.texts import line, speaks_chinese
 from chatd.bus.local import LocalBus
 from chatd.config import load_config
 from chatd.logs import configure_logging
@@ -79,14 +79,17 @@ async def measure(synchronous: str, pairs: int, window: int, duration_s: float) 
     max_text = config.limits.max_message_chars
     count, stop_at = 0, 0.0
 
+    chinese = {cid: speaks_chinese(i) for i, cid in enumerate(conversations)}
+
     async def chain(conversation_id: str) -> None:
         nonlocal count
         agent, from_customer = owner[conversation_id], True
+        zh = chinese[conversation_id]
         while time.perf_counter() < stop_at:
             count += 1
             cid = f"m{count}"
             if from_customer:
-                raw = json.dumps({"type": "message", "cid": cid, "text": line(True, count)})
+                raw = json.dumps({"type": "message", "cid": cid, "text": line(True, count, zh)})
                 msg = p.decode_customer(raw, max_text=max_text)
                 assert isinstance(msg, p.CustomerText)
 
@@ -96,7 +99,7 @@ async def measure(synchronous: str, pairs: int, window: int, duration_s: float) 
                 await service.customers.message(conversation_id, msg.cid, msg.text, on_stored=ack)
             else:
                 frame = {"type": "message", "cid": cid, "conversation_id": conversation_id}
-                raw = json.dumps({**frame, "text": line(False, count)})
+                raw = json.dumps({**frame, "text": line(False, count, zh)})
                 reply = p.decode_agent(raw, max_text=max_text)
                 assert isinstance(reply, p.AgentText)
                 event = await service.desk.message(

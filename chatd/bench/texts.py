@@ -4,11 +4,19 @@ Every relayed message is one of these, after its number ("r17 ..."), so chatd do
 real message costs (secret masking scans the whole text; a 4-character message would hide it).
 None of them holds a secret: chatd relays them unchanged, the baseline likewise.
 With the number: 10 to 140 characters, about 55 on average (chat messages are short).
+
+Each conversation is in one language, as customers write (:data:`CHINESE_EVERY`: every fourth
+pair in Chinese). Until 2026-12-03 every conversation cycled through both languages line by
+line; since chatd follows the language of each customer message (issue 19), every switch was a
+change of the conversation's language, a write a real chat does not make once per few lines.
 """
 
 from __future__ import annotations
 
-__all__ = ["AGENT_LINES", "CUSTOMER_LINES", "line"]
+__all__ = ["AGENT_LINES", "CHINESE_EVERY", "CUSTOMER_LINES", "line", "speaks_chinese"]
+
+#: One conversation in this many is in Chinese.
+CHINESE_EVERY = 4
 
 CUSTOMER_LINES: tuple[str, ...] = (
     "hi, my deposit has not arrived yet",
@@ -38,7 +46,19 @@ AGENT_LINES: tuple[str, ...] = (
 )
 
 
-def line(from_customer: bool, number: int) -> str:
-    """The text of message ``number``: its number, then a line chosen by it."""
-    lines = CUSTOMER_LINES if from_customer else AGENT_LINES
+_BY_LANGUAGE = {
+    (side, chinese): tuple(t for t in lines if t.isascii() != chinese)
+    for side, lines in ((True, CUSTOMER_LINES), (False, AGENT_LINES))
+    for chinese in (False, True)
+}
+
+
+def speaks_chinese(pair_index: int) -> bool:
+    """Whether conversation ``pair_index`` of a load is in Chinese."""
+    return pair_index % CHINESE_EVERY == CHINESE_EVERY - 1
+
+
+def line(from_customer: bool, number: int, chinese: bool = False) -> str:
+    """The text of message ``number``: its number, then a line of that side and language."""
+    lines = _BY_LANGUAGE[(from_customer, chinese)]
     return f"r{number} {lines[number % len(lines)]}"

@@ -26,7 +26,7 @@ from chatd.bench.procs import (
     raise_nofile,
     tree_cpu_seconds,
 )
-from chatd.bench.texts import line
+from chatd.bench.texts import line, speaks_chinese
 
 __all__ = ["TASKS", "main"]
 
@@ -81,9 +81,11 @@ async def idle(spec: dict[str, Any]) -> None:
 class Pair:
     """One customer and the agent connection that holds their conversation."""
 
-    __slots__ = ("agent", "assigned", "conversation_id", "customer", "inbox")
+    __slots__ = ("agent", "assigned", "chinese", "conversation_id", "customer", "inbox")
 
-    def __init__(self) -> None:
+    def __init__(self, chinese: bool = False) -> None:
+        #: The conversation's language (chatd/bench/texts.py).
+        self.chinese = chinese
         self.customer: Conn | None = None
         self.agent: Conn | None = None
         self.conversation_id = ""
@@ -158,7 +160,7 @@ class RelayLoad:
         loop = asyncio.get_running_loop()
 
         async def one(index: int) -> None:
-            pair = Pair()
+            pair = Pair(chinese=speaks_chinese(index))
             welcome: asyncio.Future[Frame] = loop.create_future()
 
             def on_frame(frame: Frame) -> None:
@@ -193,9 +195,14 @@ class RelayLoad:
         conn = pair.customer if from_customer else pair.agent
         assert conn is not None
         if from_customer:
-            await conn.send({"type": "message", "cid": f"c{number}", "text": line(True, number)})
+            text = line(True, number, pair.chinese)
+            await conn.send({"type": "message", "cid": f"c{number}", "text": text})
         else:
-            frame = {"type": "message", "cid": f"a{number}", "text": line(False, number)}
+            frame = {
+                "type": "message",
+                "cid": f"a{number}",
+                "text": line(False, number, pair.chinese),
+            }
             await conn.send({**frame, "conversation_id": pair.conversation_id})
 
     async def closed_loop(self, duration: float) -> dict[str, Any]:

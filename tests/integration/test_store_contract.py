@@ -37,7 +37,7 @@ from chatd.store import (
     open_store,
 )
 from chatd.store.migrations import MIGRATIONS, SCHEMA_VERSION, split_statements
-from chatd.store.sqlite import _CHECKPOINT_EVERY_COMMITS
+from chatd.store.sqlite_writer import CHECKPOINT_EVERY_COMMITS as _CHECKPOINT_EVERY_COMMITS
 
 BACKENDS = ["sqlite", "sqlite-normal", pytest.param("postgresql", marks=pytest.mark.cluster)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
