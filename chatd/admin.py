@@ -268,7 +268,7 @@ async def customers_command(args: argparse.Namespace, config: Config, origins: O
 async def tokens_command(args: argparse.Namespace, config: Config, origins: Origins) -> int:
     """`chatd tokens create NAME --scope ...|list|revoke NAME` (create and revoke audited)."""
     from chatd.domain.roles import SCOPES
-    from chatd.passwords import new_api_token, session_token_hash
+    from chatd.passwords import new_api_token, token_digest
     from chatd.store.accounts import ApiToken
 
     creating = args.tokens_command == "create"
@@ -287,7 +287,7 @@ async def tokens_command(args: argparse.Namespace, config: Config, origins: Orig
         if creating:
             token = new_api_token()
             record = ApiToken(name=name, scopes=scopes, created_at=time.time())
-            if not await store.accounts.add_token(session_token_hash(token), record):
+            if not await store.accounts.add_token(token_digest(token), record):
                 print(f"chatd: a token named {name!r} exists already", file=sys.stderr)
                 return 1
             await _audit(store, "token.created", f"{name} ({','.join(scopes)})")

@@ -40,7 +40,7 @@ __all__ = [
     "new_api_token",
     "new_session_token",
     "new_totp_secret",
-    "session_token_hash",
+    "token_digest",
     "totp_uri",
     "verify_password",
     "verify_password_async",
@@ -148,6 +148,6 @@ def new_session_token() -> str:
     return SESSION_PREFIX + secrets.token_urlsafe(32)
 
 
-def session_token_hash(token: str) -> str:
+def token_digest(token: str) -> str:
     """What the store keeps of a session or integration token (SHA-256, hex)."""
     return hashlib.sha256(token.encode()).hexdigest()

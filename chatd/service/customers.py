@@ -302,24 +302,17 @@ class CustomerFlow:
             misses=conv.bot_misses,
             handoff_after_misses=self.config.bot.handoff_after_misses,
         )
-        await self.log.append(
-            conv.conversation_id,
-            NewEvent(
-                kind="message",
-                ts=self.clock(),
-                author="bot",
-                text=reply.answer,
-                data={
-                    "intent": reply.intent,
-                    "confidence": round(reply.confidence, 3),
-                    "suggestions": [
-                        {"intent": s.intent, "title": s.title} for s in reply.suggestions
-                    ],
-                    "ambiguous": reply.ambiguous,
-                    "handoff": reply.handoff,
-                    "runner_up": [[i, round(c, 3)] for i, c in reply.runner_up[:3]],
-                },
-            ),
+        await self._bot_says(
+            conv,
+            reply.answer,
+            {
+                "intent": reply.intent,
+                "confidence": round(reply.confidence, 3),
+                "suggestions": [{"intent": s.intent, "title": s.title} for s in reply.suggestions],
+                "ambiguous": reply.ambiguous,
+                "handoff": reply.handoff,
+                "runner_up": [[i, round(c, 3)] for i, c in reply.runner_up[:3]],
+            },
         )
         fields: dict[str, Any] = {"bot_misses": decision.misses}
         if reply.locale != conv.locale:
@@ -339,26 +332,24 @@ class CustomerFlow:
                 skills=tuple(reply.skills) if confident else conv.skills,
             )
 
+    async def _bot_says(self, conv: ConversationRecord, text: str, data: dict[str, Any]) -> None:
+        """A message from the bot (built-in or the exchange's) into the conversation."""
+        new = NewEvent(kind="message", ts=self.clock(), author="bot", text=text, data=data)
+        await self.log.append(conv.conversation_id, new)
+
     async def _external_turn(self, conv: ConversationRecord, answer: ExternalAnswer) -> None:
         """Show the exchange bot's answer as the bot's, and hand off when it says so."""
         self.metrics.bot_replies.labels("external").inc()
         if answer.reply is not None:
-            await self.log.append(
-                conv.conversation_id,
-                NewEvent(
-                    kind="message",
-                    ts=self.clock(),
-                    author="bot",
-                    text=answer.reply,
-                    data={
-                        "intent": None,
-                        "source": "webhook",
-                        "suggestions": [
-                            {"intent": None, "title": title} for title in answer.quick_replies
-                        ],
-                        "handoff": "immediate" if answer.handoff else "none",
-                    },
-                ),
+            await self._bot_says(
+                conv,
+                answer.reply,
+                {
+                    "intent": None,
+                    "source": "webhook",
+                    "suggestions": [{"intent": None, "title": t} for t in answer.quick_replies],
+                    "handoff": "immediate" if answer.handoff else "none",
+                },
             )
         conv = await self.log.update(conv.conversation_id, bot_misses=0)
         if answer.handoff:

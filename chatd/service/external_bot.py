@@ -18,8 +18,6 @@ not that shape falls back to the built-in bot, as does ``{"reply": null, "handof
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 from dataclasses import dataclass
@@ -28,9 +26,10 @@ from typing import Any
 import aiohttp
 
 from chatd.config import BotConfig
+from chatd.domain.delivery import signature_header
 from chatd.logs import get_logger
 
-__all__ = ["MAX_CHIP_CHARS", "MAX_QUICK_REPLIES", "ExternalAnswer", "ExternalBot", "signature"]
+__all__ = ["MAX_CHIP_CHARS", "MAX_QUICK_REPLIES", "ExternalAnswer", "ExternalBot"]
 
 log = get_logger(__name__)
 
@@ -38,13 +37,6 @@ MAX_QUICK_REPLIES = 6
 MAX_CHIP_CHARS = 80
 #: The most of an answer read (a larger body is not an answer).
 _MAX_BODY_BYTES = 64 * 1024
-
-
-def signature(secret: str, body: bytes, now: float) -> str:
-    """``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
-    t = str(int(now))
-    mac = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +107,7 @@ class ExternalBot:
         ).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "chatd"}
         if self.secret:
-            headers["Chatd-Signature"] = signature(self.secret, body, time.time())
+            headers["Chatd-Signature"] = signature_header(self.secret, int(time.time()), body)
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:

@@ -16,6 +16,7 @@ Every erasure and export is audited; a sweep is one ``erasure`` entry by ``reten
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ class Retention:
             try:
                 result = await self.sweep_once()
                 if result.conversations or result.audit_entries:
-                    log.info("retention_sweep", **_fields(result))
+                    log.info("retention_sweep", **dataclasses.asdict(result))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -174,12 +175,3 @@ class Retention:
     async def _audit(self, actor: str, action: str, target: str, ip: str | None) -> None:
         entry = AuditEntry(ts=self.clock(), actor=actor, action=action, target=target, ip=ip)
         await self.store.accounts.add_audit(entry)
-
-
-def _fields(result: SweepResult) -> dict[str, int]:
-    return {
-        "conversations": result.conversations,
-        "events": result.events,
-        "audit_entries": result.audit_entries,
-        "sessions": result.sessions,
-    }

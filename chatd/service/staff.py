@@ -29,7 +29,7 @@ from chatd.passwords import (
     SESSION_PREFIX,
     matching_step,
     new_session_token,
-    session_token_hash,
+    token_digest,
     verify_password_async,
 )
 from chatd.protocol import ProtocolError
@@ -121,7 +121,7 @@ class Staff:
     async def _session_agent(self, token: str) -> AgentRecord | None:
         if len(token) > 128:
             return None
-        session = await self.store.accounts.get_session(session_token_hash(token))
+        session = await self.store.accounts.get_session(token_digest(token))
         if session is None or session.expires_at <= self.clock():
             return None
         return await self.store.get_agent(session.agent_id)
@@ -130,7 +130,7 @@ class Staff:
         """The integration token ``token`` is, or None (not one, unknown, revoked)."""
         if not token.startswith(API_TOKEN_PREFIX) or len(token) > 128:
             return None
-        return await self.store.accounts.token(session_token_hash(token))
+        return await self.store.accounts.token(token_digest(token))
 
     async def session_valid(self, token: str) -> bool:
         """Whether a session token still signs in (False for a static token: not a session)."""
@@ -175,7 +175,7 @@ class Staff:
         token = new_session_token()
         expires_at = now + self.security.session_ttl_s
         await accounts.create_session(
-            SessionRecord(session_token_hash(token), agent.agent_id, now, expires_at, ip)
+            SessionRecord(token_digest(token), agent.agent_id, now, expires_at, ip)
         )
         await self.audit(agent.name, "login", agent.agent_id, ip)
         return SignedIn(token=token, expires_at=expires_at, agent=agent)
@@ -185,7 +185,7 @@ class Staff:
         if not token.startswith(SESSION_PREFIX):
             return None
         agent = await self._session_agent(token)
-        token_hash = session_token_hash(token)
+        token_hash = token_digest(token)
         if not await self.store.accounts.delete_session(token_hash) or agent is None:
             return None
         await self.audit(agent.name, "logout", agent.agent_id, ip)
@@ -197,7 +197,7 @@ class Staff:
         """Call ``close`` when the session ``token`` ends; returns the function that stops it."""
         if not token.startswith(SESSION_PREFIX):
             return lambda: None
-        token_hash = session_token_hash(token)
+        token_hash = token_digest(token)
         key = id(close)
         self._sockets.setdefault(token_hash, {})[key] = close
 

@@ -27,7 +27,15 @@ from chatd.store.base import STATUSES, AgentRecord, ConversationFilter, Conversa
 from chatd.web.keys import CONFIG, METRICS, SERVICE
 from chatd.web.security import bearer_token, client_ip, metrics_refusal, refuse
 
-__all__ = ["routes"]
+__all__ = [
+    "ApiError",
+    "json_body",
+    "query_int",
+    "query_time",
+    "requires",
+    "routes",
+    "service_of",
+]
 
 routes = web.RouteTableDef()
 
@@ -109,7 +117,7 @@ def requires(
     return wrap
 
 
-def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
@@ -122,7 +130,7 @@ def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int
     return value
 
 
-def _time(request: web.Request, name: str) -> float | None:
+def query_time(request: web.Request, name: str) -> float | None:
     """A time parameter: Unix seconds or an ISO 8601 date/time (UTC when no zone is given)."""
     raw = request.query.get(name)
     if not raw:
@@ -174,7 +182,7 @@ def _zone_name(zone: dt.tzinfo) -> str:
 
 async def _agent_names(request: web.Request) -> dict[str, str]:
     """agent_id -> name of every account (the few there are), to show names instead of ids."""
-    return {a.agent_id: a.name for a in await _service(request).store.list_agents()}
+    return {a.agent_id: a.name for a in await service_of(request).store.list_agents()}
 
 
 def _with_agent_name(conv: ConversationRecord, names: dict[str, str]) -> dict[str, Any]:
@@ -195,15 +203,15 @@ def conversation_filter(request: web.Request, *, max_limit: int = MAX_LIMIT) -> 
         status=status,
         agent_id=request.query.get("agent_id") or None,
         intent=request.query.get("intent") or None,
-        since=_time(request, "since"),
-        until=_time(request, "until"),
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
         text=text,
-        limit=_int(request, "limit", 100, 1, max_limit),
-        offset=_int(request, "offset", 0, 0, 10**9),
+        limit=query_int(request, "limit", 100, 1, max_limit),
+        offset=query_int(request, "offset", 0, 0, 10**9),
     )
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, checked like a WebSocket frame (depth, UTF-8)."""
     try:
         raw = await request.text()
@@ -215,7 +223,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise ApiError(400, exc.code, exc.message) from None
 
 
-def _service(request: web.Request) -> ChatService:
+def service_of(request: web.Request) -> ChatService:
     return request.app[SERVICE]
 
 
@@ -224,7 +232,7 @@ def _service(request: web.Request) -> ChatService:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    service = _service(request)
+    service = service_of(request)
     if not service.accepting:
         return web.json_response({"status": "shutting_down"}, status=503)
     return web.json_response({"status": "ok"})
@@ -235,7 +243,7 @@ async def metrics(request: web.Request) -> web.Response:
     refusal = metrics_refusal(request)
     if refusal is not None:
         return refusal
-    service = _service(request)
+    service = service_of(request)
     m = request.app[METRICS]
     overview = service.coordinator.overview()
     for priority, count in overview["waiting_by_class"].items():
@@ -261,7 +269,7 @@ async def me(request: web.Request, agent: AgentRecord) -> web.Response:
             "capacity": agent.capacity,
             "languages": list(agent.languages),
             "skills": list(agent.skills),
-            "status": _service(request).assignments.agent_status(agent.agent_id),
+            "status": service_of(request).assignments.agent_status(agent.agent_id),
         }
     )
 
@@ -269,7 +277,7 @@ async def me(request: web.Request, agent: AgentRecord) -> web.Response:
 @routes.get("/api/queue")
 @requires(*STAFF)
 async def queue(request: web.Request, agent: AgentRecord) -> web.Response:
-    service = _service(request)
+    service = service_of(request)
     return web.json_response(service.coordinator.overview())
 
 
@@ -289,11 +297,11 @@ async def kb_search(request: web.Request, agent: AgentRecord) -> web.Response:
     if len(query) > 200:
         raise ApiError(400, "invalid_field", "'q' is longer than 200 characters")
     locale = request.query.get("locale") or None
-    languages = _service(request).bot.languages
+    languages = service_of(request).bot.languages
     if locale is not None and locale not in languages:
         raise ApiError(400, "invalid_field", f"'locale' must be one of {', '.join(languages)}")
-    hits = _service(request).bot.search(
-        query, locale=locale, limit=_int(request, "limit", 5, 1, 20)
+    hits = service_of(request).bot.search(
+        query, locale=locale, limit=query_int(request, "limit", 5, 1, 20)
     )
     return web.json_response(
         {
@@ -311,8 +319,8 @@ async def tickets(request: web.Request, agent: AgentRecord) -> web.Response:
     status = request.query.get("status") or None
     if status not in (None, "open", "answered", "closed"):
         raise ApiError(400, "invalid_field", "'status' must be open, answered or closed")
-    found = await _service(request).store.list_tickets(
-        status, limit=_int(request, "limit", 100, 1, MAX_LIMIT)
+    found = await service_of(request).store.list_tickets(
+        status, limit=query_int(request, "limit", 100, 1, MAX_LIMIT)
     )
     return web.json_response({"tickets": [ticket_dict(t) for t in found]})
 
@@ -327,7 +335,7 @@ def _ticket_id(request: web.Request) -> int:
 @routes.get("/api/tickets/{ticket_id}")
 @requires(*STAFF, scope="tickets:read")
 async def ticket(request: web.Request, agent: AgentRecord) -> web.Response:
-    service = _service(request)
+    service = service_of(request)
     found = await service.store.get_ticket(_ticket_id(request))
     if found is None:
         raise ApiError(404, "not_found", "no such ticket")
@@ -345,7 +353,7 @@ async def ticket(request: web.Request, agent: AgentRecord) -> web.Response:
 @routes.post("/api/tickets/{ticket_id}/reply")
 @requires(*STAFF)
 async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     text = body.get("text")
     limit = request.app[CONFIG].limits.max_message_chars
     if not isinstance(text, str) or not text.strip():
@@ -355,7 +363,7 @@ async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response
     cid = body.get("cid")
     if cid is not None and (not isinstance(cid, str) or len(cid) > p.MAX_CID_CHARS):
         raise ApiError(400, "invalid_field", "'cid' must be a short string")
-    updated, _done = await _service(request).tickets.reply(agent, _ticket_id(request), cid, text)
+    updated, _done = await service_of(request).tickets.reply(agent, _ticket_id(request), cid, text)
     return web.json_response({"ticket": ticket_dict(updated)})
 
 
@@ -363,7 +371,7 @@ async def ticket_reply(request: web.Request, agent: AgentRecord) -> web.Response
 @requires(*STAFF)
 async def ticket_close(request: web.Request, agent: AgentRecord) -> web.Response:
     """Mark a ticket done (its conversation ends too); closing a closed ticket is fine."""
-    closed = await _service(request).tickets.close(agent, _ticket_id(request))
+    closed = await service_of(request).tickets.close(agent, _ticket_id(request))
     return web.json_response({"ticket": ticket_dict(closed)})
 
 
@@ -373,7 +381,7 @@ async def ticket_close(request: web.Request, agent: AgentRecord) -> web.Response
 @routes.get("/api/agents")
 @requires(*STAFF)
 async def agents(request: web.Request, agent: AgentRecord) -> web.Response:
-    service = _service(request)
+    service = service_of(request)
     for record in await service.store.list_agents():
         service.assignments.agents.setdefault(record.agent_id, record)
     return web.json_response({"agents": service.assignments.agents_live()})
@@ -385,14 +393,14 @@ async def live(request: web.Request, agent: AgentRecord) -> web.Response:
     """Every open conversation (bot, queued, assigned), oldest first, with its agent's name:
     what a supervisor watches (each one readable with the agent socket's `sync`)."""
     names = await _agent_names(request)
-    found = await _service(request).store.open_conversations()
+    found = await service_of(request).store.open_conversations()
     return web.json_response({"conversations": [_with_agent_name(c, names) for c in found]})
 
 
 @routes.get("/api/conversations")
 @requires("operator", scope="conversations:read")
 async def conversations(request: web.Request, agent: AgentRecord) -> web.Response:
-    found = await _service(request).store.list_conversations(conversation_filter(request))
+    found = await service_of(request).store.list_conversations(conversation_filter(request))
     names = await _agent_names(request)
     return web.json_response({"conversations": [_with_agent_name(c, names) for c in found]})
 
@@ -400,7 +408,7 @@ async def conversations(request: web.Request, agent: AgentRecord) -> web.Respons
 @routes.get("/api/conversations/{conversation_id}")
 @requires("operator", scope="conversations:read")
 async def conversation(request: web.Request, agent: AgentRecord) -> web.Response:
-    service = _service(request)
+    service = service_of(request)
     conversation_id = request.match_info["conversation_id"]
     conv = await service.log.get(conversation_id[:64])
     if conv is None:
@@ -468,7 +476,7 @@ async def export(request: web.Request, agent: AgentRecord) -> web.StreamResponse
         raise ApiError(400, "invalid_field", "'rows' must be event, or conversation with csv")
     zone = _zone(request)
     flt = conversation_filter(request, max_limit=EXPORT_MAX_CONVERSATIONS)
-    service = _service(request)
+    service = service_of(request)
     found = await service.store.list_conversations(flt)
     await service.staff.audit(
         agent.name, "export", f"{len(found)} conversations ({fmt}, {rows})", client_ip(request)
@@ -526,7 +534,7 @@ async def stats(request: web.Request, agent: AgentRecord) -> web.Response:
         raise ApiError(400, "invalid_field", "'day' must be YYYY-MM-DD") from None
     start = dt.datetime.combine(day, dt.time(), zone).timestamp()
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).timestamp()
-    found = await _service(request).store.list_conversations(
+    found = await service_of(request).store.list_conversations(
         ConversationFilter(since=start, until=end, limit=100000)
     )
     return web.json_response(

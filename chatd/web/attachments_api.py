@@ -24,9 +24,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from chatd import protocol as p
 from chatd.service.attachments import UploadRefused
-from chatd.service.chat import ChatService
 from chatd.store.base import AgentRecord
-from chatd.web.keys import CONFIG, SERVICE
+from chatd.web.api import service_of
+from chatd.web.keys import CONFIG
 from chatd.web.security import bearer_token, client_ip, origin_allowed, refuse
 
 __all__ = ["routes"]
@@ -53,10 +53,6 @@ class _Reader:
         self.agent = agent
 
 
-def _service(request: web.Request) -> ChatService:
-    return request.app[SERVICE]
-
-
 def _cors(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
     """Let an allowed page on another origin (the widget on a customer's site) read it."""
     origin = request.headers.get("Origin")
@@ -78,7 +74,7 @@ async def _who(request: web.Request) -> _Reader:
     token = bearer_token(request)
     if token is None:
         raise UploadRefused(401, "not_authenticated", "send Authorization: Bearer <token>")
-    service = _service(request)
+    service = service_of(request)
     if token.count(".") == 2:  # <conversation_id>.<expiry>.<mac>: a customer's resume token
         try:
             conv = await service.customers.resume(token)
@@ -106,7 +102,7 @@ def _guarded(
 @routes.post(_COLLECTION)
 @_guarded
 async def upload(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
+    service = service_of(request)
     conversation_id = request.match_info["conversation_id"][:64]
     who = await _who(request)
     if who.agent is not None and who.agent.role == "operator":
@@ -199,7 +195,7 @@ async def _read_part(part: BodyPartReader, limit: int) -> bytes:
 async def _may_read(request: web.Request, conversation_id: str, attachment_id: str) -> None:
     """Pass a signed link, or a customer/agent/operator allowed to read; else 401/403. A staff
     member's read is audited (``attachment.read``; a signed link's, when it was handed out)."""
-    service = _service(request)
+    service = service_of(request)
     exp, sig = request.query.get("exp"), request.query.get("sig")
     if exp is not None and sig is not None and bearer_token(request) is None:
         if service.attachments.link_valid(conversation_id, attachment_id, exp, sig):
@@ -228,7 +224,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     conversation_id = request.match_info["conversation_id"][:64]
     attachment_id = request.match_info["attachment_id"][:64]
     await _may_read(request, conversation_id, attachment_id)
-    found = await _service(request).attachments.download(conversation_id, attachment_id)
+    found = await service_of(request).attachments.download(conversation_id, attachment_id)
     if found is None:
         raise UploadRefused(404, "not_found", "no such file")
     kind = str(found.attachment["content_type"])
@@ -255,9 +251,9 @@ async def link(request: web.Request) -> web.StreamResponse:
     if bearer_token(request) is None:
         raise UploadRefused(401, "not_authenticated", "send Authorization: Bearer <token>")
     await _may_read(request, conversation_id, attachment_id)
-    if await _service(request).attachments.describe(conversation_id, attachment_id) is None:
+    if await service_of(request).attachments.describe(conversation_id, attachment_id) is None:
         raise UploadRefused(404, "not_found", "no such file")
-    url, expires = _service(request).attachments.sign_link(conversation_id, attachment_id)
+    url, expires = service_of(request).attachments.sign_link(conversation_id, attachment_id)
     return web.json_response({"url": url, "expires_at": expires})
 
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from chatd.store.base import AgentRecord
 from chatd.store.outbox import CHANNELS, Delivery
-from chatd.web.api import MAX_LIMIT, ApiError, _int, _service, requires
+from chatd.web.api import MAX_LIMIT, ApiError, query_int, requires, service_of
 
 __all__ = ["DELIVERY_SCHEMA", "DELIVERY_STATES", "delivery_dict", "routes"]
 
@@ -65,8 +65,8 @@ async def list_deliveries(request: web.Request, agent: AgentRecord) -> web.Respo
     state = request.query.get("state", "failing")
     if state not in DELIVERY_STATES:
         raise ApiError(400, "invalid_field", f"'state' must be one of {', '.join(DELIVERY_STATES)}")
-    limit = _int(request, "limit", 100, 1, MAX_LIMIT)
-    items = await _service(request).deliveries.failing(limit)
+    limit = query_int(request, "limit", 100, 1, MAX_LIMIT)
+    items = await service_of(request).deliveries.failing(limit)
     return web.json_response({"deliveries": [delivery_dict(item) for item in items]})
 
 
@@ -77,7 +77,7 @@ async def retry_delivery(request: web.Request, agent: AgentRecord) -> web.Respon
     raw = request.match_info["delivery"]
     if not raw.isdigit() or not 0 < int(raw) <= _MAX_ID:
         raise ApiError(400, "invalid_field", "the delivery id must be a positive integer")
-    service = _service(request)
+    service = service_of(request)
     if not await service.deliveries.retry(int(raw)):
         raise ApiError(404, "not_found", f"no queued delivery {raw} (delivered already?)")
     item = await service.store.outbox.get(int(raw))

@@ -12,7 +12,7 @@ from aiohttp import web
 from chatd import protocol as p
 from chatd.service.views import event_dict
 from chatd.store.base import AgentRecord
-from chatd.web.api import ApiError, _json_body, _service, requires
+from chatd.web.api import ApiError, json_body, requires, service_of
 from chatd.web.keys import CONFIG
 from chatd.web.security import client_ip
 
@@ -24,7 +24,7 @@ routes = web.RouteTableDef()
 @routes.post("/api/conversations/{conversation_id}/messages")
 @requires("operator", scope="messages:write")
 async def post_message(request: web.Request, agent: AgentRecord) -> web.Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     text, cid = body.get("text"), body.get("cid")
     limit = request.app[CONFIG].limits.max_message_chars
     if not isinstance(text, str) or not text.strip():
@@ -33,7 +33,7 @@ async def post_message(request: web.Request, agent: AgentRecord) -> web.Response
         raise ApiError(400, "too_long", f"'text' is longer than {limit} characters")
     if cid is not None and (not isinstance(cid, str) or not 1 <= len(cid) <= p.MAX_CID_CHARS):
         raise ApiError(400, "invalid_field", f"'cid' must be 1-{p.MAX_CID_CHARS} characters")
-    service = _service(request)
+    service = service_of(request)
     conversation_id = request.match_info["conversation_id"][:64]
     event, created = await service.integrations.post_message(
         conversation_id, text.strip(), by=agent.name, cid=cid

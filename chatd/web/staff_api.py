@@ -15,7 +15,15 @@ from aiohttp import web
 from chatd.service.staff import SignInRefused
 from chatd.store.accounts import AUDIT_ACTIONS, AuditFilter
 from chatd.store.base import AgentRecord
-from chatd.web.api import MAX_LIMIT, ApiError, _int, _json_body, _service, _time, requires
+from chatd.web.api import (
+    MAX_LIMIT,
+    ApiError,
+    json_body,
+    query_int,
+    query_time,
+    requires,
+    service_of,
+)
 from chatd.web.keys import LIMITS, SERVICE
 from chatd.web.security import bearer_token, client_ip, refuse
 
@@ -50,7 +58,7 @@ async def login(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(retry)
         return response
     try:
-        body = await _json_body(request)
+        body = await json_body(request)
         name = _field(body, "name")
         password = _field(body, "password")
         otp = _field(body, "otp", required=False) or None
@@ -100,13 +108,13 @@ async def audit(request: web.Request, agent: AgentRecord) -> web.Response:
     if actor is not None and len(actor) > 64:
         raise ApiError(400, "invalid_field", "'actor' is longer than 64 characters")
     flt = AuditFilter(
-        since=_time(request, "since"),
-        until=_time(request, "until"),
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
         actor=actor,
         action=action,
-        limit=_int(request, "limit", 100, 1, MAX_LIMIT),
+        limit=query_int(request, "limit", 100, 1, MAX_LIMIT),
     )
-    entries = await _service(request).store.accounts.list_audit(flt)
+    entries = await service_of(request).store.accounts.list_audit(flt)
     return web.json_response(
         {
             "entries": [

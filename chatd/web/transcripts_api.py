@@ -14,7 +14,7 @@ from aiohttp import web
 
 from chatd import protocol as p
 from chatd.domain.delivery import is_email_address
-from chatd.web.api import _json_body
+from chatd.web.api import json_body
 from chatd.web.keys import CONFIG, LIMITS, SERVICE
 from chatd.web.security import bearer_token, client_ip, refuse
 
@@ -38,7 +38,7 @@ async def email_transcript(request: web.Request) -> web.StreamResponse:
     if not request.app[CONFIG].email.smtp_host:
         return refuse(409, "invalid_state", "this server does not send email")
     try:
-        body = await _json_body(request)
+        body = await json_body(request)
     except Exception:
         return refuse(400, "invalid_field", "the body must be a JSON object")
     address = body.get("email")

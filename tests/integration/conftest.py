@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chatd.store import SQLiteStore, Store, open_store
 from tests.support.harness import Harness
 from tests.support.services import create_database, drop_database, flush_redis
 
@@ -27,6 +28,21 @@ async def chatd(tmp_path: Path, settings: dict[str, dict[str, Any]]) -> AsyncIte
         yield harness
     finally:
         await harness.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.cluster)])
+async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An opened, empty store of each backend (PostgreSQL: a fresh database on the session's
+    throwaway server); closed after the test. The store contract has its own, wider fixture."""
+    if request.param == "sqlite":
+        opened: Store = SQLiteStore(tmp_path / "chatd.db")
+    else:
+        opened = open_store(request.getfixturevalue("postgres_url"))
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 # -- throwaway cluster backends (tests/support/services.py) ----------------------------------------

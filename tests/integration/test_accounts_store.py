@@ -6,29 +6,16 @@ throwaway server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from chatd.store import AgentRecord, SQLiteStore, Store, open_store
+from chatd.store import AgentRecord, Store
 from chatd.store.accounts import AuditEntry, AuditFilter, SessionRecord
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.cluster)]
 
-
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        opened: Store = SQLiteStore(tmp_path / "chatd.db")
-    else:
-        opened = open_store(request.getfixturevalue("postgres_url"))
-    await opened.open()
-    await opened.add_agent(AgentRecord("ag_1", "ana", "agent", ""))
-    try:
-        yield opened
-    finally:
-        await opened.close()
+@pytest.fixture
+async def store(any_store: Store) -> Store:
+    await any_store.add_agent(AgentRecord("ag_1", "ana", "agent", ""))
+    return any_store
 
 
 async def test_password_and_totp_are_kept_per_account(store: Store) -> None:

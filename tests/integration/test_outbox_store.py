@@ -7,28 +7,16 @@ throwaway server.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from chatd.store import ConversationRecord, NewEvent, SQLiteStore, Store, StoreError, open_store
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.cluster)]
+from chatd.store import ConversationRecord, NewEvent, Store, StoreError
 
 
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        opened: Store = SQLiteStore(tmp_path / "chatd.db")
-    else:
-        opened = open_store(request.getfixturevalue("postgres_url"))
-    await opened.open()
-    await opened.create_conversation(ConversationRecord("c1", created_at=1.0, updated_at=1.0))
-    try:
-        yield opened
-    finally:
-        await opened.close()
+@pytest.fixture
+async def store(any_store: Store) -> Store:
+    await any_store.create_conversation(ConversationRecord("c1", created_at=1.0, updated_at=1.0))
+    return any_store
 
 
 def _message(store: Store, text: str, *, cid: str | None = None, delivery: str = "d1") -> NewEvent:

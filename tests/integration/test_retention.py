@@ -8,7 +8,6 @@ import asyncio
 import json
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +16,19 @@ import pytest
 from chatd.client import CustomerClient
 from chatd.config import RetentionConfig
 from chatd.service.retention import Retention
-from chatd.store import SQLiteStore, Store, open_store
+from chatd.store import Store
 from chatd.store.accounts import AuditEntry, AuditFilter, SessionRecord
 from chatd.store.base import ConversationRecord, NewEvent
 from chatd.store.erasure import BATCH
 from tests.support.cli import CHATD, chatd_env
 from tests.support.harness import Harness
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.cluster)]
 DAY = 86400.0
 
 
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        opened: Store = SQLiteStore(tmp_path / "chatd.db")
-    else:
-        opened = open_store(request.getfixturevalue("postgres_url"))
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
+@pytest.fixture
+async def store(any_store: Store) -> Store:
+    return any_store
 
 
 async def _conversation(
