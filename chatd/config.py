@@ -306,6 +306,9 @@ class EmailConfig:
     username: str = ""
     #: The longest wait between two attempts at a mail the SMTP server did not accept.
     max_retry_interval_s: float = 300.0
+    #: A staff reply a customer who left an address has not seen this long is mailed (one
+    #: digest for every reply meanwhile).
+    notify_after_s: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +419,7 @@ _POSITIVE = {
     "attachments.link_ttl_s",
     "email.smtp_port",
     "email.max_retry_interval_s",
+    "email.notify_after_s",
 }
 #: Ageing head starts may be zero (no boost) but not negative.
 _NON_NEGATIVE = {

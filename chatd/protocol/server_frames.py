@@ -274,6 +274,13 @@ SERVER_FRAMES: tuple[ServerFrame, ...] = (
         ),
     ),
     ServerFrame(
+        "followup",
+        ("customer",),
+        "Replies go to this address by email while the customer is away (null: no more); "
+        "sent to every open connection of the conversation when the customer sets or stops it.",
+        (Field("email", (str, NONE)),),
+    ),
+    ServerFrame(
         "typing",
         ("customer",),
         "The agent is typing.",

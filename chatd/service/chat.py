@@ -38,6 +38,7 @@ from chatd.service.customers import CustomerFlow
 from chatd.service.deliveries import Deliveries
 from chatd.service.desk import AgentDesk
 from chatd.service.external_bot import ExternalBot
+from chatd.service.followups import Followups
 from chatd.service.integrations import Integrations
 from chatd.service.masking import Masker
 from chatd.service.metrics import Metrics
@@ -122,8 +123,17 @@ class ChatService:
         self.retention = Retention(store=store, config=config.retention, blobs=blobs, clock=clock)
         #: Emails and webhooks: queued with their events, sent by a task per node (started by
         #: the app when :attr:`Deliveries.enabled`).
+        #: Replies by email for customers who left an address and are away.
+        self.followups = Followups(
+            config=config, log=self.log, store=store, secret=secret, clock=clock
+        )
         self.deliveries = Deliveries(
-            config=config, store=store, secret=secret, metrics=self.metrics, clock=clock
+            config=config,
+            store=store,
+            secret=secret,
+            metrics=self.metrics,
+            clock=clock,
+            followups=self.followups,
         )
         if self.deliveries.enabled:
             self.log.outgoing = self.deliveries

@@ -24,12 +24,10 @@ import contextlib
 import dataclasses
 import os
 import time
-import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from chatd.auth import sign_resume_token
 from chatd.config import Config, WebhookConfig
 from chatd.domain.delivery import (
     TYPE_OF_KIND,
@@ -39,9 +37,11 @@ from chatd.domain.delivery import (
 )
 from chatd.domain.redact import redact
 from chatd.logs import get_logger
+from chatd.service.followups import Followups, resume_link
 from chatd.service.metrics import Metrics
 from chatd.service.senders import DeliveryFailed, EmailSender, WebhookSender
 from chatd.store.base import ConversationRecord, Event, NewEvent, Store, StoreError
+from chatd.store.followups import DIGEST
 from chatd.store.outbox import Delivery
 
 __all__ = ["FAILING_AFTER", "Deliveries"]
@@ -80,9 +80,11 @@ class Deliveries:
         secret: str,
         metrics: Metrics,
         clock: Callable[[], float],
+        followups: Followups,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
+        self.followups = followups
         self.metrics = metrics
         self.store = store
         self.secret = secret
@@ -130,13 +132,15 @@ class Deliveries:
         if kind is not None and not (new.internal and new.kind == "message"):
             types.append(kind)
         email = self._email_on and new.kind == "ticket_reply"
+        # a reply to a customer who left an address: their digest (chatd.service.followups)
+        digest = await self.followups.also_for(conversation_id, new) if self._email_on else None
         if new.kind == "audit" and new.data.get("action") == "transcript_email":
             if not self._email_on:
                 return new
             text = transcript_text(await self.store.events(conversation_id, include_internal=False))
             mail = self._transcript_mail(conversation_id, new, str(new.data["to"]), text)
             return dataclasses.replace(new, also=(*new.also, mail))
-        if not email and not any(self._receivers[t] for t in types):
+        if not email and digest is None and not any(self._receivers[t] for t in types):
             return new
         ticket_id: int | None = None
         contact = ""
@@ -145,6 +149,8 @@ class Deliveries:
             if ticket is not None:
                 ticket_id, contact = ticket.ticket_id, ticket.contact
         also = list(new.also)
+        if digest is not None:
+            also.append(digest)
         direct: list[Delivery] = []
         for event_type in types:
             receivers = self._receivers[event_type]
@@ -244,10 +250,7 @@ class Deliveries:
     ) -> tuple[str, tuple[Any, ...]]:
         """The transcript a customer asked for, to the address they gave (its text was built
         from the stored, masked events when they asked)."""
-        ttl_s = self.config.security.resume_token_ttl_s
-        token = sign_resume_token(self.secret, conversation_id, now=new.ts, ttl_s=ttl_s)
-        base = self.config.server.public_url.rstrip("/")
-        link = f"{base}/?{urllib.parse.urlencode({'chatd_resume': token})}"
+        link = resume_link(self.config, self.secret, conversation_id, new.ts)
         body = f"{text}\n\nContinue the conversation: {link}\n"
         return self.store.outbox.with_event(
             channel="email",
@@ -263,9 +266,7 @@ class Deliveries:
         self, conversation_id: str, new: NewEvent, ticket_id: int, address: str
     ) -> tuple[str, tuple[Any, ...]]:
         ttl_s = self.config.security.resume_token_ttl_s
-        token = sign_resume_token(self.secret, conversation_id, now=new.ts, ttl_s=ttl_s)
-        base = self.config.server.public_url.rstrip("/")
-        link = f"{base}/?{urllib.parse.urlencode({'chatd_resume': token})}"
+        link = resume_link(self.config, self.secret, conversation_id, new.ts)
         body = (
             f"{_masked(new)}\n\n"
             f"Continue the conversation: {link}\n"
@@ -363,11 +364,18 @@ class Deliveries:
 
     async def _deliver(self, item: Delivery) -> None:
         cap = self.config.email.max_retry_interval_s
+        digest_through = 0
         try:
             async with asyncio.timeout(SEND_DEADLINE_S):
                 if item.channel == "email":
                     if not self._email_on:
                         raise DeliveryFailed("email is off ([email] smtp_host is empty)")
+                    if item.type == DIGEST:
+                        rendered = await self.followups.render(item)
+                        if rendered is None:  # nothing left to tell: forget it
+                            await self.store.outbox.delivered(item)
+                            return
+                        item, digest_through = rendered
                     await self._email.send(item)
                 else:
                     hook = self._hooks.get(item.receiver)
@@ -381,6 +389,12 @@ class Deliveries:
         except DeliveryFailed as exc:
             await self._failed(item, str(exc), cap)
             return
+        except StoreError as exc:  # reading a digest's replies: its lease runs out, it is retried
+            log.warning("deliveries_store_error", error=str(exc))
+            return
+        if digest_through:
+            await self._digest_sent(item, digest_through)
+            return
         now = self.clock()
         self.metrics.deliveries.labels(item.channel, "accepted").inc()
         self.metrics.delivery_latency.labels(item.channel).observe(max(0.0, now - item.created_at))
@@ -389,6 +403,14 @@ class Deliveries:
         self._done.append(item)
         if len(self._done) >= DONE_BATCH:
             self._wake.set()
+
+    async def _digest_sent(self, item: Delivery, through_seq: int) -> None:
+        """A digest was accepted: forget its item now, not in the next batch (the next reply
+        queues a new one only once it is gone), then queue what came meanwhile."""
+        self.metrics.deliveries.labels("email", "accepted").inc()  # (its wait is by design)
+        with _store_errors_logged():
+            await self.store.outbox.delivered(item)
+            await self.followups.sent(item, through_seq)
 
     async def _failed(self, item: Delivery, error: str, cap_s: float) -> None:
         """Keep a failed item for its next attempt: 1 s, 2 s, 4 s ... at most ``cap_s``."""

@@ -97,7 +97,9 @@ class EmailSender:
         msg["From"] = self._config.from_address
         msg["To"] = item.receiver
         msg["Subject"] = str(payload["subject"])
-        msg["Message-ID"] = message_id(item.delivery_id, self._config.from_address)
+        # a digest's item is reused from one mail to the next: its key names which mail it is
+        key = str(payload.get("message_key") or item.delivery_id)
+        msg["Message-ID"] = message_id(key, self._config.from_address)
         msg["Date"] = email.utils.formatdate(item.created_at, usegmt=True)
         msg.set_content(str(payload["body"]))
         return msg

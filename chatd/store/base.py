@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from chatd.store.accounts import AccountStore
 from chatd.store.erasure import Erasure
+from chatd.store.followups import FollowupStore
 from chatd.store.outbox import OutboxStore
 
 __all__ = [
@@ -245,6 +246,11 @@ class Store(Protocol):
     @property
     def outbox(self) -> OutboxStore:
         """Emails and webhook calls queued with their events (chatd.store.outbox)."""
+        ...
+
+    @property
+    def followups(self) -> FollowupStore:
+        """Replies by email for customers who are away (chatd.store.followups)."""
         ...
 
     async def open(self) -> None:

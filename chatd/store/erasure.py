@@ -60,7 +60,11 @@ class Erasure:
             chunk = ids[start : start + BATCH]
             where = f"conversation_id IN {_in(chunk)}"
             closed = f"{where} AND status NOT IN ('bot', 'queued', 'assigned')"
+            gone = f"conversation_id IN (SELECT conversation_id FROM conversations WHERE {closed})"
             statements: list[tuple[str, Sequence[Any]]] = [
+                # the address a customer left for replies, and mail still queued to them
+                (f"DELETE FROM followups WHERE {gone}", chunk),
+                (f"DELETE FROM outbox WHERE channel = 'email' AND {gone}", chunk),
                 (
                     f"DELETE FROM events WHERE conversation_id IN (SELECT conversation_id "
                     f"FROM conversations WHERE {closed})",
@@ -74,6 +78,6 @@ class Erasure:
                 (f"DELETE FROM conversations WHERE {closed}", chunk),
             ]
             counts = await self._run.transaction("erase", statements)
-            events += counts[0]
-            conversations += counts[2]
+            events += counts[2]
+            conversations += counts[4]
         return conversations, events

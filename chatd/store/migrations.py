@@ -164,6 +164,18 @@ CREATE INDEX outbox_due ON outbox (due_at);
 CREATE INDEX outbox_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
 """
 
+_V7_FOLLOWUPS = """
+-- Customers who asked for the staff's replies by email while they are away (chatd.store.outbox):
+-- one address a conversation. A digest of the replies they did not see goes to it.
+CREATE TABLE followups (
+    conversation_id  TEXT PRIMARY KEY,
+    email            TEXT NOT NULL,
+    created_at       REAL NOT NULL
+);
+-- A customer who is back cancels the digest of their conversation.
+CREATE INDEX outbox_conversation ON outbox (conversation_id, type);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _V1_INITIAL,
     _V2_SUBJECT,
@@ -171,6 +183,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V4_STAFF_SIGN_IN,
     _V5_API_TOKENS,
     _V6_OUTBOX,
+    _V7_FOLLOWUPS,
 )
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)

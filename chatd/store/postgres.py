@@ -55,6 +55,7 @@ from chatd.store.base import (
     unknown_fields,
 )
 from chatd.store.erasure import Erasure
+from chatd.store.followups import Followups
 from chatd.store.outbox import Outbox
 from chatd.store.postgres_append import APPEND_EVENT, APPEND_EVENT_WITH_CONVERSATION, Appender
 from chatd.store.postgres_pool import (
@@ -255,6 +256,16 @@ CREATE INDEX outbox_due ON outbox (due_at);
 CREATE INDEX outbox_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
 """
 
+_V9_FOLLOWUPS = """
+-- Customers who asked for the staff's replies by email while they are away (chatd.store.outbox).
+CREATE TABLE followups (
+    conversation_id  TEXT PRIMARY KEY,
+    email            TEXT NOT NULL,
+    created_at       DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX outbox_conversation ON outbox (conversation_id, type);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _V1_INITIAL,
     _V2_DISPATCH_FENCE,
@@ -264,6 +275,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V6_ATTACHMENTS,
     _V7_API_TOKENS,
     _V8_OUTBOX,
+    _V9_FOLLOWUPS,
 )
 #: The schema version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -310,6 +322,8 @@ class PostgresStore:
         self.erasure = Erasure(_Runner(self._db))
         #: Outgoing emails and webhooks (chatd.store.outbox).
         self.outbox = Outbox(_Runner(self._db), skip_locked=True)
+        #: Replies by email for customers who are away (chatd.store.followups).
+        self.followups = Followups(_Runner(self._db))
         # Tickets created by one node get numbers in call order (nextval order on parallel
         # connections would otherwise follow server scheduling). Tickets are rare; a node-wide
         # lock costs nothing measurable.

@@ -57,6 +57,7 @@ from chatd.store.base import (
 )
 from chatd.store.erasure import Erasure
 from chatd.store.files import prepare_private_database
+from chatd.store.followups import Followups
 from chatd.store.outbox import Outbox
 from chatd.store.rows import Rows, dump_json
 from chatd.store.sql import (
@@ -161,6 +162,8 @@ class SQLiteStore:
         self.erasure = Erasure(_Runner(self))
         #: Outgoing emails and webhooks (chatd.store.outbox).
         self.outbox = Outbox(_Runner(self))
+        #: Replies by email for customers who are away (chatd.store.followups).
+        self.followups = Followups(_Runner(self))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"

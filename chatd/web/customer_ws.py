@@ -41,6 +41,9 @@ REPLAY_PAGE = 200
 REPLAY_STALL_S = 30.0
 #: Frames that cost no rate-limit token: keepalives and typing (which has its own bucket).
 _FREE_FRAMES = (p.Ping, p.CustomerTyping)
+#: Event frames that may be a staff reply (chatd.service.followups.is_staff_reply), and by whom.
+_REPLY_KINDS = ("message", "attachment")
+_STAFF = ("agent", "system")
 
 
 class CustomerConnection:
@@ -63,12 +66,18 @@ class CustomerConnection:
         self.last_typing_state = False
         #: Cluster mode: puts events published by several nodes back in seq order.
         self.gate: SeqGate | None = None
+        #: Email is on: staff replies this connection delivers are seen (no digest for them).
+        self.watch_replies = self.service.followups.enabled
+        #: The customer left an address for replies while away.
+        self.followup = False
 
     def send(self, frame: Mapping[str, Any]) -> None:
         self.outbox.send(frame)
 
     def _deliver(self, _topic: str, message: Mapping[str, Any]) -> None:
         frame = message["frame"]
+        if self.watch_replies:
+            self._seen(frame)
         if self.gate is not None:
             self.gate.offer(frame)
             return
@@ -80,6 +89,19 @@ class CustomerConnection:
                 return
             self.delivered_seq = seq
         self.outbox.send(frame)
+
+    def _seen(self, frame: Mapping[str, Any]) -> None:
+        """A staff reply reaching a customer who left an address: they saw it, no digest."""
+        kind = frame.get("type")
+        if kind == "followup":
+            self.followup = frame.get("email") is not None
+        elif (
+            self.followup
+            and kind in _REPLY_KINDS
+            and frame.get("author") in _STAFF
+            and self.conversation_id is not None
+        ):
+            self.service.followups.seen(self.conversation_id)
 
     def _admit_new_conversation(self, user_key: str | None) -> None:
         """Count a new chat against the address (or the verified user); refuse past the limit."""
@@ -170,6 +192,10 @@ class CustomerConnection:
                 lambda after: service.log.customer_events(conv.conversation_id, after),
                 max([last_seq, *seen]),
             )
+        if self.watch_replies and await service.followups.address(conv.conversation_id):
+            # back: the replay above showed what was waiting, so no digest of it
+            self.followup = True
+            service.followups.seen(conv.conversation_id)
         await service.coordinator.send_position_now(conv.conversation_id)
         log.info("customer_connected", resumed=resumed, status=conv.status)
         return True

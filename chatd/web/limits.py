@@ -47,6 +47,9 @@ class ConnectionLimits:
         #: the customer typed: without a limit chatd would relay spam).
         self.transcript_mails: WindowCounter[str] = WindowCounter(3, 3600.0)
         self.transcript_mails_per_ip: WindowCounter[str] = WindowCounter(10, 3600.0)
+        #: Addresses given for replies while away: per conversation (each is told in the chat
+        #: and mailed only staff replies, but a typed address is still someone's inbox).
+        self.followup_changes: WindowCounter[str] = WindowCounter(5, 3600.0)
         self.logins: KeyedLimiter[str] = KeyedLimiter(
             LOGINS_PER_MINUTE / 60.0, float(LOGINS_PER_MINUTE)
         )

@@ -262,6 +262,51 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             tag="integrations",
         )
     },
+    "/api/conversations/{conversation_id}/followup": {
+        method: operation(
+            summary,
+            description=(
+                "Auth: the customer's resume token (`Authorization: Bearer`). While an address "
+                "is set, the staff's replies the customer has not seen (not connected when they "
+                "came, and not back since) are mailed `[email] notify_after_s` after the first, "
+                "all in one digest with a link back. Every open connection of the customer's "
+                "gets a `followup` frame; an internal audit event records it. At most 5 changes "
+                "a conversation per hour (429 with `Retry-After`)."
+            ),
+            params=(_CONV_ID,),
+            body=body,
+            ok=_json(
+                {
+                    "type": "object",
+                    "properties": {
+                        "email": {"type": ["string", "null"]},
+                        "notify_after_s": {"type": "number"},
+                    },
+                    "required": ["email"],
+                }
+            ),
+            errors={
+                **({400: "invalid_field: not an email address"} if body else {}),
+                401: None,
+                403: "forbidden: another conversation's token",
+                409: "invalid_state: this server sends no email",
+                429: "rate_limited",
+            },
+            tag="integrations",
+        )
+        for method, summary, body in (
+            (
+                "put",
+                "Email me new replies while I am away (the conversation's customer)",
+                {
+                    "type": "object",
+                    "properties": {"email": {"type": "string", "maxLength": 254}},
+                    "required": ["email"],
+                },
+            ),
+            ("delete", "Stop emailing me replies (the conversation's customer)", None),
+        )
+    },
     "/api/deliveries": {
         "get": operation(
             "Outgoing emails and webhook calls that keep failing, oldest first",

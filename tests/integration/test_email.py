@@ -9,64 +9,21 @@ with the same Message-ID on every attempt.
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
-import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
-from email.message import EmailMessage
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiosmtpd.controller import Controller
 
 from chatd.client import AgentClient, CustomerClient
 from tests.support.harness import Harness
+from tests.support.mail import Inbox, Smtp, until
 from tests.support.server import free_port
 
 SEED = "abandon ability able about above absent absorb abstract absurd abuse access accident"
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every mail it accepts; it may refuse the first few (451)."""
-
-    def __init__(self, refuse: int = 0) -> None:
-        self.refuse = refuse
-        self.accepted: list[EmailMessage] = []
-        self.refused: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
-        with self._lock:
-            if self.refuse > 0:
-                self.refuse -= 1
-                self.refused.append(msg)
-                return "451 4.3.0 try again later"
-            self.accepted.append(msg)
-        return "250 OK"
-
-
-class Smtp:
-    """A real SMTP server on a fixed port that can be stopped and started again."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.controller: Controller | None = None
-
-    async def start(self, inbox: Inbox) -> None:
-        controller = Controller(inbox, hostname="127.0.0.1", port=self.port)
-        await asyncio.to_thread(controller.start)
-        self.controller = controller
-
-    async def stop(self) -> None:
-        if self.controller is not None:
-            await asyncio.to_thread(self.controller.stop)
-            self.controller = None
 
 
 @pytest.fixture
@@ -89,13 +46,6 @@ def settings(smtp: Smtp) -> dict[str, dict[str, Any]]:
             "max_retry_interval_s": 0.5,
         },
     }
-
-
-async def until(condition: Callable[[], bool], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def _ticket(chatd: Harness, contact: str) -> tuple[CustomerClient, int]:

@@ -686,7 +686,7 @@ class TestSQLiteSchema:
             assert again is not None and again.subject == "hello again"
         finally:
             await store.close()
-        assert _user_version(path) == SCHEMA_VERSION == 6
+        assert _user_version(path) == SCHEMA_VERSION == 7
 
     async def test_not_a_database_is_refused(self, tmp_path: Path) -> None:
         """A file that is not SQLite raises StoreError."""
