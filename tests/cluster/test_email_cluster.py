@@ -1,0 +1,113 @@
+"""Replies by email in cluster mode: the customer on one node, the agent on another.
+
+The address given through one node, a reply stored by another and the customer's connection on a
+third place must still make one digest when the customer is away, and none while their chat is
+open on a node other than the agent's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from chatd.client import AgentClient, CustomerClient
+from tests.cluster.conftest import SECRET, node_config
+from tests.support.mail import Inbox, Smtp, until
+from tests.support.server import RunningServer, free_port, start_server
+from tests.support.services import create_database, drop_database, flush_redis
+
+NOTIFY_AFTER_S = 1.5
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[Smtp]:
+    server = Smtp(free_port())
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def nodes(
+    tmp_path: Path, postgres_server_url: str, redis_server_url: str, smtp: Smtp
+) -> Iterator[list[RunningServer]]:
+    flush_redis(redis_server_url)
+    database = create_database(postgres_server_url)
+    email = (
+        f'[server]\npublic_url = "https://chat.example.com"\n'
+        f'[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\n'
+        f'from_address = "support@example.com"\nmax_retry_interval_s = 0.5\n'
+        f"notify_after_s = {NOTIFY_AFTER_S}\n"
+    )
+    started: list[RunningServer] = []
+    try:
+        for i in (1, 2):
+            text = node_config(database, redis_server_url, f"node{i}") + email
+            started.append(
+                start_server(tmp_path / f"node{i}", config_text=text, env={"CHATD_SECRET": SECRET})
+            )
+        yield started
+    finally:
+        for node in started:
+            node.kill()
+        drop_database(postgres_server_url, database)
+
+
+def _add_agent(config: Path, name: str) -> str:
+    args = [sys.executable, "-m", "chatd", "agents", "add", name, "--config", str(config)]
+    out = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ), check=True)
+    return next(
+        line.removeprefix("token: ").strip()
+        for line in out.stdout.splitlines()
+        if line.startswith("token: ")
+    )
+
+
+async def _followup(node: RunningServer, customer: CustomerClient, email: str) -> Any:
+    url = f"{node.url}/api/conversations/{customer.conversation_id}/followup"
+    headers = {"Authorization": f"Bearer {customer.resume_token}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.put(url, json={"email": email}, headers=headers) as response:
+            assert response.status == 200
+            return await response.json()
+
+
+async def test_a_digest_across_nodes_and_none_for_a_chat_open_on_another_node(
+    nodes: list[RunningServer], smtp: Smtp, tmp_path: Path
+) -> None:
+    inbox = Inbox()
+    await smtp.start(inbox)
+    token = _add_agent(tmp_path / "node1" / "config.toml", "Grace")
+    agent = await AgentClient.connect(nodes[1].ws_url, token)
+    customer = await CustomerClient.connect(nodes[0].ws_url)
+    await customer.wait_for("message", author="bot")
+    await customer.action("request_human")
+    assigned = await agent.wait_for("chat_assigned")
+    conversation_id = customer.conversation_id
+    assert assigned["conversation"]["conversation_id"] == conversation_id
+    await _followup(nodes[1], customer, "ann@example.org")  # given through the other node
+    assert (await customer.wait_for("followup"))["email"] == "ann@example.org"
+    ref = await agent.reply(conversation_id, "Shown live on node 1.")
+    await agent.wait_for("ack", ref=ref)
+    await customer.wait_for("message", author="agent")
+    await asyncio.sleep(NOTIFY_AFTER_S + 1.5)
+    assert inbox.accepted == []
+    await customer.close()
+    await asyncio.sleep(0.5)
+    ref = await agent.reply(conversation_id, "Mailed from node 2.")
+    await agent.wait_for("ack", ref=ref)
+    await until(lambda: len(inbox.accepted) == 1, within=20)
+    body = inbox.accepted[0].get_content()
+    assert "Mailed from node 2." in body and "Shown live" not in body
+    await asyncio.sleep(NOTIFY_AFTER_S + 1.0)
+    assert len(inbox.accepted) == 1
+    await agent.close()
