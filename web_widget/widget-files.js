@@ -19,6 +19,9 @@ const init = (C) => {
     mailTo: "Your email address", mailSend: "Send", mailSent: "Sent to {to}. It can take a few minutes.",
     mailOff: "Email is not available here.", mailBad: "Please check the address.",
     mailLimit: "Too many requests. Please try again later.",
+    mailNow: "Email me this chat now", mailAway: "Email me new replies if I leave",
+    awaySet: "If you leave, new replies go to {to}.", awayOff: "No more replies by email.",
+    mailPick: "Choose what to email you.",
   }, C.fs);
   const s = (k, v) => STR[k].replace(/\{(\w+)\}/g, (_, n) => v[n]);
   const IMG = /^image\/(png|jpeg|gif|webp)/;
@@ -37,7 +40,9 @@ const init = (C) => {
 .fv{border:0;padding:8px;border-radius:12px;max-width:94%;max-height:94%;background:#fff}
 .fv::backdrop{background:#000a}
 .fv img{display:block;max-width:100%;max-height:calc(90vh - 60px);margin:0 auto}
-.fv .row{justify-content:flex-end;margin-bottom:6px}`;
+.fv .row{justify-content:flex-end;margin-bottom:6px}
+.mc .ck{flex-direction:row;align-items:center;gap:8px}
+.mc .ck input{width:auto;margin:0;accent-color:var(--c)}`;
   try {
     const css = new CSSStyleSheet(); css.replaceSync(sheet); root.adoptedStyleSheets = [...root.adoptedStyleSheets, css];
   } catch (e) { root.append(h("style", { text: sheet })); }
@@ -164,26 +169,37 @@ const init = (C) => {
     const a = h("a", { href: url, download: "chat-transcript-" + (S.conv || "new").slice(0, 24) + ".txt", hidden: true });
     w.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
-  // the transcript by email (POST /api/conversations/{id}/transcript with the resume token)
+  // email: the transcript now (POST .../transcript) and/or new replies while away (PUT .../followup;
+  // DELETE stops them); both with the resume token. later: opened from the queue card (replies).
   let mailCard = null;
-  function mail() {
+  function mail(later) {
     const S = st();
-    if (mailCard) { mailCard.remove(); mailCard = null; return; }
-    const to = h("input", { type: "email", required: true, autocomplete: "email" });
+    if (mailCard) { mailCard.remove(); mailCard = null; if (!later) return; }
+    const to = h("input", { type: "email", required: true, autocomplete: "email", value: S.fu || "" });
+    const now = h("input", { type: "checkbox", checked: !later });
+    const away = h("input", { type: "checkbox", checked: !!(later || S.fu) });
     const say = h("p", { role: "status" });
     const go = h("button.btn", { type: "submit", text: STR.mailSend });
+    const call = (path, method, email) => fetch(`${SERVER}/api/conversations/${encodeURIComponent(S.conv)}/${path}`, {
+      method, headers: { "Content-Type": "application/json", Authorization: "Bearer " + S.token },
+      body: email ? JSON.stringify({ email }) : undefined,
+    });
     mailCard = h("form.card.mc", {
       onsubmit: (e) => {
         e.preventDefault(); if (!S.conv || !S.token) { say.textContent = STR.offline; return; }
+        const email = to.value.trim(), jobs = [], done = [];
+        if (now.checked) { jobs.push(call("transcript", "POST", email)); done.push(s("mailSent", { to: email })); }
+        if (away.checked) { jobs.push(call("followup", "PUT", email)); done.push(s("awaySet", { to: email })); }
+        else if (S.fu) { jobs.push(call("followup", "DELETE")); done.push(STR.awayOff); }
+        if (!jobs.length) { say.textContent = STR.mailPick; return; }
         go.disabled = true;
-        fetch(`${SERVER}/api/conversations/${encodeURIComponent(S.conv)}/transcript`, {
-          method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + S.token },
-          body: JSON.stringify({ email: to.value.trim() }),
-        }).then((r) => {
-          say.textContent = r.ok ? s("mailSent", { to: to.value.trim() }) : STR[{ 400: "mailBad", 409: "mailOff", 429: "mailLimit" }[r.status] || "offline"];
+        Promise.all(jobs).then((rs) => {
+          const bad = rs.find((r) => !r.ok);
+          say.textContent = bad ? STR[{ 400: "mailBad", 409: "mailOff", 429: "mailLimit" }[bad.status] || "offline"] : done.join(" ");
         }, () => (say.textContent = STR.offline)).finally(() => (go.disabled = false));
       },
-    }, h("label", {}, STR.mailTo, to), h("div.row", {}, go, h("button.btn.sec", { type: "button", text: STR.close, onclick: mail })), say);
+    }, h("label", {}, STR.mailTo, to), h("label.ck", {}, now, STR.mailNow), h("label.ck", {}, away, STR.mailAway),
+    h("div.row", {}, go, h("button.btn.sec", { type: "button", text: STR.close, onclick: () => mail() })), say);
     $.dock.prepend(mailCard); to.focus();
   }
   return { show, pick, add, transcript, mail };

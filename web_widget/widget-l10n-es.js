@@ -23,6 +23,7 @@ window.__chatdL10n && window.__chatdL10n({
  "online": "Agentes en línea: {n}",
  "leaveTicket": "Dejar un mensaje",
  "stop": "Dejar de esperar",
+ "away": "Envíame la respuesta por email",
  "joined": "{name} se unió al chat",
  "took": "{name} se hizo cargo del chat",
  "reqAgent": "Tu agente se desconectó. Conservas tu lugar en la fila.",
@@ -120,6 +121,11 @@ window.__chatdL10n && window.__chatdL10n({
   "mailSent": "Enviado a {to}. Puede tardar unos minutos.",
   "mailOff": "El correo no está disponible aquí.",
   "mailBad": "Revisa la dirección.",
-  "mailLimit": "Demasiadas solicitudes. Inténtalo más tarde."
+  "mailLimit": "Demasiadas solicitudes. Inténtalo más tarde.",
+  "mailNow": "Envíame este chat ahora",
+  "mailAway": "Envíame las respuestas nuevas si me voy",
+  "awaySet": "Si te vas, las respuestas nuevas llegarán a {to}.",
+  "awayOff": "Ya no te enviaremos respuestas por email.",
+  "mailPick": "Elige qué quieres recibir por email."
  }
 });

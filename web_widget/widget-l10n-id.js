@@ -23,6 +23,7 @@ window.__chatdL10n && window.__chatdL10n({
  "online": "Agen online: {n}",
  "leaveTicket": "Tinggalkan pesan saja",
  "stop": "Berhenti menunggu",
+ "away": "Kirim balasan ke email saya",
  "joined": "{name} bergabung ke chat",
  "took": "{name} mengambil alih chat",
  "reqAgent": "Koneksi agen Anda terputus. Posisi antrean Anda tetap aman.",
@@ -120,6 +121,11 @@ window.__chatdL10n && window.__chatdL10n({
   "mailSent": "Terkirim ke {to}. Mungkin perlu beberapa menit.",
   "mailOff": "Email tidak tersedia di sini.",
   "mailBad": "Periksa kembali alamatnya.",
-  "mailLimit": "Terlalu banyak permintaan. Coba lagi nanti."
+  "mailLimit": "Terlalu banyak permintaan. Coba lagi nanti.",
+  "mailNow": "Kirim chat ini ke email saya sekarang",
+  "mailAway": "Kirim balasan baru ke email jika saya pergi",
+  "awaySet": "Jika Anda pergi, balasan baru dikirim ke {to}.",
+  "awayOff": "Balasan tidak akan dikirim lewat email lagi.",
+  "mailPick": "Pilih apa yang ingin dikirim ke email Anda."
  }
 });

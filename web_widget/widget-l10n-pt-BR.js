@@ -23,6 +23,7 @@ window.__chatdL10n && window.__chatdL10n({
  "online": "Atendentes online: {n}",
  "leaveTicket": "Deixar uma mensagem",
  "stop": "Sair da fila",
+ "away": "Receber a resposta por e-mail",
  "joined": "{name} entrou no chat",
  "took": "{name} assumiu o chat",
  "reqAgent": "Seu atendente se desconectou. Você continua no mesmo lugar da fila.",
@@ -120,6 +121,11 @@ window.__chatdL10n && window.__chatdL10n({
   "mailSent": "Enviado para {to}. Pode levar alguns minutos.",
   "mailOff": "O e-mail não está disponível aqui.",
   "mailBad": "Confira o endereço.",
-  "mailLimit": "Muitas solicitações. Tente novamente mais tarde."
+  "mailLimit": "Muitas solicitações. Tente novamente mais tarde.",
+  "mailNow": "Enviar esta conversa por e-mail agora",
+  "mailAway": "Receber novas respostas por e-mail se eu sair",
+  "awaySet": "Se você sair, as novas respostas vão para {to}.",
+  "awayOff": "Não enviaremos mais respostas por e-mail.",
+  "mailPick": "Escolha o que enviar para o seu e-mail."
  }
 });

@@ -23,6 +23,7 @@ window.__chatdL10n && window.__chatdL10n({
  "online": "Çevrimiçi temsilci: {n}",
  "leaveTicket": "Bunun yerine mesaj bırak",
  "stop": "Beklemeyi bırak",
+ "away": "Yanıtı e-postayla gönder",
  "joined": "{name} sohbete katıldı",
  "took": "Sohbeti {name} devraldı",
  "reqAgent": "Temsilcinizin bağlantısı koptu. Sıradaki yeriniz korunuyor.",
@@ -120,6 +121,11 @@ window.__chatdL10n && window.__chatdL10n({
   "mailSent": "{to} adresine gönderildi. Birkaç dakika sürebilir.",
   "mailOff": "E-posta burada kullanılamıyor.",
   "mailBad": "Lütfen adresi kontrol edin.",
-  "mailLimit": "Çok fazla istek. Lütfen daha sonra tekrar deneyin."
+  "mailLimit": "Çok fazla istek. Lütfen daha sonra tekrar deneyin.",
+  "mailNow": "Bu sohbeti şimdi e-postayla gönder",
+  "mailAway": "Ayrılırsam yeni yanıtları e-postayla gönder",
+  "awaySet": "Ayrılırsanız yeni yanıtlar {to} adresine gider.",
+  "awayOff": "Yanıtlar artık e-postayla gönderilmeyecek.",
+  "mailPick": "E-postayla ne gönderileceğini seçin."
  }
 });

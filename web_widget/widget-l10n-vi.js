@@ -23,6 +23,7 @@ window.__chatdL10n && window.__chatdL10n({
  "online": "Nhân viên trực tuyến: {n}",
  "leaveTicket": "Để lại lời nhắn",
  "stop": "Ngừng chờ",
+ "away": "Gửi câu trả lời qua email",
  "joined": "{name} đã tham gia cuộc trò chuyện",
  "took": "{name} đã tiếp nhận cuộc trò chuyện",
  "reqAgent": "Nhân viên của bạn bị mất kết nối. Bạn vẫn giữ nguyên vị trí chờ.",
@@ -120,6 +121,11 @@ window.__chatdL10n && window.__chatdL10n({
   "mailSent": "Đã gửi tới {to}. Có thể mất vài phút.",
   "mailOff": "Không thể gửi email tại đây.",
   "mailBad": "Vui lòng kiểm tra lại địa chỉ.",
-  "mailLimit": "Quá nhiều yêu cầu. Vui lòng thử lại sau."
+  "mailLimit": "Quá nhiều yêu cầu. Vui lòng thử lại sau.",
+  "mailNow": "Gửi cuộc trò chuyện này qua email ngay",
+  "mailAway": "Gửi câu trả lời mới qua email nếu tôi rời đi",
+  "awaySet": "Nếu bạn rời đi, câu trả lời mới sẽ được gửi tới {to}.",
+  "awayOff": "Chúng tôi sẽ không gửi câu trả lời qua email nữa.",
+  "mailPick": "Chọn nội dung bạn muốn nhận qua email."
  }
 });

@@ -23,6 +23,7 @@ window.__chatdL10n && window.__chatdL10n({
  "online": "在线客服：{n} 位",
  "leaveTicket": "改为留言",
  "stop": "取消排队",
+ "away": "用邮件接收回复",
  "joined": "{name} 已加入对话",
  "took": "{name} 接手了对话",
  "reqAgent": "客服连接中断，您的排队位置已保留。",
@@ -120,6 +121,11 @@ window.__chatdL10n && window.__chatdL10n({
   "mailSent": "已发送至 {to}，可能需要几分钟。",
   "mailOff": "此处无法发送邮件。",
   "mailBad": "请检查邮箱地址。",
-  "mailLimit": "请求过多，请稍后再试。"
+  "mailLimit": "请求过多，请稍后再试。",
+  "mailNow": "立即把本次对话发到邮箱",
+  "mailAway": "离开后有新回复时发邮件给我",
+  "awaySet": "您离开后，新回复会发送到 {to}。",
+  "awayOff": "不再通过邮件发送回复。",
+  "mailPick": "请选择要发送到邮箱的内容。"
  }
 });

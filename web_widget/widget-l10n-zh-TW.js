@@ -23,6 +23,7 @@ window.__chatdL10n && window.__chatdL10n({
  "online": "線上客服：{n} 位",
  "leaveTicket": "改為留言",
  "stop": "取消排隊",
+ "away": "用電子郵件接收回覆",
  "joined": "{name} 已加入對話",
  "took": "{name} 接手了對話",
  "reqAgent": "客服連線中斷，已為您保留排隊位置。",
@@ -120,6 +121,11 @@ window.__chatdL10n && window.__chatdL10n({
   "mailSent": "已寄送至 {to}，可能需要幾分鐘。",
   "mailOff": "此處無法寄送電子郵件。",
   "mailBad": "請檢查電子郵件地址。",
-  "mailLimit": "要求過多，請稍後再試。"
+  "mailLimit": "要求過多，請稍後再試。",
+  "mailNow": "立即將本次對話寄到信箱",
+  "mailAway": "離開後有新回覆時寄信給我",
+  "awaySet": "您離開後，新回覆會寄到 {to}。",
+  "awayOff": "不再以電子郵件寄送回覆。",
+  "mailPick": "請選擇要寄到信箱的內容。"
  }
 });

@@ -29,7 +29,7 @@ const EN = {
     unavailable: "Chat is unavailable right now.", queued: "You're in line for a person",
     pos: "You are number {n} in line", wait: "Estimated wait: about {a}-{b} min", wait1: "Estimated wait: about {a} min",
     waitSoon: "Estimated wait: less than a minute", waitUnknown: "A person will be with you as soon as possible.",
-    online: "Agents online: {n}", leaveTicket: "Leave a message instead", stop: "Stop waiting",
+    online: "Agents online: {n}", leaveTicket: "Leave a message instead", stop: "Stop waiting", away: "Email me the reply",
     joined: "{name} joined the chat", took: "{name} took over the chat",
     reqAgent: "Your agent was disconnected. You keep your place in line.", reqTransfer: "Transferring you to another person…",
     left: "You left the queue. The assistant can still help.", queuedSys: "You're in the queue for a person.",
@@ -258,7 +258,8 @@ $.queue = h("div.card", { hidden: true },
   h("h3", { text: t("queued") }), $.qpos, $.qwait, $.qon,
   h("div.row", {},
     $.qleave = h("button.btn.sec", { text: t("leaveTicket"), onclick: () => { selfOffer = true; refresh(); $.tContact.focus(); } }),
-    h("button.btn.sec", { text: t("stop"), onclick: () => act({ type: "leave_queue" }) })));
+    h("button.btn.sec", { text: t("stop"), onclick: () => act({ type: "leave_queue" }) }),
+    h("button.btn.sec", { text: t("away"), onclick: () => ext("mail", 1) })));
 $.tMsg = h("p");
 $.tContact = h("input", { type: "text", autocomplete: "email", maxlength: "200", required: true });
 $.tText = h("textarea", { rows: "3", maxlength: "4000", required: true });
@@ -701,6 +702,8 @@ function onFrame(f) {
       queueInfo = f; if (status === "queued") refresh(); break;
     case "typing":
       showTyping(f); break;
+    case "followup":
+      S.fu = f.email; save(); break;
     default:
   }
 }
