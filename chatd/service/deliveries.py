@@ -35,6 +35,7 @@ from chatd.domain.delivery import (
     is_email_address,
     retry_delay_s,
 )
+from chatd.domain.mail_texts import mail_text
 from chatd.domain.redact import redact
 from chatd.logs import get_logger
 from chatd.service.followups import Followups, resume_link
@@ -137,8 +138,10 @@ class Deliveries:
         if new.kind == "audit" and new.data.get("action") == "transcript_email":
             if not self._email_on:
                 return new
-            text = transcript_text(await self.store.events(conversation_id, include_internal=False))
-            mail = self._transcript_mail(conversation_id, new, str(new.data["to"]), text)
+            locale = await self._locale(conversation_id, conv)
+            events = await self.store.events(conversation_id, include_internal=False)
+            text = transcript_text(events, locale)
+            mail = self._transcript_mail(conversation_id, new, str(new.data["to"]), text, locale)
             return dataclasses.replace(new, also=(*new.also, mail))
         if not email and digest is None and not any(self._receivers[t] for t in types):
             return new
@@ -193,7 +196,8 @@ class Deliveries:
                         )
                     )
         if email and ticket_id is not None and is_email_address(contact):
-            also.append(self._ticket_mail(conversation_id, new, ticket_id, contact.strip()))
+            locale = await self._locale(conversation_id, conv)
+            also.append(self._ticket_mail(conversation_id, new, ticket_id, contact.strip(), locale))
         if len(also) == len(new.also):
             return new
         attached = dataclasses.replace(new, also=tuple(also))
@@ -245,13 +249,19 @@ class Deliveries:
             data.update({k: v for k, v in new.data.items() if k not in data})
         return data
 
+    async def _locale(self, conversation_id: str, conv: ConversationRecord | None) -> str:
+        """The customer's locale, for the words of their mail."""
+        if conv is None:
+            conv = await self.store.get_conversation(conversation_id)
+        return conv.locale if conv is not None else "en"
+
     def _transcript_mail(
-        self, conversation_id: str, new: NewEvent, address: str, text: str
+        self, conversation_id: str, new: NewEvent, address: str, text: str, locale: str
     ) -> tuple[str, tuple[Any, ...]]:
         """The transcript a customer asked for, to the address they gave (its text was built
         from the stored, masked events when they asked)."""
         link = resume_link(self.config, self.secret, conversation_id, new.ts)
-        body = f"{text}\n\nContinue the conversation: {link}\n"
+        body = f"{text}\n\n{mail_text(locale, 'continue', link=link)}\n"
         return self.store.outbox.with_event(
             channel="email",
             receiver=address,
@@ -259,18 +269,22 @@ class Deliveries:
             type="transcript",
             conversation_id=conversation_id,
             created_at=new.ts,
-            payload={"subject": "Your support chat transcript", "body": body, "link": link},
+            payload={
+                "subject": mail_text(locale, "transcript_subject"),
+                "body": body,
+                "link": link,
+            },
         )
 
     def _ticket_mail(
-        self, conversation_id: str, new: NewEvent, ticket_id: int, address: str
+        self, conversation_id: str, new: NewEvent, ticket_id: int, address: str, locale: str
     ) -> tuple[str, tuple[Any, ...]]:
         ttl_s = self.config.security.resume_token_ttl_s
         link = resume_link(self.config, self.secret, conversation_id, new.ts)
         body = (
             f"{_masked(new)}\n\n"
-            f"Continue the conversation: {link}\n"
-            f"(The link works for {round(ttl_s / 86400)} days.)\n"
+            f"{mail_text(locale, 'continue', link=link)}\n"
+            f"{mail_text(locale, 'link_days', days=round(ttl_s / 86400))}\n"
         )
         return self.store.outbox.with_event(
             channel="email",
@@ -280,7 +294,7 @@ class Deliveries:
             conversation_id=conversation_id,
             created_at=new.ts,
             payload={
-                "subject": f"Re: your ticket #{ticket_id}",
+                "subject": mail_text(locale, "ticket_subject", ticket=ticket_id),
                 "body": body,
                 "link": link,
                 "ticket_id": ticket_id,
@@ -443,18 +457,21 @@ class Deliveries:
         return retried
 
 
-def transcript_text(events: list[Event]) -> str:
-    """A conversation's public events as plain text, one line each (times in UTC)."""
+def transcript_text(events: list[Event], locale: str = "en") -> str:
+    """A conversation's public events as plain text, one line each (times in UTC), in the
+    customer's language. Staff texts are masked (customers' were masked when stored)."""
     lines = []
+    names = {"customer": mail_text(locale, "you"), "bot": mail_text(locale, "assistant")}
     for e in events:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(e.ts))
-        who = e.author_name or {"customer": "You", "bot": "Assistant"}.get(e.author, e.author)
+        who = e.author_name or names.get(e.author) or mail_text(locale, "support")
         if e.kind in ("message", "ticket_created", "ticket_reply") and e.text:
-            lines.append(f"{when}  {who}: {e.text}")
+            text = e.text if e.author in ("customer", "bot") else redact(e.text).text
+            lines.append(f"{when}  {who}: {text}")
         elif e.kind == "attachment":
             name = (e.data.get("attachment") or {}).get("name", "a file")
-            lines.append(f"{when}  {who} sent {name}")
-    return "\n".join(lines) or "(no messages)"
+            lines.append(f"{when}  {mail_text(locale, 'sent_file', who=who, name=name)}")
+    return "\n".join(lines) or mail_text(locale, "no_messages")
 
 
 def _masked(new: NewEvent) -> str:

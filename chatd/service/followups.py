@@ -29,6 +29,7 @@ from typing import Any
 
 from chatd.auth import sign_resume_token
 from chatd.config import Config
+from chatd.domain.mail_texts import mail_text
 from chatd.domain.redact import redact
 from chatd.logs import get_logger
 from chatd.service.conversations import ConversationLog
@@ -180,22 +181,25 @@ class Followups:
         replies = [e for e in events if is_staff_reply(e.kind, e.author, e.internal, e.data)]
         if not replies:
             return None
+        conv = await self.store.get_conversation(conversation_id)
+        locale = conv.locale if conv is not None else "en"
         shown = replies[-DIGEST_REPLIES:]
-        lines = [_line(e) for e in shown]
+        lines = [_line(e, locale) for e in shown]
         if len(replies) > len(shown):
-            lines.insert(0, f"({len(replies) - len(shown)} earlier replies are in the chat)")
+            lines.insert(0, mail_text(locale, "digest_earlier", n=len(replies) - len(shown)))
         link = resume_link(self.config, self.secret, conversation_id, self.clock())
         count = len(replies)
         subject = (
-            "New reply in your support chat"
+            mail_text(locale, "digest_one")
             if count == 1
-            else f"{count} new replies in your support chat"
+            else mail_text(locale, "digest_many", n=count)
         )
         body = (
-            "You asked us to email you our replies while you are away.\n\n"
+            mail_text(locale, "digest_intro")
+            + "\n\n"
             + "\n\n".join(lines)
-            + f"\n\nContinue the conversation: {link}\n"
-            "(To stop these emails, open the chat: the envelope button at its top.)\n"
+            + f"\n\n{mail_text(locale, 'continue', link=link)}\n"
+            + f"{mail_text(locale, 'digest_stop')}\n"
         )
         payload = {
             "subject": subject,
@@ -223,12 +227,12 @@ class Followups:
             )
 
 
-def _line(event: Event) -> str:
+def _line(event: Event, locale: str) -> str:
     """One reply as the digest quotes it: when, who, what (staff text masked here too)."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(event.ts))
-    who = event.author_name or "Support"
+    who = event.author_name or mail_text(locale, "support")
     if event.kind == "attachment":
         name = (event.data.get("attachment") or {}).get("name", "a file")
-        return f"{when}  {who} sent {name} (open the chat to see it)"
+        return f"{when}  {mail_text(locale, 'digest_file', who=who, name=name)}"
     text = redact((event.text or "")[:REPLY_CHARS]).text
     return f"{when}  {who}:\n{text}"

@@ -51,6 +51,8 @@ AUDIT_ACTIONS = (
     "message.posted",
     "attachment.read",
     "erasure",
+    "delivery.retried",
+    "delivery.dropped",
 )
 
 

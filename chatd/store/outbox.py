@@ -65,6 +65,7 @@ _FAILING = (
 )
 _GET = f"SELECT {_COLUMNS} FROM outbox WHERE id = ?"
 _RETRY_NOW = "UPDATE outbox SET due_at = ?, lease_owner = NULL WHERE id = ?"
+_DROP = "DELETE FROM outbox WHERE id = ?"
 _COUNT = "SELECT COUNT(*) FROM outbox"
 _RELEASE_LEASES = "UPDATE outbox SET due_at = ?, lease_owner = NULL WHERE lease_owner IS NOT NULL"
 
@@ -132,6 +133,8 @@ class OutboxStore(Protocol):
     async def get(self, item_id: int) -> Delivery | None: ...
 
     async def retry_now(self, item_id: int, *, now: float) -> bool: ...
+
+    async def drop(self, item_id: int) -> bool: ...
 
     async def count(self) -> int: ...
 
@@ -236,6 +239,11 @@ class Outbox:
     async def retry_now(self, item_id: int, *, now: float) -> bool:
         """Make an item due at once (an operator's retry); False when there is no such item."""
         return await self._run.write("outbox_retry_now", _RETRY_NOW, (now, item_id)) > 0
+
+    async def drop(self, item_id: int) -> bool:
+        """Give up on an item (an operator's choice: a receiver that is gone for good); False
+        when there is no such item. A node sending it right now may still deliver it."""
+        return await self._run.write("outbox_drop", _DROP, (item_id,)) > 0
 
     async def count(self) -> int:
         """Items still queued (undelivered)."""

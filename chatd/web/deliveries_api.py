@@ -1,5 +1,6 @@
-"""Operators' view of outgoing emails and webhooks: ``GET /api/deliveries?state=failing`` and
-``POST /api/deliveries/{id}/retry`` (chatd/service/deliveries.py)."""
+"""Operators' view of outgoing emails and webhooks: ``GET /api/deliveries?state=failing``,
+``POST /api/deliveries/{id}/retry`` and ``DELETE /api/deliveries/{id}`` (give up on one; in the
+staff audit trail) (chatd/service/deliveries.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiohttp import web
 from chatd.store.base import AgentRecord
 from chatd.store.outbox import CHANNELS, Delivery
 from chatd.web.api import MAX_LIMIT, ApiError, query_int, requires, service_of
+from chatd.web.security import client_ip
 
 __all__ = ["DELIVERY_SCHEMA", "DELIVERY_STATES", "delivery_dict", "routes"]
 
@@ -74,13 +76,34 @@ async def list_deliveries(request: web.Request, agent: AgentRecord) -> web.Respo
 @requires("operator")
 async def retry_delivery(request: web.Request, agent: AgentRecord) -> web.Response:
     """Try a queued delivery again now (its backoff starts over only if it fails again)."""
-    raw = request.match_info["delivery"]
-    if not raw.isdigit() or not 0 < int(raw) <= _MAX_ID:
-        raise ApiError(400, "invalid_field", "the delivery id must be a positive integer")
+    raw = _item_id(request)
     service = service_of(request)
     if not await service.deliveries.retry(int(raw)):
         raise ApiError(404, "not_found", f"no queued delivery {raw} (delivered already?)")
+    await service.staff.audit(agent.name, "delivery.retried", raw, client_ip(request))
     item = await service.store.outbox.get(int(raw))
     if item is None:  # delivered in between: what the operator wanted
         return web.json_response({"delivery": None})
     return web.json_response({"delivery": delivery_dict(item)})
+
+
+@routes.delete("/api/deliveries/{delivery}")
+@requires("operator")
+async def drop_delivery(request: web.Request, agent: AgentRecord) -> web.Response:
+    """Give up on a queued delivery (a receiver removed from the configuration, an address that
+    will never accept): it is deleted and no longer retried; the staff audit trail records it."""
+    raw = _item_id(request)
+    service = service_of(request)
+    item = await service.store.outbox.get(int(raw))
+    if item is None or not await service.store.outbox.drop(int(raw)):
+        raise ApiError(404, "not_found", f"no queued delivery {raw} (delivered already?)")
+    target = f"{item.channel} {item.type} to {item.receiver}"
+    await service.staff.audit(agent.name, "delivery.dropped", target, client_ip(request))
+    return web.json_response({"dropped": delivery_dict(item)})
+
+
+def _item_id(request: web.Request) -> str:
+    raw = request.match_info["delivery"]
+    if not raw.isdigit() or not 0 < int(raw) <= _MAX_ID:
+        raise ApiError(400, "invalid_field", "the delivery id must be a positive integer")
+    return raw

@@ -337,6 +337,25 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             tag="integrations",
         )
     },
+    "/api/deliveries/{delivery}": {
+        "delete": operation(
+            "Give up on a queued delivery",
+            description="It is deleted and no longer retried (a receiver removed from the "
+            "configuration, an address that will never accept); the staff audit trail records "
+            "`delivery.dropped`. A node sending it at that moment may still deliver it.",
+            roles=("operator",),
+            params=(param("delivery", "the delivery's id", {"type": "integer"}, where="path"),),
+            ok=_json(
+                {
+                    "type": "object",
+                    "properties": {"dropped": _DELIVERY},
+                    "required": ["dropped"],
+                }
+            ),
+            errors={404: "not_found: no such delivery queued (delivered already?)"},
+            tag="integrations",
+        )
+    },
     "/api/me": {"get": operation("My account", roles=_STAFF, ok=_json(ref("Agent")))},
     "/api/queue": {
         "get": operation("The queue's figures", roles=_STAFF, ok=_json(ref("QueueOverview")))

@@ -48,8 +48,8 @@ def settings(smtp: Smtp) -> dict[str, dict[str, Any]]:
     }
 
 
-async def _ticket(chatd: Harness, contact: str) -> tuple[CustomerClient, int]:
-    customer = await chatd.customer()
+async def _ticket(chatd: Harness, contact: str, locale: str = "en") -> tuple[CustomerClient, int]:
+    customer = await chatd.customer(locale=locale)
     await customer.action("request_human")
     await customer.wait_for("ticket_offered")
     await customer.action("create_ticket", contact=contact, text="my deposit is missing")
@@ -114,6 +114,22 @@ async def test_agent_socket_answer_is_mailed_and_other_contacts_are_not(
     assert [m["To"] for m in inbox.accepted] == ["bob@example.org"]
     for client in (mailed, phoned, agent):
         await client.close()
+
+
+async def test_the_answer_mail_is_in_the_customers_language(chatd: Harness, smtp: Smtp) -> None:
+    """A Turkish customer's ticket answer: subject and chatd's own lines in Turkish."""
+    inbox = Inbox()
+    await smtp.start(inbox)
+    customer, ticket_id = await _ticket(chatd, "ali@example.org", locale="tr")
+    token = await chatd.add_agent("Ayşe")
+    await _reply(chatd, token, ticket_id, "Çekiminiz işlendi.")
+    await until(lambda: len(inbox.accepted) == 1)
+    mail = inbox.accepted[0]
+    assert mail["Subject"] == f"Ynt: #{ticket_id} numaralı talebiniz"
+    body = mail.get_content()
+    assert "Çekiminiz işlendi." in body and "Sohbete devam edin: https://" in body
+    assert "(Bağlantı 30 gün geçerlidir.)" in body
+    await customer.close()
 
 
 async def test_smtp_down_then_up_keeps_the_reply_and_the_message_id(

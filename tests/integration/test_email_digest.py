@@ -65,8 +65,10 @@ async def _followup(
             return response.status, dict(await response.json())
 
 
-async def _with_agent(chatd: Harness, name: str) -> tuple[CustomerClient, AgentClient]:
-    customer = await chatd.customer()
+async def _with_agent(
+    chatd: Harness, name: str, locale: str = "en"
+) -> tuple[CustomerClient, AgentClient]:
+    customer = await chatd.customer(locale=locale)
     await customer.wait_for("message", author="bot")
     agent = await chatd.agent(await chatd.add_agent(name))
     await customer.action("request_human")
@@ -149,6 +151,26 @@ async def test_a_customer_who_is_here_or_comes_back_in_time_gets_no_mail(
     body = inbox.accepted[0].get_content()
     assert "Mailed: you were away." in body and "Seen" not in body
     assert inbox.accepted[0]["Subject"] == "New reply in your support chat"
+    await agent.close()
+
+
+async def test_the_digest_speaks_the_customers_language(chatd: Harness, smtp: Smtp) -> None:
+    """A customer whose chat is in Spanish gets the digest's own words in Spanish (the replies
+    are as the agent wrote them)."""
+    inbox = Inbox()
+    await smtp.start(inbox)
+    customer, agent = await _with_agent(chatd, "Lucía", locale="es")
+    assert (await _followup(chatd, customer, "eva@example.org"))[0] == 200
+    await customer.wait_for("followup")
+    await _leave(customer, chatd)
+    await _reply(agent, customer.conversation_id, "Tu retiro ya fue procesado.")
+    await until(lambda: len(inbox.accepted) == 1)
+    mail = inbox.accepted[0]
+    assert mail["Subject"] == "Nueva respuesta en tu chat de soporte"
+    body = mail.get_content()
+    assert "Pediste que te enviáramos nuestras respuestas" in body
+    assert "Lucía:" in body and "Tu retiro ya fue procesado." in body
+    assert "Continúa la conversación: https://chat.example.com/?chatd_resume=" in body
     await agent.close()
 
 

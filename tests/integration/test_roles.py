@@ -31,6 +31,7 @@ ROLE_TABLE: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/conversations/{conversation_id}/messages"): {"operator"},
     ("GET", "/api/deliveries"): {"operator"},
     ("POST", "/api/deliveries/{delivery}/retry"): {"operator"},
+    ("DELETE", "/api/deliveries/{delivery}"): {"operator"},
 }
 _FILES = "/api/conversations/{conversation_id}/attachments"
 #: Routes without a role check (public, or their own credentials: a session token to end, a
@@ -42,6 +43,8 @@ PUBLIC = {
     ("POST", "/api/login"),
     ("POST", "/api/logout"),
     ("POST", "/api/conversations/{conversation_id}/transcript"),
+    ("PUT", "/api/conversations/{conversation_id}/followup"),
+    ("DELETE", "/api/conversations/{conversation_id}/followup"),
     ("POST", _FILES),
     ("OPTIONS", _FILES),
     ("GET", _FILES + "/{attachment_id}"),

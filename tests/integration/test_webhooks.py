@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from chatd.client import CustomerClient
+from chatd.store.accounts import AuditFilter
 from tests.support.harness import Harness
 from tests.support.server import free_port, start_server
 
@@ -263,6 +264,37 @@ async def test_operators_list_failing_deliveries_and_retry_one(
             assert r.status == 404
         async with http.post("/api/deliveries/abc/retry", headers=as_operator) as r:
             assert r.status == 400
+    await customer.close()
+
+
+async def test_an_operator_gives_up_on_a_delivery_and_it_is_audited(
+    chatd: Harness, receiver: Receiver
+) -> None:
+    """DELETE /api/deliveries/{id}: the item is gone, not retried again, and the audit trail
+    names who dropped what; agents may not; an unknown id is 404."""
+    receiver.status = 503
+    operator = await chatd.add_agent("Olga", role="operator")
+    agent = await chatd.add_agent("Pia")
+    customer = await chatd.customer()
+    await until(lambda: len(receiver.calls) >= 6)
+    [first, second] = sorted(
+        await chatd.service.store.outbox.failing(min_attempts=1), key=lambda d: d.id
+    )
+    async with aiohttp.ClientSession(base_url=chatd.url) as http:
+        path = f"/api/deliveries/{first.id}"
+        async with http.delete(path, headers={"Authorization": f"Bearer {agent}"}) as r:
+            assert r.status == 403
+        async with http.delete(path, headers={"Authorization": f"Bearer {operator}"}) as r:
+            assert r.status == 200
+            assert (await r.json())["dropped"]["delivery_id"] == first.delivery_id
+        async with http.delete(path, headers={"Authorization": f"Bearer {operator}"}) as r:
+            assert r.status == 404
+    assert [d.id for d in await chatd.service.store.outbox.failing(min_attempts=1)] == [second.id]
+    receiver.status = 200
+    await until(lambda: any(c.json["id"] == second.delivery_id for c in receiver.accepted))
+    assert not any(c.json["id"] == first.delivery_id for c in receiver.accepted)
+    [entry] = await chatd.service.store.accounts.list_audit(AuditFilter(action="delivery.dropped"))
+    assert entry.actor == "Olga" and entry.target == f"webhook {first.type} to {receiver.url}"
     await customer.close()
 
 
