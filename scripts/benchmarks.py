@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "BENCHMARKS.md"
 _RAW = re.compile(r"^<!-- chatd-bench-results (.*) -->$", re.M)
 SECTION = "## chatd bench"
-ORDER = ("relay", "cluster", "idle", "surge", "hostile", "bot")
+ORDER = ("relay", "cluster", "idle", "surge", "hostile", "webhooks", "bot")
 #: The "cluster" entry: relay three times in one script run, so the columns share a machine
 #: state: the embedded default (and with ``[storage] synchronous = "normal"``), then the cluster
 #: backends with 1 and 2 workers.
@@ -80,6 +80,19 @@ def _table(rows: list[Row]) -> list[str]:
 
 
 def _rows(name: str, r: dict[str, Any]) -> list[Row]:
+    if name == "webhooks":
+        return [
+            (
+                "chatd CPU per message, µs (baseline: webhooks off)",
+                r["server_cpu_us_per_msg_on"],
+                r["server_cpu_us_per_msg_off"],
+                r["cpu_per_msg_ratio"],
+                "",
+            ),
+            ("event → receiver latency p50, ms", r["latency_p50_ms"], None, None, ""),
+            ("event → receiver latency p99, ms", r["latency_p99_ms"], None, None, ""),
+            ("calls received / messages", f"{r['delivered']} / {r['messages']}", None, None, "all"),
+        ]
     if name == "relay":
         return [
             (
@@ -235,6 +248,7 @@ _TITLES = {
     "idle": "idle: customers connected with open conversations",
     "surge": "surge: a market-crash wave of customers",
     "bot": "bot: matcher latency on the default KB (in-process)",
+    "webhooks": "webhooks: what a receiver costs per message, and how fast calls arrive",
 }
 _NOTES = {
     "relay": "{pairs} customer/agent pairs, {window} messages in flight per pair for the max-rate "
@@ -253,6 +267,11 @@ _NOTES = {
     "Reply latency is measured by the clients, loop lag inside the server "
     "(`chatd_event_loop_lag_seconds`, a timer sampled every 50 ms; the baseline runs the same "
     "probe). The baseline answers with a canned reply and has no queue updates.",
+    "webhooks": "{customers} customers waiting in the queue send {messages} messages at "
+    "{rate_per_s:.0f}/s, twice on fresh servers (SQLite, synchronous = full): first with no "
+    "webhook (the baseline column), then with one `[[webhooks]]` receiver in the bench process "
+    "(answering 204). Latency is from the event's `created_at` to the receiver reading the call; "
+    "CPU is chatd's (user + system) until every message is acknowledged and every call received.",
     "bot": "{messages:,} replies over every example of the shipped KB; baseline: "
     "{baseline}. See the Bot section for accuracy on public data sets.",
 }
