@@ -367,7 +367,7 @@ function eventRow(ev) {
     h("div", { class: "e-time", text: clock(ev.ts) }),
     h("div", { class: "e-main" },
       h("div", { class: "e-head" }, h("strong", { text: who || "" }), h("span", { class: "badge", text: ev.type }), ev.internal ? h("span", { class: "badge internal", text: tr("internal") }) : null),
-      body ? h("div", { class: "e-text" }, richText(body)) : null,
+      body ? h("div", { class: "e-text", dir: "auto" }, richText(body)) : null,
       ev.type === "attachment" && ev.attachment ? attachmentNode(state.token, ev.attachment) : null,
       details.length ? h("div", { class: "e-data", text: [...new Set(details)].join(" · ") }) : null,
     ),
