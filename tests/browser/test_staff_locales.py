@@ -221,3 +221,20 @@ def test_deliveries_tab_in_japanese(tmp_path: Path, new_page: NewPage) -> None:
         assert ops.js_errors == []  # type: ignore[attr-defined]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("locale", "ratings"),
+    [("ru-RU", "0 оценок"), ("ar", "لا تقييمات"), ("es-ES", "0 valoraciones")],
+)
+def test_counts_take_the_languages_plural_form(
+    server: RunningServer, new_page: NewPage, operator_token: str, locale: str, ratings: str
+) -> None:
+    """No ratings yet: Russian's "many" form, Arabic's "zero" form, Spanish's plural, each as
+    Intl.PluralRules picks it for 0."""
+    ops = new_page(locale=locale)
+    ops.goto(server.url + "/ops")
+    ops.evaluate("(t) => sessionStorage.setItem('chatd.ops.token', t)", operator_token)
+    ops.reload()
+    expect(ops.locator("#kpis .kpi").last.locator(".kpi-n")).to_have_text(ratings)
+    assert ops.js_errors == []  # type: ignore[attr-defined]
