@@ -398,6 +398,7 @@ export default {
  "CSV of these entries": "CSV لهذه السجلات",
  "account name, or cli:user": "اسم الحساب، أو cli:user",
  "Anything": "أي إجراء",
- "On": "الهدف"
+ "On": "الهدف",
+ "IP address": "عنوان IP"
 };
 export const dir = "rtl";

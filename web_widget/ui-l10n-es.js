@@ -378,5 +378,6 @@ export default {
  "CSV of these entries": "CSV de estas entradas",
  "account name, or cli:user": "nombre de cuenta o cli:user",
  "Anything": "Cualquiera",
- "On": "Sobre"
+ "On": "Sobre",
+ "IP address": "Dirección IP"
 };

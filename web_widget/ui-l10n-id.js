@@ -373,5 +373,6 @@ export default {
  "CSV of these entries": "CSV dari entri ini",
  "account name, or cli:user": "nama akun, atau cli:user",
  "Anything": "Apa saja",
- "On": "Sasaran"
+ "On": "Sasaran",
+ "IP address": "Alamat IP"
 };

@@ -373,5 +373,6 @@ export default {
  "CSV of these entries": "この一覧の CSV",
  "account name, or cli:user": "アカウント名、または cli:user",
  "Anything": "すべて",
- "On": "対象"
+ "On": "対象",
+ "IP address": "IP アドレス"
 };

@@ -373,5 +373,6 @@ export default {
  "CSV of these entries": "이 항목의 CSV",
  "account name, or cli:user": "계정 이름 또는 cli:user",
  "Anything": "전체",
- "On": "대상"
+ "On": "대상",
+ "IP address": "IP 주소"
 };

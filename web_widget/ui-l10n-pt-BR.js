@@ -378,5 +378,6 @@ export default {
  "CSV of these entries": "CSV destas entradas",
  "account name, or cli:user": "nome da conta ou cli:user",
  "Anything": "Qualquer",
- "On": "Sobre"
+ "On": "Sobre",
+ "IP address": "Endereço IP"
 };

@@ -388,5 +388,6 @@ export default {
  "CSV of these entries": "CSV этих записей",
  "account name, or cli:user": "имя учётной записи или cli:user",
  "Anything": "Любое",
- "On": "Объект"
+ "On": "Объект",
+ "IP address": "IP-адрес"
 };

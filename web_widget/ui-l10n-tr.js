@@ -373,5 +373,6 @@ export default {
  "CSV of these entries": "Bu kayıtların CSV'si",
  "account name, or cli:user": "hesap adı veya cli:user",
  "Anything": "Herhangi biri",
- "On": "Hedef"
+ "On": "Hedef",
+ "IP address": "IP adresi"
 };

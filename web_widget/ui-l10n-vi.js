@@ -373,5 +373,6 @@ export default {
  "CSV of these entries": "CSV của các mục này",
  "account name, or cli:user": "tên tài khoản, hoặc cli:user",
  "Anything": "Bất kỳ",
- "On": "Đối tượng"
+ "On": "Đối tượng",
+ "IP address": "Địa chỉ IP"
 };

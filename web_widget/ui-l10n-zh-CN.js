@@ -373,5 +373,6 @@ export default {
  "CSV of these entries": "导出这些记录为 CSV",
  "account name, or cli:user": "账号名，或 cli:user",
  "Anything": "全部",
- "On": "对象"
+ "On": "对象",
+ "IP address": "IP 地址"
 };

@@ -373,5 +373,6 @@ export default {
  "CSV of these entries": "將這些項目匯出為 CSV",
  "account name, or cli:user": "帳號名稱，或 cli:user",
  "Anything": "全部",
- "On": "對象"
+ "On": "對象",
+ "IP address": "IP 位址"
 };
