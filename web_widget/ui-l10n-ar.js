@@ -304,7 +304,7 @@ export default {
  "Nobody waited for a person on this day.": "لم ينتظر أحد موظفًا في هذا اليوم.",
  "No conversations match these filters.": "لا توجد محادثات تطابق هذه المرشحات.",
  "Search failed: {error}": "فشل البحث: {error}",
- "{first}–{last}": "{first}–{last}",
+ "{first}–{last}": "\u2066{first}–{last}\u2069",
  "Transcript · {id}": "النص الكامل · {id}",
  "anonymous": "مجهول",
  "Handoff reason": "سبب التحويل",
