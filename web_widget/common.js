@@ -1,6 +1,6 @@
 // Shared helpers of the agent console and the operator pages (ES module, no build step).
 // User content is only ever inserted as text: h() sets attributes and appends text nodes.
-import { intlLocale } from "./l10n.js";
+import { N_, intlLocale, tr, trn } from "./l10n.js";
 
 /** Create an element: h("div", {class: "x", onclick: fn, text: "..."}, child, "text", ...). */
 export function h(tag, attrs, ...kids) {
@@ -36,14 +36,23 @@ export function fill(el, ...kids) {
 export const uid = () =>
   crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2);
 
-/** Seconds -> "45 s", "3 min", "1 h 05 min". */
+/** Seconds -> "45 s", "3 min", "1 h 05 min" (in the page's language). */
 export function dur(sec) {
   if (sec == null || !Number.isFinite(Number(sec))) return "—";
   sec = Math.max(0, Math.round(Number(sec)));
-  if (sec < 60) return `${sec} s`;
+  if (sec < 60) return tr("{s} s", { s: String(sec) });
   const m = Math.floor(sec / 60);
-  if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+  if (m < 60) return tr("{m} min", { m: String(m) });
+  return tr("{h} h {m} min", { h: String(Math.floor(m / 60)), m: String(m % 60).padStart(2, "0") });
+}
+
+/** Bytes -> "812 B", "4.2 KB", "1.5 MB" (numbers in the page's locale). */
+export function humanSize(n) {
+  const b = Number(n) || 0;
+  const num = (x, digits) => new Intl.NumberFormat(intlLocale(), { maximumFractionDigits: digits }).format(x);
+  if (b < 1024) return tr("{n} B", { n: num(b, 0) });
+  if (b < 1024 * 1024) return tr("{n} KB", { n: num(b / 1024, b < 10240 ? 1 : 0) });
+  return tr("{n} MB", { n: num(b / 1048576, 1) });
 }
 
 const asDate = (ts) => new Date(typeof ts === "number" ? (ts > 1e12 ? ts : ts * 1000) : ts);
@@ -58,7 +67,9 @@ export function stamp(ts) {
   const d = asDate(ts);
   return isNaN(d) ? "" : d.toLocaleString(intlLocale(), { dateStyle: "medium", timeStyle: "short" });
 }
-export const pct = (x) => (x == null ? "—" : `${Math.round(Number(x) * 1000) / 10}%`);
+/** A share (0..1) as a percentage in the page's locale ("94%", "%94", "94 %"). */
+export const pct = (x, digits = 1) =>
+  x == null ? "—" : new Intl.NumberFormat(intlLocale(), { style: "percent", maximumFractionDigits: digits }).format(Number(x));
 
 /** Token kept for this browser tab only. */
 export const tokenStore = {
@@ -186,22 +197,24 @@ export class AgentSocket {
   }
 }
 
+const ROLES = { agent: N_("agent"), operator: N_("operator") };
+
 /** Login gate shared by /console and /ops: a token form, checked with GET /api/me. */
 /** Sign-in: name and password (then the 6-digit code when the account has two-factor sign-in),
  *  or an access token (`chatd agents add` without a password; API tokens). */
 export function loginForm({ storageKey, title, hint, onLogin, role }) {
   const field = (id, label, attrs) => [h("label", { for: id, text: label }), h("input", { id, ...attrs })];
-  const [nameLabel, name] = field("login-name", "Name", { autocomplete: "username", required: true, spellcheck: "false" });
-  const [passLabel, pass] = field("login-password", "Password", { type: "password", autocomplete: "current-password", required: true });
-  const [codeLabel, code] = field("login-otp", "6-digit code from your authenticator app", {
+  const [nameLabel, name] = field("login-name", tr("Name"), { autocomplete: "username", required: true, spellcheck: "false" });
+  const [passLabel, pass] = field("login-password", tr("Password"), { type: "password", autocomplete: "current-password", required: true });
+  const [codeLabel, code] = field("login-otp", tr("6-digit code from your authenticator app"), {
     inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", spellcheck: "false",
   });
-  const [tokenLabel, token] = field("token", "Access token", { type: "password", autocomplete: "off", spellcheck: "false" });
+  const [tokenLabel, token] = field("token", tr("Access token"), { type: "password", autocomplete: "off", spellcheck: "false" });
   const err = h("p", { class: "login-err", role: "alert" });
   const byPassword = [nameLabel, name, passLabel, pass];
   const byCode = [codeLabel, code];
   const byToken = [tokenLabel, token];
-  const toggle = h("button", { type: "button", class: "link", text: "Use an access token instead" });
+  const toggle = h("button", { type: "button", class: "link", text: tr("Use an access token instead") });
   let mode = "password";
   const show = (els, on) => els.forEach((el) => { el.hidden = !on; if (el.tagName === "INPUT") el.required = on; });
   const setMode = (next) => {
@@ -209,7 +222,7 @@ export function loginForm({ storageKey, title, hint, onLogin, role }) {
     show(byPassword, mode !== "token");
     show(byCode, mode === "code");
     show(byToken, mode === "token");
-    toggle.textContent = mode === "token" ? "Use name and password instead" : "Use an access token instead";
+    toggle.textContent = mode === "token" ? tr("Use name and password instead") : tr("Use an access token instead");
     err.textContent = "";
     setTimeout(() => (mode === "token" ? token : mode === "code" ? code : name).focus(), 0);
   };
@@ -221,14 +234,14 @@ export function loginForm({ storageKey, title, hint, onLogin, role }) {
     h("p", { class: "muted", text: hint }),
     ...byPassword, ...byCode, ...byToken,
     err,
-    h("button", { type: "submit", class: "btn primary", text: "Sign in" }),
+    h("button", { type: "submit", class: "btn primary", text: tr("Sign in") }),
     toggle,
   );
   const accept = async (value) => {
     const me = await api(value, "/api/me");
     const agent = me.agent || me;
     if (role && agent.role !== role) {
-      err.textContent = `This page is for the ${role} role (this account is ${agent.role}).`;
+      err.textContent = tr("This page is for the {role} role (this account is {actual}).", { role: tr(ROLES[role] || role), actual: tr(ROLES[agent.role] || agent.role) });
       if (value.startsWith("cs_")) {
         fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${value}` } }).catch(() => {});
       }
@@ -238,10 +251,10 @@ export function loginForm({ storageKey, title, hint, onLogin, role }) {
     onLogin(value, agent);
   };
   const WORDS = {
-    bad_credentials: "Wrong name or password.",
-    bad_otp: "That code is wrong or was used already; wait for the next one.",
-    totp_required: "This server requires two-factor sign-in, and your account has none yet: ask an operator.",
-    rate_limited: "Too many attempts. Wait a few minutes, then try again.",
+    bad_credentials: N_("Wrong name or password."),
+    bad_otp: N_("That code is wrong or was used already; wait for the next one."),
+    totp_required: N_("This server requires two-factor sign-in, and your account has none yet: ask an operator."),
+    rate_limited: N_("Too many attempts. Wait a few minutes, then try again."),
   };
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -258,10 +271,10 @@ export function loginForm({ storageKey, title, hint, onLogin, role }) {
       if (res.ok) return await accept(data.token);
       const why = (data.error || {}).code;
       if (why === "otp_required") return setMode("code");
-      err.textContent = WORDS[why] || `Sign-in failed (${res.status}).`;
+      err.textContent = WORDS[why] ? tr(WORDS[why]) : tr("Sign-in failed ({status}).", { status: String(res.status) });
       if (why === "bad_otp") code.select();
     } catch (ex) {
-      err.textContent = ex.status === 401 || ex.status === 403 ? "That token was not accepted." : `Sign-in failed: ${ex.message}`;
+      err.textContent = ex.status === 401 || ex.status === 403 ? tr("That token was not accepted.") : tr("Sign-in failed: {error}", { error: ex.message });
     }
   });
   setMode("password");
@@ -315,16 +328,20 @@ export function flashTitle(text) {
 
 /** What each kind of masked secret is called (the server's placeholder is [redacted:kind]). */
 export const SECRET_NAMES = {
-  seed_phrase: "recovery phrase",
-  private_key: "private key",
-  wif_key: "private key",
-  extended_private_key: "private key",
-  api_secret: "API secret",
-  password: "password",
-  otp_code: "2FA code",
-  card_number: "card number",
+  seed_phrase: N_("recovery phrase"),
+  private_key: N_("private key"),
+  wif_key: N_("private key"),
+  extended_private_key: N_("private key"),
+  api_secret: N_("API secret"),
+  password: N_("password"),
+  otp_code: N_("2FA code"),
+  card_number: N_("card number"),
 };
-export const secretName = (kind) => SECRET_NAMES[kind] || "secret";
+export const secretName = (kind) => tr(SECRET_NAMES[kind] || N_("secret"));
+/** A list in the page's language ("a, b and c" / "a、b、c"). */
+export const listWords = (items, type = "unit") => {
+  try { return new Intl.ListFormat(intlLocale(), { style: "short", type }).format(items); } catch (e) { return items.join(", "); }
+};
 
 // http(s) links and [redacted:kind] placeholders in user text. Linear: no nested quantifiers.
 const RICH = /\[redacted:([a-z_]+)\]|\bhttps?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]*[^\s<>"'.,;:!?)\]\u3000-\u303f\uff00-\uffef]/g;
@@ -341,7 +358,7 @@ export function richText(text) {
     out.append(str.slice(at, m.index));
     out.append(
       m[1]
-        ? h("span", { class: "secret", text: `${secretName(m[1])} hidden`, title: "Masked by chatd: nobody can see it" })
+        ? h("span", { class: "secret", text: tr("{what} hidden", { what: secretName(m[1]) }), title: tr("Masked by chatd: nobody can see it") })
         : h("a", { href: m[0], target: "_blank", rel: "noopener noreferrer nofollow", text: m[0] }),
     );
     at = m.index + m[0].length;
@@ -350,7 +367,7 @@ export function richText(text) {
   return out;
 }
 
-const LANGUAGES = { en: "English", zh: "Chinese" };
+const LANGUAGES = { en: N_("English"), zh: N_("Chinese") };
 
 /**
  * The router's reason ("language=zh (fallback: no speaker online) skills=kyc active=1/3
@@ -361,74 +378,88 @@ export function routingWords(reason) {
   const words = [];
   for (const m of String(reason).matchAll(/(\w+)=(\S+)(?: \(fallback: ([^)]*)\))?/g)) {
     const [, key, value, fallback] = m;
-    const lang = LANGUAGES[value] || value;
-    if (key === "language") words.push(fallback ? `no ${lang} speaker online` : `speaks ${lang}`);
-    else if (key === "skills") words.push(value === "-" ? "no skill needed" : `skills ${value.replaceAll(",", ", ")}${fallback ? ` (${fallback})` : ""}`);
-    else if (key === "active") words.push(`had ${value.replace("/", " of ")} chats`);
-    else if (key === "idle") words.push(value === "never-assigned" ? "first chat of the shift" : `idle ${dur(Number.parseFloat(value))}`);
+    const lang = LANGUAGES[value] ? tr(LANGUAGES[value]) : value;
+    const skills = value.replaceAll(",", ", ");
+    const [active, capacity] = value.split("/");
+    if (key === "language") words.push(fallback ? tr("no {lang} speaker online", { lang }) : tr("speaks {lang}", { lang }));
+    else if (key === "skills") words.push(value === "-" ? tr("no skill needed") : fallback ? tr("skills {skills} ({fallback})", { skills, fallback }) : tr("skills {skills}", { skills }));
+    else if (key === "active" && capacity != null) words.push(tr("had {active} of {capacity} chats", { active, capacity }));
+    else if (key === "idle") words.push(value === "never-assigned" ? tr("first chat of the shift") : tr("idle {time}", { time: dur(Number.parseFloat(value)) }));
     else words.push(`${key} ${value}`);
   }
-  return words.join(", ");
+  return listWords(words);
 }
 
 /** Why a chat went to the queue (conversation.handoff_reason, queued.data.reason). */
 export const HANDOFF_REASONS = {
-  requested: "asked for a person",
-  low_confidence: "the bot could not answer",
-  external: "the exchange's own bot handed it over",
-  intent_immediate: "a topic for a person",
-  always: "every chat goes to a person",
+  requested: N_("asked for a person"),
+  low_confidence: N_("the bot could not answer"),
+  external: N_("the exchange's own bot handed it over"),
+  intent_immediate: N_("a topic for a person"),
+  always: N_("every chat goes to a person"),
 };
-const REQUEUE_REASONS = { agent_disconnected: "the agent disconnected", transfer: "sent back by the agent" };
+/** A handoff reason in words ("" for none; an unknown one as the server wrote it). */
+export const handoffWords = (reason) => (HANDOFF_REASONS[reason] ? tr(HANDOFF_REASONS[reason]) : reason ? String(reason).replaceAll("_", " ") : "");
+const REQUEUE_REASONS = { agent_disconnected: N_("the agent disconnected"), transfer: N_("sent back by the agent") };
+const PRIORITIES = { normal: N_("normal"), urgent: N_("urgent"), vip: N_("VIP") };
+/** A conversation's priority in words. */
+export const priorityWord = (p) => (PRIORITIES[p] ? tr(PRIORITIES[p]) : String(p || ""));
 
 /** What the bot made of a customer message, in words: "matched withdrawal.pending (94%)". */
 export function botWords(d) {
   if (!d || d.intent === undefined) return "";
-  const sure = `${Math.round((d.confidence || 0) * 100)}%`;
-  if (d.ambiguous) return `bot unsure: offered choices (${sure})`;
-  return d.intent ? `bot matched ${d.intent} (${sure})` : "bot did not recognise this";
+  const sure = pct(Math.round((d.confidence || 0) * 100) / 100, 0);
+  if (d.ambiguous) return tr("bot unsure: offered choices ({sure})", { sure });
+  return d.intent ? tr("bot matched {intent} ({sure})", { intent: d.intent, sure }) : tr("bot did not recognise this");
 }
 
 /** Human labels for event kinds, used by the console and the transcript view. */
 export function eventLabel(ev) {
   const d = ev.data || {};
+  const agent = d.agent_name || ev.author_name;
   switch (ev.type) {
     case "queued": {
-      const why = HANDOFF_REASONS[d.reason] || (d.reason ? String(d.reason).replaceAll("_", " ") : "");
-      return `Entered the queue${d.priority && d.priority !== "normal" ? ` (${d.priority})` : ""}${why ? `: ${why}` : ""}`;
+      const why = handoffWords(d.reason);
+      const priority = d.priority && d.priority !== "normal" ? priorityWord(d.priority) : "";
+      if (priority) return why ? tr("Entered the queue ({priority}): {why}", { priority, why }) : tr("Entered the queue ({priority})", { priority });
+      return why ? tr("Entered the queue: {why}", { why }) : tr("Entered the queue");
     }
     case "assigned": {
-      const waited = d.waited_s != null ? ` · waited ${dur(d.waited_s)}` : "";
-      return `${d.agent_name || ev.author_name || "Agent"} joined${waited}`;
+      const name = agent || tr("Agent");
+      return d.waited_s != null ? tr("{agent} joined · waited {time}", { agent: name, time: dur(d.waited_s) }) : tr("{agent} joined", { agent: name });
     }
     case "requeued":
-      return `Back in the queue: ${REQUEUE_REASONS[d.reason] || d.reason || "requeued"}`;
-    case "transferred":
-      return `${ev.author_name ? `${ev.author_name} transferred the chat` : "Transferred"} to ${d.agent_name || "another agent"}`;
+      return tr("Back in the queue: {why}", { why: REQUEUE_REASONS[d.reason] ? tr(REQUEUE_REASONS[d.reason]) : d.reason || tr("requeued") });
+    case "transferred": {
+      const to = d.agent_name || tr("another agent");
+      return ev.author_name ? tr("{agent} transferred the chat to {to}", { agent: ev.author_name, to }) : tr("Transferred to {to}", { to });
+    }
     case "left_queue":
-      return "Customer left the queue";
+      return tr("Customer left the queue");
     case "ticket_offered":
-      return `Ticket form offered: ${d.reason === "long_wait" ? "the wait was long" : "nobody was online"}`;
+      return d.reason === "long_wait" ? tr("Ticket form offered: the wait was long") : tr("Ticket form offered: nobody was online");
     case "ticket_created":
-      return `Ticket #${d.ticket_id} created`;
+      return tr("Ticket #{id} created", { id: String(d.ticket_id) });
     case "closed":
-      if (d.by === "customer") return "Ended by the customer";
-      if (d.by === "system") return "Closed automatically";
-      return `Closed by ${d.agent_name || ev.author_name || "an agent"}`;
+      if (d.by === "customer") return tr("Ended by the customer");
+      if (d.by === "system") return tr("Closed automatically");
+      return tr("Closed by {agent}", { agent: agent || tr("an agent") });
     case "attachment": {
       const a = ev.attachment || {};
-      return `Sent a file: ${a.name || "file"} (${a.content_type || "?"}, ${a.size ?? "?"} bytes)`;
+      return tr("Sent a file: {name} ({type}, {size})", { name: a.name || tr("file"), type: a.content_type || "?", size: a.size == null ? "?" : humanSize(a.size) });
     }
-    case "csat":
-      return `CSAT ${"★".repeat(d.score || 0)}${"☆".repeat(5 - (d.score || 0))}${d.comment ? ` “${d.comment}”` : ""}`;
+    case "csat": {
+      const stars = `${"★".repeat(d.score || 0)}${"☆".repeat(5 - (d.score || 0))}`;
+      return d.comment ? tr("CSAT {stars} “{comment}”", { stars, comment: d.comment }) : tr("CSAT {stars}", { stars });
+    }
     case "tags":
-      return `Tags: ${(d.tags || []).join(", ") || "(none)"}`;
+      return (d.tags || []).length ? tr("Tags: {tags}", { tags: d.tags.join(", ") }) : tr("Tags: (none)");
     case "audit":
       if (d.action === "secret_masked") {
-        const kinds = [...new Set((d.kinds || []).map(secretName))].join(", ") || "a secret";
-        return `Masked ${kinds} in the customer's message; the customer was warned`;
+        const kinds = listWords([...new Set((d.kinds || []).map(secretName))]) || tr("a secret");
+        return tr("Masked {kinds} in the customer's message; the customer was warned", { kinds });
       }
-      return `Audit: ${String(d.action || "event").replaceAll("_", " ")}`;
+      return tr("Audit: {action}", { action: String(d.action || "event").replaceAll("_", " ") });
     default:
       return String(ev.type || "event").replaceAll("_", " ");
   }

@@ -1,11 +1,11 @@
 // chatd agent console (/console): my chats, the conversation with its bot history, canned replies,
 // knowledge-base search, notes, tags, transfer, close, live queue overview and tickets.
 import {
-  $, AgentSocket, HANDOFF_REASONS, fill, s, api, beep, botWords, clock, dur, epoch, eventLabel, flashTitle, h, loginForm,
-  richText, secretName, signOut, stamp, tokenStore, uid,
+  $, AgentSocket, fill, s, api, beep, botWords, clock, dur, epoch, eventLabel, flashTitle, h, handoffWords, listWords,
+  loginForm, pct, priorityWord, richText, secretName, signOut, stamp, tokenStore, uid,
 } from "./common.js";
 import { attachmentNode, humanSize, uploadFile } from "./files.js";
-import { localePicker, startL10n } from "./l10n.js";
+import { N_, localePicker, startL10n, tr, trn } from "./l10n.js";
 
 // the page in the agent's language before anything is drawn; the picker in the header changes it
 await startL10n();
@@ -33,8 +33,8 @@ function showLogin() {
   fill(wrap,
     loginForm({
       storageKey: TOKEN_KEY,
-      title: "Agent console",
-      hint: "Sign in with your name and password, or the token `chatd agents add` printed.",
+      title: tr("Agent console"),
+      hint: tr("Sign in with your name and password, or the token `chatd agents add` printed."),
       onLogin: start,
     }),
   );
@@ -75,9 +75,10 @@ function start(token, me) {
 function paintConn(st, extra) {
   const el = $("#conn");
   el.className = `conn ${st}`;
-  el.textContent = { connecting: "Connecting…", online: "Connected", reconnecting: "Reconnecting…", refused: "Signed out" }[st] || st;
+  const words = { connecting: N_("Connecting…"), online: N_("Connected"), reconnecting: N_("Reconnecting…"), refused: N_("Signed out") };
+  el.textContent = words[st] ? tr(words[st]) : st;
   if (st === "refused") {
-    toast(`The server refused the token${extra ? `: ${extra}` : ""}. Sign in again.`);
+    toast(extra ? tr("The server refused the token: {reason}. Sign in again.", { reason: extra }) : tr("The server refused the token. Sign in again."));
     tokenStore.clear(TOKEN_KEY);
     setTimeout(() => location.reload(), 1500);
   }
@@ -184,7 +185,7 @@ function addEvent(c, ev, live) {
   if (ev.type === "closed") c.summary.status = "closed";
   if (ev.type === "message" && ev.author === "customer") c.typing = 0;
   if (live && ev.author === "customer" && state.current !== c.summary.conversation_id) c.unread++;
-  if (live && ev.author === "customer" && document.hidden) flashTitle("New message");
+  if (live && ev.author === "customer" && document.hidden) flashTitle(tr("New message"));
 }
 
 function markGone(id, reason) {
@@ -198,12 +199,12 @@ function markGone(id, reason) {
 
 function notifyNew(c) {
   if (state.sound) beep();
-  flashTitle("New chat");
-  toast(`New chat assigned: ${customerLabel(c.summary)}`, "info");
+  flashTitle(tr("New chat"));
+  toast(tr("New chat assigned: {name}", { name: customerLabel(c.summary) }), "info");
 }
 
 // ---------------------------------------------------------------- chat list
-const customerLabel = (s) => (s.user_id ? s.user_id : `Visitor ${String(s.conversation_id).slice(-6)}`);
+const customerLabel = (s) => (s.user_id ? s.user_id : tr("Visitor {id}", { id: String(s.conversation_id).slice(-6) }));
 
 function waitingSince(c) {
   // the customer waits since their oldest message after the last agent message
@@ -240,11 +241,11 @@ function renderList() {
           h(
             "div",
             { class: "ci-top" },
-            h("span", { class: `dot ${s.customer_online === false ? "off" : "on"}`, title: s.customer_online === false ? "Customer offline" : "Customer online" }),
+            h("span", { class: `dot ${s.customer_online === false ? "off" : "on"}`, title: s.customer_online === false ? tr("Customer offline") : tr("Customer online") }),
             h("strong", { class: "ci-name", text: customerLabel(s) }),
-            s.verified ? h("span", { class: "badge ok", text: "verified", title: "Identity verified" }) : null,
-            s.priority && s.priority !== "normal" ? h("span", { class: `badge ${s.priority}`, text: s.priority }) : null,
-            c.unread ? h("span", { class: "unread", text: String(c.unread), "aria-label": `${c.unread} unread` }) : null,
+            s.verified ? h("span", { class: "badge ok", text: tr("verified"), title: tr("Identity verified") }) : null,
+            s.priority && s.priority !== "normal" ? h("span", { class: `badge ${s.priority}`, text: priorityWord(s.priority) }) : null,
+            c.unread ? h("span", { class: "unread", text: String(c.unread), "aria-label": trn(c.unread, "{n} unread message", "{n} unread messages") }) : null,
           ),
           h("div", { class: "ci-last", text: last ? last.text || "" : s.intent || "" }),
           h(
@@ -252,10 +253,10 @@ function renderList() {
             { class: "ci-meta" },
             h("span", { text: `${(s.locale || "en").toUpperCase()}${s.intent ? ` · ${s.intent}` : ""}` }),
             c.gone
-              ? h("span", { class: "gone-label", text: c.gone })
+              ? h("span", { class: "gone-label", text: GONE[c.gone] ? tr(GONE[c.gone]) : c.gone })
               : waitS != null
-                ? h("span", { class: `wait${waitS > 120 ? " late" : ""}`, text: `waiting ${dur(waitS)}` })
-                : h("span", { class: "muted", text: s.assigned_at ? `assigned ${clock(s.assigned_at)}` : "" }),
+                ? h("span", { class: `wait${waitS > 120 ? " late" : ""}`, text: tr("waiting {time}", { time: dur(waitS) }) })
+                : h("span", { class: "muted", text: s.assigned_at ? tr("assigned {time}", { time: clock(s.assigned_at) }) : "" }),
           ),
         ),
       );
@@ -265,8 +266,11 @@ function renderList() {
   const unread = convs.reduce((n, c) => n + c.unread, 0);
   const cnt = $("#chats-count");
   cnt.hidden = !convs.length;
-  cnt.textContent = unread ? `${convs.length} · ${unread} new` : String(convs.length);
+  cnt.textContent = unread ? tr("{n} · {unread} new", { n: convs.length, unread }) : String(convs.length);
 }
+
+/** Why a chat left this agent (the unassigned frame's reason). */
+const GONE = { closed: N_("closed"), requeued: N_("back in the queue"), transferred: N_("transferred") };
 
 function tick() {
   renderList();
@@ -319,30 +323,33 @@ function askConfirm(question, yes) {
 
 // ---------------------------------------------------------------- transfer to a colleague
 const STATUS_ORDER = { online: 0, away: 1, offline: 2 };
+const STATUS_WORDS = { online: N_("online"), away: N_("away"), offline: N_("offline") };
 async function openTransfer() {
   const panel = $("#transfer-panel");
   if (!panel.hidden) return closeTransfer();
   panel.hidden = false;
   $("#transfer-open").setAttribute("aria-expanded", "true");
-  $("#transfer-msg").textContent = "Loading colleagues…";
+  $("#transfer-msg").textContent = tr("Loading colleagues…");
   fill($("#transfer-list"));
   let agents = [];
   try {
     agents = (await api(state.token, "/api/agents")).agents || []; // fresh: statuses change
   } catch (e) {
-    $("#transfer-msg").textContent = `Could not load colleagues: ${e.message}`;
+    $("#transfer-msg").textContent = tr("Could not load colleagues: {error}", { error: e.message });
     return;
   }
   const me = state.me && state.me.agent_id;
   const colleagues = agents
     .filter((a) => a.role === "agent" && a.agent_id !== me)
     .sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3) || String(a.name).localeCompare(b.name));
-  $("#transfer-msg").textContent = colleagues.length ? "" : "No colleagues yet.";
+  $("#transfer-msg").textContent = colleagues.length ? "" : tr("No colleagues yet.");
   fill($("#transfer-list"),
     ...colleagues.map((a) => {
       const full = (a.active ?? 0) >= (a.capacity ?? 0);
       const free = a.status === "online" && !full;
-      const why = a.status !== "online" ? a.status : full ? "no free slot" : "";
+      const status = STATUS_WORDS[a.status] ? tr(STATUS_WORDS[a.status]) : a.status;
+      const facts = [status, !free && a.status === "online" ? tr("no free slot") : null,
+        tr("{active}/{capacity} chats", { active: a.active ?? 0, capacity: a.capacity ?? "—" }), (a.languages || []).join(", ").toUpperCase()];
       return h(
         "li",
         {},
@@ -351,7 +358,7 @@ async function openTransfer() {
           { class: "pick", disabled: !free, dataset: { agent: a.agent_id }, onclick: () => transferTo(a) },
           h("span", { class: `dot ${a.status === "online" ? "on" : "off"}`, "aria-hidden": "true" }),
           h("strong", { text: a.name }),
-          h("span", { class: "muted", text: ` · ${a.status}${why && why !== a.status ? ` · ${why}` : ""} · ${a.active ?? 0}/${a.capacity ?? "—"} chats · ${(a.languages || []).join(", ").toUpperCase()}` }),
+          h("span", { class: "muted", text: ` · ${facts.filter(Boolean).join(" · ")}` }),
         ),
       );
     }),
@@ -367,7 +374,7 @@ function transferTo(agent) {
   if (!state.current) return;
   if (sendFrame({ type: "transfer", cid: uid(), conversation_id: state.current, to_agent_id: agent.agent_id })) {
     closeTransfer();
-    toast(`Transferring the chat to ${agent.name}…`, "info");
+    toast(tr("Transferring the chat to {name}…", { name: agent.name }), "info");
   }
 }
 
@@ -382,17 +389,17 @@ function renderConv() {
   $("#conv-title").textContent = customerLabel(s);
   const sub = $("#conv-sub");
   fill(sub,
-    h("span", { class: "badge", text: (s.locale || "en").toUpperCase(), title: "Customer language" }),
-    s.verified ? h("span", { class: "badge ok", text: "verified" }) : h("span", { class: "badge", text: "not verified" }),
-    s.priority ? h("span", { class: `badge ${s.priority}`, text: s.priority }) : null,
-    s.intent ? h("span", { class: "badge topic", text: s.intent, title: "What the bot understood the customer wants" }) : null,
-    s.handoff_reason ? h("span", { class: "muted", text: HANDOFF_REASONS[s.handoff_reason] || s.handoff_reason }) : null,
-    h("span", { class: "muted", text: s.customer_online === false ? "· offline" : "· online" }),
+    h("span", { class: "badge", text: (s.locale || "en").toUpperCase(), title: tr("Customer language") }),
+    s.verified ? h("span", { class: "badge ok", text: tr("verified") }) : h("span", { class: "badge", text: tr("not verified") }),
+    s.priority ? h("span", { class: `badge ${s.priority}`, text: priorityWord(s.priority) }) : null,
+    s.intent ? h("span", { class: "badge topic", text: s.intent, title: tr("What the bot understood the customer wants") }) : null,
+    s.handoff_reason ? h("span", { class: "muted", text: handoffWords(s.handoff_reason) }) : null,
+    h("span", { class: "muted", text: `· ${s.customer_online === false ? tr("offline") : tr("online")}` }),
   );
   const banner = $("#conv-banner");
   const closed = s.status === "closed" || c.gone;
   banner.hidden = !closed;
-  banner.textContent = c.gone === "transferred" ? "This chat was transferred to another agent." : c.gone === "requeued" ? "This chat went back to the queue." : "This chat is closed.";
+  banner.textContent = c.gone === "transferred" ? tr("This chat was transferred to another agent.") : c.gone === "requeued" ? tr("This chat went back to the queue.") : tr("This chat is closed.");
   for (const el of [$("#compose-text"), $("#send-btn"), $("#close-conv"), $("#to-queue")]) el.disabled = !!closed;
   renderTimeline();
   paintTyping();
@@ -413,22 +420,22 @@ export function eventNode(ev) {
   const d = ev.data || {};
   if (ev.type === "message" || ev.type === "ticket_reply") {
     if (ev.author === "system") return h("div", { class: "ev sys warn", text: ev.text || "" });
-    const who = ev.author === "customer" ? "Customer" : ev.author === "bot" ? "Bot" : ev.author_name || "Agent";
+    const who = ev.author === "customer" ? tr("Customer") : ev.author === "bot" ? tr("Bot") : ev.author_name || tr("Agent");
     const meta = [clock(ev.ts)];
     if (ev.author === "bot") meta.push(botWords(d));
-    if (ev.type === "ticket_reply") meta.push("ticket answer");
+    if (ev.type === "ticket_reply") meta.push(tr("ticket answer"));
     const masked = [...new Set((d.masked || []).map(secretName))];
     return h(
       "div",
       { class: `ev msg ${ev.author}` },
       h("div", { class: "ev-who", text: who }),
       h("div", { class: "bubble", dir: "auto" }, richText(ev.text)),
-      masked.length ? h("div", { class: "masked", text: `Masked by chatd: ${masked.join(", ")}. The customer was warned.` }) : null,
+      masked.length ? h("div", { class: "masked", text: tr("Masked by chatd: {kinds}. The customer was warned.", { kinds: listWords(masked) }) }) : null,
       h("div", { class: "ev-meta", text: meta.filter(Boolean).join(" · ") }),
     );
   }
   if (ev.type === "attachment" && ev.attachment) {
-    const who = ev.author === "customer" ? "Customer" : ev.author_name || "Agent";
+    const who = ev.author === "customer" ? tr("Customer") : ev.author_name || tr("Agent");
     return h(
       "div",
       { class: `ev msg ${ev.author}` },
@@ -441,7 +448,7 @@ export function eventNode(ev) {
     return h(
       "div",
       { class: "ev note" },
-      h("div", { class: "ev-who", text: `Internal note · ${ev.author_name || "agent"}` }),
+      h("div", { class: "ev-who", text: tr("Internal note · {agent}", { agent: ev.author_name || tr("agent") }) }),
       h("div", { class: "bubble", dir: "auto" }, richText(ev.text)),
       h("div", { class: "ev-meta", text: clock(ev.ts) }),
     );
@@ -454,31 +461,31 @@ function pendingNode(cid, p) {
     return h(
       "div",
       { class: `ev msg agent pending${p.failed ? " failed" : ""}` },
-      h("div", { class: "ev-who", text: "You" }),
+      h("div", { class: "ev-who", text: tr("You") }),
       h(
         "div",
         { class: "bubble att-bubble" },
         h("span", { class: "att-meta", text: `${p.file.name} · ${humanSize(p.file.size)}` }),
-        p.failed ? null : h("progress", { class: "att-progress", max: "1", value: String(p.progress || 0), "aria-label": `Uploading ${p.file.name}` }),
+        p.failed ? null : h("progress", { class: "att-progress", max: "1", value: String(p.progress || 0), dataset: { cid }, "aria-label": tr("Uploading {name}", { name: p.file.name }) }),
       ),
       h(
         "div",
         { class: "ev-meta" },
-        p.failed ? `Not sent: ${p.failed} ` : "Uploading…",
-        p.failed ? h("button", { class: "link", text: "Retry", onclick: () => sendUpload(state.current, cid) }) : null,
+        p.failed ? `${tr("Not sent: {error}", { error: p.failed })} ` : tr("Uploading…"),
+        p.failed ? h("button", { class: "link", text: tr("Retry"), onclick: () => sendUpload(state.current, cid) }) : null,
       ),
     );
   }
   return h(
     "div",
     { class: `ev msg ${p.note ? "note" : "agent"} pending${p.failed ? " failed" : ""}` },
-    h("div", { class: "ev-who", text: p.note ? "Internal note" : "You" }),
+    h("div", { class: "ev-who", text: p.note ? tr("Internal note") : tr("You") }),
     h("div", { class: "bubble", text: p.text }),
     h(
       "div",
       { class: "ev-meta" },
-      p.failed ? `Not sent: ${p.failed} ` : "Sending…",
-      p.failed ? h("button", { class: "link", text: "Retry", onclick: () => sendPending(state.current, cid) }) : null,
+      p.failed ? `${tr("Not sent: {error}", { error: p.failed })} ` : tr("Sending…"),
+      p.failed ? h("button", { class: "link", text: tr("Retry"), onclick: () => sendPending(state.current, cid) }) : null,
     ),
   );
 }
@@ -491,34 +498,36 @@ function paintTyping() {
 function renderDetails(c) {
   const s = c.summary;
   const facts = [
-    ["Conversation", s.conversation_id],
-    ["Language", (s.locale || "en") === "zh" ? "Chinese (zh)" : "English (en)"],
-    ["Identity", s.verified ? `verified · ${s.user_id || ""}` : "not verified"],
-    ["Priority", s.priority || "normal"],
-    ["Topic", s.intent || "—"],
-    ["Handoff", HANDOFF_REASONS[s.handoff_reason] || s.handoff_reason || "—"],
-    ["Started", stamp(s.created_at)],
-    ["Waited", s.enqueued_at && s.assigned_at ? dur(epoch(s.assigned_at) - epoch(s.enqueued_at)) : "—"],
+    [tr("Conversation"), s.conversation_id],
+    [tr("Language"), (s.locale || "en") === "zh" ? tr("Chinese (zh)") : tr("English (en)")],
+    [tr("Identity"), s.verified ? tr("verified · {user}", { user: s.user_id || "" }) : tr("not verified")],
+    [tr("Priority"), priorityWord(s.priority || "normal")],
+    [tr("Topic"), s.intent || "—"],
+    [tr("Handoff"), handoffWords(s.handoff_reason) || "—"],
+    [tr("Started"), stamp(s.created_at)],
+    [tr("Waited"), s.enqueued_at && s.assigned_at ? dur(epoch(s.assigned_at) - epoch(s.enqueued_at)) : "—"],
   ];
   fill($("#facts"), ...facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]));
   fill($("#tags"),
     ...(s.tags || []).map((tag) =>
-      h("span", { class: "tag" }, tag, h("button", { class: "tag-x", "aria-label": `Remove tag ${tag}`, text: "×", onclick: () => setTags((s.tags || []).filter((x) => x !== tag)) })),
+      h("span", { class: "tag" }, tag, h("button", { class: "tag-x", "aria-label": tr("Remove tag {tag}", { tag }), text: "×", onclick: () => setTags((s.tags || []).filter((x) => x !== tag)) })),
     ),
-    (s.tags || []).length ? null : h("span", { class: "muted", text: "No tags" }),
+    (s.tags || []).length ? null : h("span", { class: "muted", text: tr("No tags") }),
   );
   const earlier = c.earlier || [];
   fill($("#earlier"),
     ...(earlier.length
-      ? earlier.map((e) => h("li", {}, h("strong", { text: stamp(e.created_at) }), h("span", { class: "muted", text: ` · ${e.status}${e.intent ? ` · ${e.intent}` : ""}` }), e.subject ? h("div", { text: e.subject, translate: "no" }) : null))
-      : [h("li", { class: "muted", text: s.verified ? "None." : "Only shown for verified customers." })]),
+      ? earlier.map((e) => h("li", {}, h("strong", { text: stamp(e.created_at) }), h("span", { class: "muted", text: ` · ${EARLIER[e.status] ? tr(EARLIER[e.status]) : e.status}${e.intent ? ` · ${e.intent}` : ""}` }), e.subject ? h("div", { text: e.subject, translate: "no" }) : null))
+      : [h("li", { class: "muted", text: s.verified ? tr("None.") : tr("Only shown for verified customers.") })]),
   );
 }
+
+const EARLIER = { bot: N_("bot"), queued: N_("queued"), assigned: N_("assigned"), closed: N_("closed") };
 
 // ---------------------------------------------------------------- actions
 function sendFrame(frame) {
   if (!state.sock.send(frame)) {
-    toast("Not connected; try again in a moment.");
+    toast(tr("Not connected; try again in a moment."));
     return false;
   }
   return true;
@@ -545,7 +554,7 @@ function sendUpload(convId, cid) {
   repaint();
   uploadFile(state.token, convId, p.file, cid, (x) => {
     p.progress = x;
-    const bar = document.querySelector(`#timeline progress[aria-label="Uploading ${CSS.escape(p.file.name)}"]`);
+    const bar = document.querySelector(`#timeline progress[data-cid="${CSS.escape(cid)}"]`);
     if (bar) bar.value = x;
   })
     .then(() => {
@@ -553,7 +562,7 @@ function sendUpload(convId, cid) {
       p.progress = 1;
     })
     .catch((err) => {
-      p.failed = err.message || "upload failed";
+      p.failed = err.message || tr("upload failed");
       repaint();
     });
 }
@@ -564,7 +573,7 @@ function sendPending(convId, cid) {
   if (!p) return;
   p.failed = null;
   const frame = { type: p.note ? "note" : "message", cid, conversation_id: convId, text: p.text };
-  if (!state.sock.send(frame)) p.failed = "not connected";
+  if (!state.sock.send(frame)) p.failed = tr("not connected");
   if (state.current === convId) renderTimeline();
 }
 
@@ -605,9 +614,9 @@ function setMode(mode) {
   $("#mode-note").setAttribute("aria-checked", String(mode === "note"));
   const ta = $("#compose-text");
   ta.classList.toggle("note-mode", mode === "note");
-  ta.setAttribute("aria-label", mode === "note" ? "Internal note (not shown to the customer)" : "Reply to the customer");
-  ta.placeholder = mode === "note" ? "Internal note: only agents and operators see it" : "Type a reply…  (/ for canned replies, Enter to send, Shift+Enter for a new line)";
-  $("#send-btn").textContent = mode === "note" ? "Add note" : "Send";
+  ta.setAttribute("aria-label", mode === "note" ? tr("Internal note (not shown to the customer)") : tr("Reply to the customer"));
+  ta.placeholder = mode === "note" ? tr("Internal note: only agents and operators see it") : tr("Type a reply…  (/ for canned replies, Enter to send, Shift+Enter for a new line)");
+  $("#send-btn").textContent = mode === "note" ? tr("Add note") : tr("Send");
   if (mode === "note") stopTyping();
 }
 
@@ -656,7 +665,7 @@ async function searchKb(query) {
   const c = state.convs.get(state.current);
   const locale = (c && c.summary.locale) || "en";
   state.kbRef = uid();
-  fill($("#kb-results"), h("li", { class: "muted", text: "Searching…" }));
+  fill($("#kb-results"), h("li", { class: "muted", text: tr("Searching…") }));
   if (state.sock.send({ type: "kb_search", cid: state.kbRef, query, locale })) return;
   try {
     const r = await api(state.token, `/api/kb/search?q=${encodeURIComponent(query)}&locale=${locale}`);
@@ -672,12 +681,12 @@ function paintKb(results, err) {
           h(
             "li",
             { class: "kb-item" },
-            h("div", { class: "kb-title" }, h("strong", { text: r.title || r.intent }), h("span", { class: "muted", text: ` ${Math.round((r.score || 0) * (r.score > 1 ? 1 : 100))}%` })),
+            h("div", { class: "kb-title" }, h("strong", { text: r.title || r.intent }), h("span", { class: "muted", text: ` ${pct((r.score || 0) / (r.score > 1 ? 100 : 1), 0)}` })),
             h("p", { class: "kb-answer", text: r.answer || "" }),
-            h("button", { class: "btn small", text: "Insert", onclick: () => insertAnswer(r.answer || "") }),
+            h("button", { class: "btn small", text: tr("Insert"), onclick: () => insertAnswer(r.answer || "") }),
           ),
         )
-      : [h("li", { class: "muted", text: err || "No matching answers." })]),
+      : [h("li", { class: "muted", text: err || tr("No matching answers.") })]),
   );
 }
 function insertAnswer(text) {
@@ -694,12 +703,12 @@ function paintQueue(q) {
   const box = $("#queue-overview");
   const pill = (label, value, cls = "") => h("span", { class: `pill ${cls}` }, h("span", { class: "pill-l", text: label }), h("strong", { text: String(value) }));
   fill(box,
-    pill("Waiting", q.waiting ?? 0, q.waiting ? "warn" : ""),
-    by.urgent ? pill("Urgent", by.urgent, "urgent") : null,
-    by.vip ? pill("VIP", by.vip) : null,
-    pill("Oldest", q.waiting ? dur(q.oldest_wait_s) : "—"),
-    pill("Agents online", q.agents_online ?? 0),
-    pill("Free slots", q.free_slots ?? "—"),
+    pill(tr("Waiting"), q.waiting ?? 0, q.waiting ? "warn" : ""),
+    by.urgent ? pill(tr("Urgent"), by.urgent, "urgent") : null,
+    by.vip ? pill(tr("VIP"), by.vip) : null,
+    pill(tr("Oldest"), q.waiting ? dur(q.oldest_wait_s) : "—"),
+    pill(tr("Agents online"), q.agents_online ?? 0),
+    pill(tr("Free slots"), q.free_slots ?? "—"),
   );
 }
 
@@ -720,7 +729,7 @@ function paintSound() {
       state.sound ? null : s("path", { d: "M3 3l18 18" }),
     ),
   );
-  b.title = state.sound ? "Sound on new chats: on" : "Sound on new chats: off";
+  b.title = state.sound ? tr("Sound on new chats: on") : tr("Sound on new chats: off");
   b.setAttribute("aria-label", b.title);
 }
 
@@ -732,7 +741,7 @@ async function loadTickets() {
     state.tickets = r.tickets || [];
   } catch (e) {
     state.tickets = [];
-    toast(`Tickets: ${e.message}`);
+    toast(tr("Tickets: {error}", { error: e.message }));
   }
   renderTickets();
   loadOpenCount();
@@ -748,7 +757,7 @@ async function loadOpenCount() {
   const cnt = $("#tickets-count");
   cnt.hidden = !open;
   cnt.textContent = open >= 1000 ? "999+" : String(open);
-  cnt.title = `${open} open ticket${open === 1 ? "" : "s"}`;
+  cnt.title = trn(open, "{n} open ticket", "{n} open tickets");
   cnt.setAttribute("aria-label", cnt.title);
 }
 function onTicket(t) {
@@ -764,16 +773,18 @@ async function closeTicket() {
   $("#ticket-close").disabled = true;
   try {
     await api(state.token, `/api/tickets/${id}/close`, { method: "POST" });
-    $("#ticket-msg").textContent = `Ticket #${id} closed.`;
+    $("#ticket-msg").textContent = tr("Ticket #{id} closed.", { id: String(id) });
     await loadTickets();
     await openTicket(id);
-    $("#ticket-msg").textContent = `Ticket #${id} closed.`;
+    $("#ticket-msg").textContent = tr("Ticket #{id} closed.", { id: String(id) });
   } catch (e) {
-    toast(`Ticket #${id} was not closed: ${e.message}`);
+    toast(tr("Ticket #{id} was not closed: {error}", { id: String(id), error: e.message }));
   } finally {
     $("#ticket-close").disabled = false;
   }
 }
+const TICKET_STATUS = { open: N_("open"), answered: N_("answered"), closed: N_("closed") };
+const ticketStatus = (st) => (TICKET_STATUS[st] ? tr(TICKET_STATUS[st]) : st);
 function renderTickets() {
   fill($("#ticket-list"),
     ...state.tickets.map((t) =>
@@ -783,7 +794,7 @@ function renderTickets() {
         h(
           "button",
           { class: `chat-item${state.ticketCurrent === t.ticket_id ? " active" : ""}`, dataset: { ticket: t.ticket_id }, onclick: () => openTicket(t.ticket_id) },
-          h("div", { class: "ci-top" }, h("strong", { class: "ci-name", text: `#${t.ticket_id} · ${t.contact || "no contact"}` }), h("span", { class: `badge ${t.status}`, text: t.status })),
+          h("div", { class: "ci-top" }, h("strong", { class: "ci-name", text: `#${t.ticket_id} · ${t.contact || tr("no contact")}` }), h("span", { class: `badge ${t.status}`, text: ticketStatus(t.status) })),
           h("div", { class: "ci-last", text: t.text || "" }),
           h("div", { class: "ci-meta" }, h("span", { class: "muted", text: stamp(t.created_at) })),
         ),
@@ -802,20 +813,20 @@ async function openTicket(id) {
     const t = r.ticket;
     $("#ticket-empty-view").hidden = true;
     $("#ticket-main").hidden = false;
-    $("#ticket-title").textContent = `Ticket #${t.ticket_id}`;
+    $("#ticket-title").textContent = tr("Ticket #{id}", { id: String(t.ticket_id) });
     fill($("#ticket-sub"),
-      h("span", { class: `badge ${t.status}`, text: t.status }),
-      h("span", { class: "muted", text: `contact: ${t.contact || "—"} · ${stamp(t.created_at)}` }),
+      h("span", { class: `badge ${t.status}`, text: ticketStatus(t.status) }),
+      h("span", { class: "muted", text: `${tr("contact: {contact}", { contact: t.contact || "—" })} · ${stamp(t.created_at)}` }),
       r.conversation && r.conversation.locale ? h("span", { class: "badge", text: r.conversation.locale.toUpperCase() }) : null,
     );
     $("#ticket-close").hidden = t.status === "closed";
     fill($("#ticket-timeline"),
-      h("div", { class: "ev ticket-q" }, h("div", { class: "ev-who", text: "Ticket question" }), h("div", { class: "bubble", dir: "auto" }, richText(t.text))),
+      h("div", { class: "ev ticket-q" }, h("div", { class: "ev-who", text: tr("Ticket question") }), h("div", { class: "bubble", dir: "auto" }, richText(t.text))),
       ...(r.events || []).map(eventNode),
     );
     $("#ticket-text").focus();
   } catch (e) {
-    toast(`Ticket: ${e.message}`);
+    toast(tr("Ticket: {error}", { error: e.message }));
   }
 }
 async function replyTicket() {
@@ -826,12 +837,12 @@ async function replyTicket() {
   try {
     await api(state.token, `/api/tickets/${id}/reply`, { method: "POST", body: { text } });
     $("#ticket-text").value = "";
-    $("#ticket-msg").textContent = "Answer sent. The customer sees it in the chat.";
+    $("#ticket-msg").textContent = tr("Answer sent. The customer sees it in the chat.");
     await loadTickets();
     await openTicket(id);
-    $("#ticket-msg").textContent = "Answer sent. The customer sees it in the chat.";
+    $("#ticket-msg").textContent = tr("Answer sent. The customer sees it in the chat.");
   } catch (e) {
-    $("#ticket-msg").textContent = `Not sent: ${e.message}`;
+    $("#ticket-msg").textContent = tr("Not sent: {error}", { error: e.message });
   } finally {
     $("#ticket-send").disabled = false;
   }
@@ -936,7 +947,7 @@ function wire() {
     const id = state.current;
     if (!id) return;
     const c = state.convs.get(id);
-    if (await askConfirm(`Close the chat with ${customerLabel(c.summary)}? The customer is asked to rate it.`, "Close chat")) {
+    if (await askConfirm(tr("Close the chat with {name}? The customer is asked to rate it.", { name: customerLabel(c.summary) }), tr("Close chat"))) {
       sendFrame({ type: "close", cid: uid(), conversation_id: id });
     }
   });

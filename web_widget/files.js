@@ -1,16 +1,12 @@
 // Attachments on the staff pages (/console, /ops): inline thumbnails, a full-size viewer, download,
 // and upload with progress. Thumbnails use signed links (GET <url>/link): an <img> cannot send the
 // Authorization header, and the pages' CSP allows images from 'self' only (no blob: URLs).
-import { downloadAuthed, fill, h } from "./common.js";
+import { downloadAuthed, fill, h, humanSize } from "./common.js";
+import { tr } from "./l10n.js";
+
+export { humanSize }; // the console imports it from here
 
 const links = new Map(); // attachment id -> {url, expires}
-
-export function humanSize(n) {
-  const b = Number(n) || 0;
-  if (b < 1024) return `${b} B`;
-  if (b < 1024 * 1024) return `${(b / 1024).toFixed(b < 10240 ? 1 : 0)} KB`;
-  return `${(b / 1048576).toFixed(1)} MB`;
-}
 
 export const isImage = (att) => /^image\/(png|jpeg|gif|webp)/.test((att && att.content_type) || "");
 
@@ -26,12 +22,12 @@ async function signedUrl(token, att) {
 
 /** One attachment: a thumbnail that opens full size (images) or a file row, with its download. */
 export function attachmentNode(token, att) {
-  const name = att.name || "file";
+  const name = att.name || tr("file");
   const meta = h("span", { class: "att-meta", text: `${name} · ${humanSize(att.size)}` });
   const dl = h("button", {
     class: "link att-dl",
-    text: "Download",
-    "aria-label": `Download ${name}`,
+    text: tr("Download"),
+    "aria-label": tr("Download {name}", { name }),
     onclick: () => downloadAuthed(token, att.url, name),
   });
   if (!isImage(att)) {
@@ -40,8 +36,8 @@ export function attachmentNode(token, att) {
   const img = h("img", { class: "att-thumb", alt: name });
   signedUrl(token, att)
     .then((u) => (img.src = u))
-    .catch(() => (img.alt = `${name} (could not load)`));
-  const open = h("button", { class: "att-open", "aria-label": `Open ${name} full size`, onclick: () => openViewer(token, att) }, img);
+    .catch(() => (img.alt = tr("{name} (could not load)", { name })));
+  const open = h("button", { class: "att-open", "aria-label": tr("Open {name} full size", { name }), onclick: () => openViewer(token, att) }, img);
   return h("div", { class: "att att-image" }, open, h("div", { class: "att-row" }, meta, dl));
 }
 
@@ -49,19 +45,19 @@ export function attachmentNode(token, att) {
 export async function openViewer(token, att) {
   let dlg = document.getElementById("att-viewer");
   if (!dlg) {
-    dlg = h("dialog", { id: "att-viewer", class: "att-viewer", "aria-label": "Attachment" });
+    dlg = h("dialog", { id: "att-viewer", class: "att-viewer", "aria-label": tr("Attachment") });
     dlg.addEventListener("click", (e) => e.target === dlg && dlg.close());
     document.body.append(dlg);
   }
-  const img = h("img", { class: "att-full", alt: att.name || "attachment" });
+  const img = h("img", { class: "att-full", alt: att.name || tr("Attachment") });
   fill(
     dlg,
     h(
       "div",
       { class: "att-viewer-bar" },
       h("span", { class: "att-meta", text: `${att.name} · ${humanSize(att.size)}` }),
-      h("button", { class: "btn", text: "Download", onclick: () => downloadAuthed(token, att.url, att.name) }),
-      h("button", { class: "btn", text: "Close", onclick: () => dlg.close() }),
+      h("button", { class: "btn", text: tr("Download"), onclick: () => downloadAuthed(token, att.url, att.name) }),
+      h("button", { class: "btn", text: tr("Close"), onclick: () => dlg.close() }),
     ),
     img,
   );
@@ -86,7 +82,7 @@ export function uploadFile(token, convId, file, cid, onProgress) {
       if (xhr.status >= 200 && xhr.status < 300 && d) resolve(d.attachment);
       else reject(new Error((d && d.error && d.error.message) || `HTTP ${xhr.status}`));
     };
-    xhr.onerror = () => reject(new Error("network error"));
+    xhr.onerror = () => reject(new Error(tr("network error")));
     const form = new FormData();
     form.append("cid", cid);
     form.append("file", file, file.name || "file");

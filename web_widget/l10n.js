@@ -4,6 +4,19 @@
 // scripts build. What a locale file lacks stays English. Customer content is never translated:
 // message bubbles and anything marked translate="no". Locale: the header picker's choice, else
 // the browser's languages; Arabic right to left; dates and numbers through Intl in that locale.
+//
+// Texts the scripts assemble are templates with named placeholders, never concatenations (word
+// order differs between languages):
+//   tr("New chat assigned: {name}", { name })
+// The dictionary key is the English template, placeholders included; a translation carries the
+// same placeholders in its own order (tests/unit/test_web_locales.py checks both). Values are
+// inserted as text (numbers through Intl in the page's locale), never looked up themselves.
+// Counts: trn(n, "{n} rating", "{n} ratings", vars) — English picks the singular for one. A locale
+// file translates the plural (other) form as the key "{n} ratings"; a language with more forms adds
+// the Intl.PluralRules categories it needs as "{n} ratings|one", "|few", "|many", "|two", "|zero"
+// (Russian: one/few/many; Arabic: zero/one/two/few/many); a missing category falls back to the key.
+// N_(text) marks a fixed text kept in a table (translated later with tr(table[key])), so the
+// test finds every key the code uses: it scans the scripts for tr, trn and N_ calls on string literals.
 
 /** The shipped locales, named in their own language (for the picker). */
 export const LOCALES = {
@@ -28,8 +41,30 @@ export function pickLocale(tag) {
 let dict = {};
 let intl = "en";
 
-/** The English text in the page's language (itself when the locale has no translation). */
-export const tr = (text) => dict[text] || text;
+/** {name} placeholders -> values (numbers formatted for the page's locale); unknown ones stay. */
+function fillIn(template, vars) {
+  if (!vars) return template;
+  return template.replace(/\{(\w+)\}/g, (all, k) => {
+    if (!(k in vars) || vars[k] == null) return all;
+    const v = vars[k];
+    return typeof v === "number" ? new Intl.NumberFormat(intl).format(v) : String(v);
+  });
+}
+
+/** The English text (or template, filled with vars) in the page's language; English when untranslated. */
+export const tr = (text, vars) => fillIn(dict[text] || text, vars);
+
+/** A count in words: trn(3, "{n} rating", "{n} ratings") (see the top of this file for the keys). */
+export function trn(n, one, other, vars) {
+  const all = { ...vars, n };
+  if (!Object.keys(dict).length) return fillIn(n === 1 ? one : other, all);
+  let cat = "other";
+  try { cat = new Intl.PluralRules(intl).select(n); } catch (e) { /* old browser: the plain form */ }
+  return fillIn(dict[`${other}|${cat}`] || dict[other] || (n === 1 ? one : other), all);
+}
+
+/** Marks a fixed text for the key scan; translate it where it is shown, with tr(). */
+export const N_ = (text) => text;
 
 /** The Intl locale for dates and numbers: the browser's own variant of the page's language. */
 export const intlLocale = () => intl;
@@ -50,7 +85,8 @@ function translateAttrs(el) {
 function translateText(node) {
   const p = node.parentElement, s = node.data.trim(), t = s && dict[s];
   // a textarea's text is what someone typed; its placeholder is translated (translateAttrs)
-  if (t && p && p.tagName !== "TEXTAREA" && !p.closest(SKIP)) node.data = node.data.replace(s, t);
+  // a text its own translation ("VIP") is left alone: writing it again would notify the observer forever
+  if (t && t !== s && p && p.tagName !== "TEXTAREA" && !p.closest(SKIP)) node.data = node.data.replace(s, t);
 }
 
 function translateTree(root) {

@@ -1,13 +1,13 @@
 // chatd operator pages (/ops): dashboard from /api/stats with inline SVG charts, conversation
 // search + full transcript (every event with its data), and JSONL/CSV export with the same filters.
 import {
-  $, HANDOFF_REASONS, api, botWords, clock, downloadAuthed, dur, epoch, eventLabel, fill, h, loginForm, pct, richText,
-  routingWords, s, secretName, signOut, stamp, tokenStore,
+  $, api, botWords, clock, downloadAuthed, dur, epoch, eventLabel, fill, h, handoffWords, listWords, loginForm, pct,
+  priorityWord, richText, routingWords, s, secretName, signOut, stamp, tokenStore,
 } from "./common.js";
 import { attachmentNode } from "./files.js";
 import { loadAudit, wireAudit } from "./ops_audit.js";
 import { loadDeliveries, wireDeliveries } from "./ops_deliveries.js";
-import { localePicker, startL10n } from "./l10n.js";
+import { N_, intlLocale, localePicker, startL10n, tr, trn } from "./l10n.js";
 
 // the page in the operator's language before anything is drawn; the picker in the header changes it
 await startL10n();
@@ -28,7 +28,7 @@ const localMidnight = (day) => {
 
 function showLogin() {
   fill($("#login-screen"),
-    loginForm({ storageKey: TOKEN_KEY, title: "Operations", hint: "Operators sign in with name and password (or an operator token).", onLogin: start, role: "operator" }),
+    loginForm({ storageKey: TOKEN_KEY, title: tr("Operations"), hint: tr("Operators sign in with name and password (or an operator token)."), onLogin: start, role: "operator" }),
   );
   $("#login-screen").hidden = false;
   $("#app").hidden = true;
@@ -75,7 +75,7 @@ async function loadStats() {
     paintVolume(st.hourly || []);
     paintWait(st.hourly || []);
   } catch (e) {
-    $("#stats-msg").textContent = `Could not load statistics: ${e.message}`;
+    $("#stats-msg").textContent = tr("Could not load statistics: {error}", { error: e.message });
   }
 }
 
@@ -85,12 +85,12 @@ async function loadLive() {
     const by = q.waiting_by_class || {};
     fill($("#queue-now"),
       ...[
-        ["Waiting", q.waiting ?? 0],
-        ["Urgent", by.urgent ?? 0],
-        ["VIP", by.vip ?? 0],
-        ["Oldest wait", q.waiting ? dur(q.oldest_wait_s) : "—"],
-        ["Agents online", q.agents_online ?? 0],
-        ["Free slots", `${q.free_slots ?? "—"} / ${q.slots ?? "—"}`],
+        [tr("Waiting"), num(q.waiting ?? 0)],
+        [tr("Urgent"), num(by.urgent ?? 0)],
+        [tr("VIP"), num(by.vip ?? 0)],
+        [tr("Oldest wait"), q.waiting ? dur(q.oldest_wait_s) : "—"],
+        [tr("Agents online"), num(q.agents_online ?? 0)],
+        [tr("Free slots"), `${num(q.free_slots)} / ${num(q.slots)}`],
       ].map(([k, v]) => h("div", { class: "qn" }, h("span", { class: "muted", text: k }), h("strong", { text: String(v) }))),
     );
     const agents = ag.agents || [];
@@ -100,17 +100,17 @@ async function loadLive() {
         h(
           "tr",
           {},
-          h("td", {}, h("strong", { text: a.name, title: a.agent_id }), a.role === "operator" ? h("div", { class: "muted small", text: "operator" }) : null),
-          h("td", {}, h("span", { class: `status ${a.status}`, text: a.status })),
-          h("td", { text: `${a.active ?? 0} / ${a.capacity ?? "—"}` }),
+          h("td", {}, h("strong", { text: a.name, title: a.agent_id }), a.role === "operator" ? h("div", { class: "muted small", text: tr("operator") }) : null),
+          h("td", {}, h("span", { class: `status ${a.status}`, text: statusWord(a.status) })),
+          h("td", { text: `${num(a.active ?? 0)} / ${num(a.capacity)}` }),
           h("td", { text: (a.languages || []).join(", ") }),
           h("td", { text: (a.skills || []).join(", ") || "—" }),
         ),
       ),
     );
-    if (!agents.length) $("#agents-table tbody").append(h("tr", {}, h("td", { colspan: 5, class: "muted", text: "No agents yet." })));
+    if (!agents.length) $("#agents-table tbody").append(h("tr", {}, h("td", { colspan: 5, class: "muted", text: tr("No agents yet.") })));
   } catch (e) {
-    fill($("#queue-now"), h("p", { class: "muted", text: `Live data unavailable: ${e.message}` }));
+    fill($("#queue-now"), h("p", { class: "muted", text: tr("Live data unavailable: {error}", { error: e.message }) }));
   }
 }
 
@@ -120,7 +120,7 @@ function rememberAgents(agents) {
   const sel = $("#agent-filter");
   const chosen = sel.value;
   fill(sel,
-    h("option", { value: "", text: "Anyone" }),
+    h("option", { value: "", text: tr("Anyone") }),
     ...agents.filter((a) => a.role !== "operator").map((a) => h("option", { value: a.agent_id, text: a.name })),
   );
   sel.value = chosen;
@@ -134,16 +134,16 @@ async function loadAgents() {
 }
 
 function paintKpis(st) {
-  const csat = st.csat_avg == null ? "—" : `${Number(st.csat_avg).toFixed(2)} ★`;
+  const csat = st.csat_avg == null ? "—" : `${new Intl.NumberFormat(intlLocale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(st.csat_avg)} ★`;
   const items = [
-    ["Conversations", st.conversations ?? 0, `on ${st.day || "today"}`],
-    ["Bot deflection", pct(st.deflection_rate), "answered without a person"],
-    ["Handed off", st.handed_off ?? 0, "went to the human queue"],
-    ["Tickets", st.tickets ?? 0, "left instead of waiting"],
-    ["Median wait", dur(st.wait_p50_s), "queue to agent"],
-    ["P90 wait", dur(st.wait_p90_s), "9 in 10 waited less"],
-    ["First response", dur(st.first_response_p50_s), "median, from joining the queue"],
-    ["CSAT", csat, `${st.csat_count ?? 0} rating${st.csat_count === 1 ? "" : "s"}`],
+    [tr("Conversations"), num(st.conversations ?? 0), st.day ? tr("on {date}", { date: dayWords(st.day) }) : tr("today")],
+    [tr("Bot deflection"), pct(st.deflection_rate), tr("answered without a person")],
+    [tr("Handed off"), num(st.handed_off ?? 0), tr("went to the human queue")],
+    [tr("Tickets"), num(st.tickets ?? 0), tr("left instead of waiting")],
+    [tr("Median wait"), dur(st.wait_p50_s), tr("queue to agent")],
+    [tr("P90 wait"), dur(st.wait_p90_s), tr("9 in 10 waited less")],
+    [tr("First response"), dur(st.first_response_p50_s), tr("median, from joining the queue")],
+    [tr("CSAT"), csat, trn(st.csat_count ?? 0, "{n} rating", "{n} ratings")],
   ];
   fill($("#kpis"),
     ...items.map(([label, value, note]) =>
@@ -164,7 +164,18 @@ export function axisTicks(top, steps) {
 }
 const COUNT_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000];
 const WAIT_STEPS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
-const shortDur = (v) => (v >= 3600 ? `${v / 3600}h` : v >= 60 ? `${v / 60}m` : `${v}s`);
+const shortDur = (v) => (v >= 3600 ? tr("{n}h", { n: v / 3600 }) : v >= 60 ? tr("{n}m", { n: v / 60 }) : tr("{n}s", { n: v }));
+/** A count in the page's locale ("—" for none). */
+const num = (v) => (v == null ? "—" : new Intl.NumberFormat(intlLocale()).format(v));
+/** The API's YYYY-MM-DD as the page's locale writes a date (a calendar day: no time zone shift). */
+const dayWords = (day) => {
+  const [y, m, d] = String(day).split("-").map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return isNaN(date) ? String(day) : date.toLocaleDateString(intlLocale(), { dateStyle: "medium", timeZone: "UTC" });
+};
+const STATUSES = { online: N_("online"), away: N_("away"), offline: N_("offline"), open: N_("open"), queued: N_("queued"), assigned: N_("assigned"), closed: N_("closed"), bot: N_("bot"), answered: N_("answered") };
+/** An agent's or a conversation's status in words. */
+const statusWord = (st) => (STATUSES[st] ? tr(STATUSES[st]) : String(st || ""));
 
 function frame(ticks, fmt, label) {
   const g = s("g", {});
@@ -177,7 +188,7 @@ function frame(ticks, fmt, label) {
   }
   const bw = (W - PAD.l - PAD.r) / 24;
   for (let hr = 0; hr < 24; hr += 3) {
-    g.append(s("text", { x: PAD.l + bw * hr + bw / 2, y: H - 8, "text-anchor": "middle", "font-size": 11, fill: "#5f6b7e" }, `${String(hr).padStart(2, "0")}h`));
+    g.append(s("text", { x: PAD.l + bw * hr + bw / 2, y: H - 8, "text-anchor": "middle", "font-size": 11, fill: "#5f6b7e" }, tr("{hour}h", { hour: String(hr).padStart(2, "0") })));
   }
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, preserveAspectRatio: "none" }, s("title", {}, label), g);
   return { svg, bw, ih, max };
@@ -193,7 +204,7 @@ function paintVolume(hourly) {
   const rows = byHour(hourly);
   const total = rows.reduce((n, r) => n + (r.conversations || 0), 0);
   const ticks = axisTicks(Math.max(...rows.map((r) => r.conversations || 0), 1), COUNT_STEPS);
-  const { svg, bw, ih, max } = frame(ticks, String, `Conversations per hour (${ZONE}): ${total} in total`);
+  const { svg, bw, ih, max } = frame(ticks, num, tr("Conversations per hour ({zone}): {total} in total", { zone: ZONE, total }));
   const scale = (v) => (ih * v) / max;
   for (const r of rows) {
     const x = PAD.l + bw * r.hour + bw * 0.15;
@@ -207,7 +218,7 @@ function paintVolume(hourly) {
       if (!v) continue;
       const hgt = scale(v);
       y -= hgt;
-      svg.append(s("rect", { x, y, width: w, height: hgt, fill: cls, rx: 2 }, s("title", {}, `${String(r.hour).padStart(2, "0")}:00 — ${r.conversations} conversations, ${d} answered by the bot, ${ho} handed off`)));
+      svg.append(s("rect", { x, y, width: w, height: hgt, fill: cls, rx: 2 }, s("title", {}, tr("{hour}:00 — {total} conversations, {bot} answered by the bot, {handed} handed off", { hour: String(r.hour).padStart(2, "0"), total: r.conversations, bot: d, handed: ho }))));
     }
   }
   fill($("#chart-volume"), svg);
@@ -217,7 +228,7 @@ function paintWait(hourly) {
   const rows = byHour(hourly);
   const vals = rows.map((r) => (r.wait_p50_s == null ? null : Number(r.wait_p50_s)));
   const ticks = axisTicks(Math.max(...vals.filter((v) => v != null), 10), WAIT_STEPS);
-  const { svg, bw, ih, max } = frame(ticks, shortDur, `Median wait per hour (${ZONE})`);
+  const { svg, bw, ih, max } = frame(ticks, shortDur, tr("Median wait per hour ({zone})", { zone: ZONE }));
   let path = "";
   let pen = false;
   vals.forEach((v, hr) => {
@@ -229,10 +240,10 @@ function paintWait(hourly) {
     const y = PAD.t + ih - (ih * v) / max;
     path += `${pen ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)} `;
     pen = true;
-    svg.append(s("circle", { cx: x, cy: y, r: 3.5, fill: "#b54708" }, s("title", {}, `${String(hr).padStart(2, "0")}:00 — median wait ${dur(v)}`)));
+    svg.append(s("circle", { cx: x, cy: y, r: 3.5, fill: "#b54708" }, s("title", {}, tr("{hour}:00 — median wait {time}", { hour: String(hr).padStart(2, "0"), time: dur(v) }))));
   });
   if (path) svg.insertBefore(s("path", { d: path, fill: "none", stroke: "#f79009", "stroke-width": 2.5, "stroke-linejoin": "round" }), svg.querySelector("circle"));
-  else svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", "font-size": 13, fill: "#5f6b7e" }, "Nobody waited for a person on this day."));
+  else svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", "font-size": 13, fill: "#5f6b7e" }, tr("Nobody waited for a person on this day.")));
   fill($("#chart-wait"), svg);
 }
 
@@ -255,14 +266,14 @@ const query = (obj) => new URLSearchParams(obj).toString();
 async function search(offset = 0) {
   state.filters = readFilters();
   state.offset = offset;
-  $("#conv-msg").textContent = "Searching…";
+  $("#conv-msg").textContent = tr("Searching…");
   try {
     const r = await api(state.token, `/api/conversations?${query({ ...state.filters, limit: PAGE, offset })}`);
     state.rows = r.conversations || [];
     renderRows();
-    $("#conv-msg").textContent = state.rows.length ? "" : "No conversations match these filters.";
+    $("#conv-msg").textContent = state.rows.length ? "" : tr("No conversations match these filters.");
   } catch (e) {
-    $("#conv-msg").textContent = `Search failed: ${e.message}`;
+    $("#conv-msg").textContent = tr("Search failed: {error}", { error: e.message });
   }
 }
 
@@ -275,19 +286,19 @@ function renderRows() {
         h("td", { text: stamp(c.created_at) }),
         h("td", {},
           h("code", { text: String(c.conversation_id).slice(0, 14) }),
-          c.verified ? h("span", { class: "badge ok", text: "verified" }) : null,
+          c.verified ? h("span", { class: "badge ok", text: tr("verified") }) : null,
           c.subject ? h("div", { class: "subject", text: c.subject }) : null),
-        h("td", {}, h("span", { class: `badge ${c.status}`, text: c.status })),
+        h("td", {}, h("span", { class: `badge ${c.status}`, text: statusWord(c.status) })),
         h("td", { text: c.intent || "—" }),
         h("td", { text: (c.locale || "").toUpperCase() }),
         h("td", { text: c.agent_name || agentName(c.agent_id) }),
-        h("td", { text: HANDOFF_REASONS[c.handoff_reason] || c.handoff_reason || "—" }),
+        h("td", { text: handoffWords(c.handoff_reason) || "—" }),
         h("td", { class: "csat", text: c.csat_score ? `${"★".repeat(c.csat_score)}${"☆".repeat(5 - c.csat_score)}` : "—", title: c.csat_comment || "" }),
         h("td", {}, ...(c.tags || []).map((t) => h("span", { class: "tag", text: t }))),
       ),
     ),
   );
-  $("#page-info").textContent = state.rows.length ? `${state.offset + 1}–${state.offset + state.rows.length}` : "";
+  $("#page-info").textContent = state.rows.length ? tr("{first}–{last}", { first: state.offset + 1, last: state.offset + state.rows.length }) : "";
   $("#prev-page").disabled = state.offset === 0;
   $("#next-page").disabled = state.rows.length < PAGE;
 }
@@ -298,30 +309,30 @@ async function openTranscript(id) {
     const c = r.conversation || {};
     const box = $("#transcript");
     box.hidden = false;
-    $("#transcript-title").textContent = `Transcript · ${c.conversation_id || id}`;
+    $("#transcript-title").textContent = tr("Transcript · {id}", { id: c.conversation_id || id });
     const waited = c.enqueued_at && c.assigned_at ? dur(epoch(c.assigned_at) - epoch(c.enqueued_at)) : "—";
     const closedEv = (r.events || []).filter((e) => e.type === "closed").pop();
     const facts = [
-      ["Status", c.status],
-      ["Started", stamp(c.created_at)],
-      ["Language", c.locale],
-      ["Identity", c.verified ? `verified · ${c.user_id || ""}` : "anonymous"],
-      ["Priority", c.priority],
-      ["Topic", c.intent || "—"],
-      ["Agent", c.agent_name || agentName(c.agent_id)],
-      ["Handoff reason", HANDOFF_REASONS[c.handoff_reason] || c.handoff_reason || "—"],
-      ["Waited", waited],
-      ["First response", c.first_response_at && c.enqueued_at ? dur(epoch(c.first_response_at) - epoch(c.enqueued_at)) : "—"],
-      ["Closed", c.closed_at ? `${stamp(c.closed_at)}${closedEv ? ` · ${eventLabel(closedEv)}` : ""}` : "—"],
-      ["CSAT", c.csat_score ? `${c.csat_score}/5${c.csat_comment ? ` “${c.csat_comment}”` : ""}` : "—"],
-      ["Tags", (c.tags || []).join(", ") || "—"],
+      [tr("Status"), statusWord(c.status)],
+      [tr("Started"), stamp(c.created_at)],
+      [tr("Language"), c.locale],
+      [tr("Identity"), c.verified ? tr("verified · {user}", { user: c.user_id || "" }) : tr("anonymous")],
+      [tr("Priority"), priorityWord(c.priority)],
+      [tr("Topic"), c.intent || "—"],
+      [tr("Agent"), c.agent_name || agentName(c.agent_id)],
+      [tr("Handoff reason"), handoffWords(c.handoff_reason) || "—"],
+      [tr("Waited"), waited],
+      [tr("First response"), c.first_response_at && c.enqueued_at ? dur(epoch(c.first_response_at) - epoch(c.enqueued_at)) : "—"],
+      [tr("Closed"), c.closed_at ? `${stamp(c.closed_at)}${closedEv ? ` · ${eventLabel(closedEv)}` : ""}` : "—"],
+      [tr("CSAT"), c.csat_score ? (c.csat_comment ? tr("{score}/5 “{comment}”", { score: c.csat_score, comment: c.csat_comment }) : tr("{score}/5", { score: c.csat_score })) : "—"],
+      [tr("Tags"), (c.tags || []).join(", ") || "—"],
     ];
     fill($("#transcript-facts"), ...facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v == null ? "—" : String(v) })]));
     fill($("#transcript-events"), ...(r.events || []).map(eventRow));
     box.scrollIntoView({ behavior: "smooth", block: "start" });
     $("#transcript-title").focus?.();
   } catch (e) {
-    toast(`Transcript: ${e.message}`);
+    toast(tr("Transcript: {error}", { error: e.message }));
   }
 }
 
@@ -329,20 +340,25 @@ function eventRow(ev) {
   const d = ev.data || {};
   const details = [];
   if (ev.type === "message" && ev.author === "bot") {
-    details.push(botWords(d), `intent: ${d.intent ?? "none"}`, `confidence: ${d.confidence != null ? Number(d.confidence).toFixed(2) : "—"}`);
-    if (d.suggestions && d.suggestions.length) details.push(`suggested: ${d.suggestions.map((x) => x.intent).join(", ")}`);
+    const confidence = d.confidence != null ? new Intl.NumberFormat(intlLocale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(d.confidence) : "—";
+    details.push(botWords(d), tr("intent: {intent}", { intent: d.intent ?? tr("none") }), tr("confidence: {value}", { value: confidence }));
+    if (d.suggestions && d.suggestions.length) details.push(tr("suggested: {intents}", { intents: d.suggestions.map((x) => x.intent).join(", ") }));
   }
-  if (d.masked && d.masked.length) details.push(`masked: ${[...new Set(d.masked.map(secretName))].join(", ")}`);
+  if (d.masked && d.masked.length) details.push(tr("masked: {kinds}", { kinds: listWords([...new Set(d.masked.map(secretName))]) }));
   if (ev.type === "assigned") {
-    details.push(`routed to ${d.agent_name || agentName(d.agent_id)}: ${routingWords(d.reason) || "—"}`, `waited ${d.waited_s != null ? dur(d.waited_s) : "—"}`);
+    details.push(
+      tr("routed to {agent}: {why}", { agent: d.agent_name || agentName(d.agent_id), why: routingWords(d.reason) || "—" }),
+      tr("waited {time}", { time: d.waited_s != null ? dur(d.waited_s) : "—" }),
+    );
   } else if (ev.type === "closed" || ev.type === "audit" || ev.type === "queued" || ev.type === "requeued") {
     // the label says it in words; keep what it does not say
-    if (d.agent_id) details.push(`agent id: ${d.agent_id}`);
+    if (d.agent_id) details.push(tr("agent id: {id}", { id: d.agent_id }));
   } else if (ev.type !== "message") {
     // queue entry (priority, skills), requeue/transfer reasons, ticket ids, csat ...: show all data
     for (const [k, v] of Object.entries(d)) if (k !== "masked" && k !== "warning") details.push(`${k.replaceAll("_", " ")}: ${fmtVal(v)}`);
   }
-  const who = ev.author === "agent" || ev.author_name ? `${ev.author}${ev.author_name ? ` · ${ev.author_name}` : ""}` : ev.author;
+  const role = AUTHORS[ev.author] ? tr(AUTHORS[ev.author]) : ev.author || "";
+  const who = ev.author_name ? `${role} · ${ev.author_name}` : role;
   const body = ev.text != null && ev.text !== "" ? ev.text : ev.type === "message" ? "" : eventLabel(ev);
   return h(
     "li",
@@ -350,24 +366,25 @@ function eventRow(ev) {
     h("div", { class: "e-seq", text: `#${ev.seq}` }),
     h("div", { class: "e-time", text: clock(ev.ts) }),
     h("div", { class: "e-main" },
-      h("div", { class: "e-head" }, h("strong", { text: who || "" }), h("span", { class: "badge", text: ev.type }), ev.internal ? h("span", { class: "badge internal", text: "internal" }) : null),
-      body ? h("div", { class: "e-text" }, richText(body)) : null,
+      h("div", { class: "e-head" }, h("strong", { text: who || "" }), h("span", { class: "badge", text: ev.type }), ev.internal ? h("span", { class: "badge internal", text: tr("internal") }) : null),
+      body ? h("div", { class: "e-text", dir: "auto" }, richText(body)) : null,
       ev.type === "attachment" && ev.attachment ? attachmentNode(state.token, ev.attachment) : null,
       details.length ? h("div", { class: "e-data", text: [...new Set(details)].join(" · ") }) : null,
     ),
   );
 }
+const AUTHORS = { customer: N_("customer"), bot: N_("bot"), agent: N_("agent"), system: N_("system") };
 const fmtVal = (v) => (typeof v === "object" ? JSON.stringify(v) : String(v));
 
 async function exportAs(format, rows = "event") {
   const filters = readFilters();
-  $("#conv-msg").textContent = `Preparing ${format.toUpperCase()}…`;
+  $("#conv-msg").textContent = tr("Preparing {format}…", { format: format.toUpperCase() });
   try {
     const q = query({ format, ...(rows === "event" ? {} : { rows }), tz: ZONE, ...filters });
     const name = await downloadAuthed(state.token, `/api/export?${q}`, `chatd-export.${format}`);
-    $("#conv-msg").textContent = `Downloaded ${name}.`;
+    $("#conv-msg").textContent = tr("Downloaded {name}.", { name });
   } catch (e) {
-    $("#conv-msg").textContent = `Export failed: ${e.message}`;
+    $("#conv-msg").textContent = tr("Export failed: {error}", { error: e.message });
   }
 }
 

@@ -1,23 +1,24 @@
 // chatd /ops: the audit trail (GET /api/audit): who signed in, read a transcript, exported,
 // created or removed an account, erased data. Filter by who, what and when; export as CSV.
 import { $, api, fill, h, stamp } from "./common.js";
+import { N_, tr, trn } from "./l10n.js";
 
 export const ACTIONS = {
-  login: "Signed in",
-  login_failed: "Failed sign-in",
-  logout: "Signed out",
-  "transcript.read": "Read a transcript",
-  export: "Exported",
-  "account.created": "Account created",
-  "account.removed": "Account removed",
-  "password.set": "Password set",
-  "totp.enrolled": "Two-factor enrolled",
-  "attachment.read": "Opened an attachment",
-  erasure: "Erased data",
+  login: N_("Signed in"),
+  login_failed: N_("Failed sign-in"),
+  logout: N_("Signed out"),
+  "transcript.read": N_("Read a transcript"),
+  export: N_("Exported"),
+  "account.created": N_("Account created"),
+  "account.removed": N_("Account removed"),
+  "password.set": N_("Password set"),
+  "totp.enrolled": N_("Two-factor enrolled"),
+  "attachment.read": N_("Opened an attachment"),
+  erasure: N_("Erased data"),
 };
 
 /** Why a sign-in failed, in words (the target of a login_failed entry). */
-const FAILURES = { bad_credentials: "wrong password or unknown name", bad_otp: "wrong or reused code" };
+const FAILURES = { bad_credentials: N_("wrong password or unknown name"), bad_otp: N_("wrong or reused code") };
 
 let entries = [];
 
@@ -38,16 +39,18 @@ export async function loadAudit(token) {
   if (since != null) q.set("since", String(since));
   if (until != null) q.set("until", String(until));
   const msg = $("#audit-msg");
-  msg.textContent = "Loading…";
+  msg.textContent = tr("Loading…");
   try {
     entries = (await api(token, `/api/audit?${q}`)).entries || [];
   } catch (e) {
-    msg.textContent = `Could not load the audit trail: ${e.message}`;
+    msg.textContent = tr("Could not load the audit trail: {error}", { error: e.message });
     return;
   }
-  msg.textContent = entries.length
-    ? `${entries.length}${entries.length === 1000 ? "+ (the newest 1,000)" : ""} entries, newest first.`
-    : "Nothing matches.";
+  msg.textContent = !entries.length
+    ? tr("Nothing matches.")
+    : entries.length === 1000
+      ? tr("The newest {n} entries (there are more), newest first.", { n: 1000 })
+      : trn(entries.length, "{n} entry.", "{n} entries, newest first.");
   fill(
     $("#audit-table tbody"),
     ...entries.map((e) =>
@@ -56,9 +59,9 @@ export async function loadAudit(token) {
         { class: e.action === "login_failed" ? "warn" : "" },
         h("td", { text: stamp(e.ts) }),
         h("td", { text: e.actor }),
-        h("td", { text: ACTIONS[e.action] || e.action }),
+        h("td", { text: ACTIONS[e.action] ? tr(ACTIONS[e.action]) : e.action }),
         e.action === "login_failed"
-          ? h("td", { text: FAILURES[e.target] || e.target || "—" })
+          ? h("td", { text: FAILURES[e.target] ? tr(FAILURES[e.target]) : e.target || "—" })
           : h("td", { class: "mono", text: e.target || "—" }),
         h("td", { class: "mono", text: e.ip || "—" }),
       ),
@@ -86,7 +89,7 @@ export function exportAudit() {
 
 export function wireAudit(getToken) {
   const select = $("#audit-filters").action;
-  for (const [value, label] of Object.entries(ACTIONS)) select.append(h("option", { value, text: label }));
+  for (const [value, label] of Object.entries(ACTIONS)) select.append(h("option", { value, text: tr(label) }));
   $("#audit-filters").addEventListener("submit", (e) => {
     e.preventDefault();
     loadAudit(getToken());

@@ -188,7 +188,7 @@ def test_deliveries_page_lists_failing_webhooks_and_retries_them(tmp_path: Path,
         expect(row).to_have_count(1)
         expect(row).to_contain_text(f"127.0.0.1:{dead}")
         row.get_by_role("button", name="Retry now").click()
-        expect(row.get_by_role("button")).to_have_text("Queued")
+        expect(row.get_by_role("button")).to_have_text("Queued for a retry")
         assert page.js_errors == []
     finally:
         server.stop()

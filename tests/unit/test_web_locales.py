@@ -1,11 +1,14 @@
 """The widget's locale files (issue 19 item 4): one per shipped locale, each with every English
 string of widget.js and widget-files.js, the same {placeholders}, and nothing the code never asks
-for; the locale list in widget.js names exactly the files there are."""
+for; the locale list in widget.js names exactly the files there are. The staff pages' files
+(ui-l10n-<locale>.js) hold every text the console and /ops scripts pass to tr(), trn() and N_(),
+with the same placeholders, and the plural forms each language needs."""
 
 from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -76,7 +79,7 @@ def test_the_locale_list_names_exactly_the_shipped_files() -> None:
 def _staff(locale: str) -> tuple[dict[str, str], str]:
     text = (WEB / f"ui-l10n-{locale}.js").read_text()
     start = text.index("export default ") + len("export default ")
-    data = json.loads(text[start : text.index("};", start) + 1])
+    data = json.loads(text[start : text.index("\n};", start) + 2])  # "{kinds};" may occur inside
     rtl = re.search(r'export const dir = "(\w+)"', text)
     return data, rtl.group(1) if rtl else "ltr"
 
@@ -89,7 +92,127 @@ def test_staff_pages_have_the_same_texts_in_every_locale() -> None:
         data, direction = _staff(locale)
         assert direction == ("rtl" if locale == "ar" else "ltr")
         assert all(v.strip() for v in data.values()), locale
-        english = english or set(data)
-        assert set(data) == english, locale
+        base = {k for k in data if "|" not in k}  # plural forms ("key|few") differ by language
+        english = english or base
+        assert base == english, locale
     listed = re.findall(r'"?([\w-]+)"?: "[^"]+",?', (WEB / "l10n.js").read_text().split("};")[0])
     assert listed == ["en", *SHIPPED]
+
+
+STAFF_SCRIPTS = [
+    "common.js",
+    "console.js",
+    "files.js",
+    "ops.js",
+    "ops_audit.js",
+    "ops_deliveries.js",
+    "l10n.js",
+]
+_STR = r'"((?:[^"\\]|\\.)*)"'
+_TR = re.compile(r"\b(?:tr|N_)\(\s*" + _STR)
+_TRN = re.compile(r"\btrn\([^,()]*(?:\([^()]*\))?[^,()]*,\s*" + _STR + r",\s*" + _STR)
+# Intl.PluralRules categories a count can fall in (besides "other"), per locale: CLDR, integers
+PLURAL_FORMS = {
+    "ru": {"one", "few", "many"},
+    "ar": {"zero", "one", "two", "few", "many"},
+    "es": {"one"},
+    "pt-BR": {"one"},
+}
+_CATEGORIES = {"zero", "one", "two", "few", "many"}
+
+
+def _unescape(text: str) -> str:
+    return json.loads(f'"{text}"')
+
+
+def staff_keys() -> tuple[dict[str, set[str]], set[str]]:
+    """Every key the staff scripts ask for (-> its placeholders), and which of them are counts."""
+    keys: dict[str, set[str]] = {}
+    plural: set[str] = set()
+    for name in STAFF_SCRIPTS:
+        text = (WEB / name).read_text()
+        for m in _TR.finditer(text):
+            key = _unescape(m.group(1))
+            keys[key] = set(_HOLE.findall(key))
+        for m in _TRN.finditer(text):
+            one, other = _unescape(m.group(1)), _unescape(m.group(2))
+            assert set(_HOLE.findall(one)) <= set(_HOLE.findall(other)) | {"n"}, (one, other)
+            keys[other] = set(_HOLE.findall(other))
+            plural.add(other)
+    return keys, plural
+
+
+def test_the_key_scan_finds_the_assembled_texts() -> None:
+    """The scan sees templates, counts and marked table entries (not a silently empty set)."""
+    keys, plural = staff_keys()
+    assert keys["New chat assigned: {name}"] == {"name"}
+    assert keys["{agent} transferred the chat to {to}"] == {"agent", "to"}
+    assert "{n} ratings" in plural and "{n} rating" not in keys
+    assert "Read a transcript" in keys  # N_() in ops_audit.js
+    assert len(keys) > 200
+
+
+@pytest.mark.parametrize("locale", SHIPPED)
+def test_every_text_the_staff_scripts_use_is_translated(locale: str) -> None:
+    """Each key the code uses is in the locale with exactly its placeholders; plural keys carry
+    the language's Intl.PluralRules forms ("key|few"), each with the same placeholders."""
+    keys, plural = staff_keys()
+    data, _ = _staff(locale)
+    missing = sorted(set(keys) - set(data))
+    assert not missing, f"{locale} lacks {missing}"
+    wrong = {k: v for k, v in data.items() if k in keys and set(_HOLE.findall(v)) != keys[k]}
+    assert not wrong, f"{locale}: placeholders differ in {wrong}"
+    forms = {k for k in data if "|" in k}
+    for form in forms:
+        base, cat = form.rsplit("|", 1)
+        assert base in plural and cat in _CATEGORIES, (locale, form)
+        # "تقييم واحد" (one rating) need not repeat the {n}; every other placeholder stays
+        holes = set(_HOLE.findall(data[form]))
+        assert holes <= keys[base] and keys[base] - {"n"} <= holes, (locale, form)
+    need = {f"{k}|{c}" for k in plural for c in PLURAL_FORMS.get(locale, set())}
+    assert need <= forms, f"{locale} lacks plural forms {sorted(need - forms)}"
+
+
+class _PageTexts(HTMLParser):
+    """The words a staff page shows: text nodes and aria-label/title/placeholder (what l10n.js
+    translates), without scripts, styles and what is marked translate="no"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: set[str] = set()
+        self._hidden: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag in ("script", "style") or named.get("translate") == "no":
+            self._hidden.append(tag)
+        elif not self._hidden:
+            self.found.update(
+                (named.get(a) or "").strip() for a in ("aria-label", "title", "placeholder")
+            )
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._hidden and self._hidden[-1] == tag:
+            self._hidden.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.found.add(data.strip())
+
+
+def _page_texts(name: str) -> set[str]:
+    parser = _PageTexts()
+    parser.feed((WEB / name).read_text())
+    # a brand, a symbol or a format name is the same in every language
+    return {t for t in parser.found if re.search(r"[a-z]", t) and t not in ("chatd", "JSONL")}
+
+
+@pytest.mark.parametrize("locale", SHIPPED)
+def test_every_text_of_the_staff_pages_is_translated(locale: str) -> None:
+    """console.html and ops.html: every fixed text and label is in the locale file."""
+    data, _ = _staff(locale)
+    for page in ("console.html", "ops.html"):
+        texts = _page_texts(page)
+        assert "Close chat" in texts or "Audit trail" in texts  # the parse found the page's words
+        missing = sorted(t for t in texts if t not in data and t.split(" · ")[-1] not in data)
+        assert not missing, f"{locale} lacks {missing} of {page}"
