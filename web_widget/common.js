@@ -459,6 +459,11 @@ export function eventLabel(ev) {
         const kinds = listWords([...new Set((d.kinds || []).map(secretName))]) || tr("a secret");
         return tr("Masked {kinds} in the customer's message; the customer was warned", { kinds });
       }
+      if (d.action === "followup_email") {
+        return d.to ? tr("The customer asked for replies by email to {email} while away", { email: d.to })
+          : tr("The customer stopped replies by email");
+      }
+      if (d.action === "transcript_email") return tr("The customer asked for the transcript by email to {email}", { email: d.to || "?" });
       return tr("Audit: {action}", { action: String(d.action || "event").replaceAll("_", " ") });
     default:
       return String(ev.type || "event").replaceAll("_", " ");

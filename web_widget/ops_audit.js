@@ -13,8 +13,13 @@ export const ACTIONS = {
   "account.removed": N_("Account removed"),
   "password.set": N_("Password set"),
   "totp.enrolled": N_("Two-factor enrolled"),
+  "token.created": N_("Integration token created"),
+  "token.revoked": N_("Integration token revoked"),
+  "message.posted": N_("Integration posted a message"),
   "attachment.read": N_("Opened an attachment"),
   erasure: N_("Erased data"),
+  "delivery.retried": N_("Retried a delivery"),
+  "delivery.dropped": N_("Gave up on a delivery"),
 };
 
 /** Why a sign-in failed, in words (the target of a login_failed entry). */

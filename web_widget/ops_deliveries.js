@@ -1,5 +1,6 @@
 // chatd /ops: emails and webhook calls that keep failing (GET /api/deliveries?state=failing),
-// each still retried with backoff; an operator can try one again now.
+// each still retried with backoff; an operator can try one again now, or give up on it (a
+// receiver removed from the configuration).
 import { $, api, fill, h, stamp } from "./common.js";
 import { N_, tr, trn } from "./l10n.js";
 
@@ -31,6 +32,17 @@ export async function loadDeliveries(token) {
           retry.textContent = e.status === 404 ? tr("Delivered already") : tr("Failed");
         }
       });
+      const drop = h("button", { type: "button", class: "btn sec", text: tr("Give up") });
+      drop.addEventListener("click", async () => {
+        if (!confirm(tr("Give up on this delivery to {receiver}? It will not be sent again.", { receiver: d.receiver }))) return;
+        drop.disabled = retry.disabled = true;
+        try {
+          await api(token, `/api/deliveries/${d.id}`, { method: "DELETE" });
+          drop.textContent = tr("Given up");
+        } catch (e) {
+          drop.textContent = e.status === 404 ? tr("Delivered already") : tr("Failed");
+        }
+      });
       return h(
         "tr",
         {},
@@ -41,7 +53,7 @@ export async function loadDeliveries(token) {
         h("td", { text: String(d.attempts) }),
         h("td", { class: "mono", text: d.last_error || "—" }),
         h("td", { text: d.next_attempt_at ? stamp(d.next_attempt_at) : "—" }),
-        h("td", {}, retry),
+        h("td", { class: "acts" }, retry, drop),
       );
     }),
   );

@@ -399,6 +399,17 @@ export default {
  "account name, or cli:user": "اسم الحساب، أو cli:user",
  "Anything": "أي إجراء",
  "On": "الهدف",
- "IP address": "عنوان IP"
+ "IP address": "عنوان IP",
+ "Integration token created": "أُنشئ رمز تكامل",
+ "Integration token revoked": "أُلغي رمز تكامل",
+ "Integration posted a message": "نشر تكامل رسالة",
+ "Retried a delivery": "أعاد محاولة تسليم",
+ "Gave up on a delivery": "تخلّى عن تسليم",
+ "Give up": "تخلَّ عنه",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "التخلي عن هذا التسليم إلى {receiver}؟ لن يُرسل مرة أخرى.",
+ "Given up": "تم التخلي",
+ "The customer asked for replies by email to {email} while away": "طلب العميل إرسال الردود إلى {email} أثناء غيابه",
+ "The customer stopped replies by email": "أوقف العميل استلام الردود بالبريد",
+ "The customer asked for the transcript by email to {email}": "طلب العميل نص المحادثة بالبريد إلى {email}"
 };
 export const dir = "rtl";

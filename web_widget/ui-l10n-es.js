@@ -379,5 +379,16 @@ export default {
  "account name, or cli:user": "nombre de cuenta o cli:user",
  "Anything": "Cualquiera",
  "On": "Sobre",
- "IP address": "Dirección IP"
+ "IP address": "Dirección IP",
+ "Integration token created": "Token de integración creado",
+ "Integration token revoked": "Token de integración revocado",
+ "Integration posted a message": "Una integración publicó un mensaje",
+ "Retried a delivery": "Reintentó una entrega",
+ "Gave up on a delivery": "Descartó una entrega",
+ "Give up": "Descartar",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "¿Descartar esta entrega a {receiver}? No se volverá a enviar.",
+ "Given up": "Descartada",
+ "The customer asked for replies by email to {email} while away": "El cliente pidió recibir las respuestas en {email} mientras no está",
+ "The customer stopped replies by email": "El cliente dejó de recibir respuestas por email",
+ "The customer asked for the transcript by email to {email}": "El cliente pidió la transcripción por email a {email}"
 };

@@ -374,5 +374,16 @@ export default {
  "account name, or cli:user": "nama akun, atau cli:user",
  "Anything": "Apa saja",
  "On": "Sasaran",
- "IP address": "Alamat IP"
+ "IP address": "Alamat IP",
+ "Integration token created": "Token integrasi dibuat",
+ "Integration token revoked": "Token integrasi dicabut",
+ "Integration posted a message": "Integrasi mengirim pesan",
+ "Retried a delivery": "Mencoba ulang pengiriman",
+ "Gave up on a delivery": "Membatalkan pengiriman",
+ "Give up": "Batalkan",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "Batalkan pengiriman ke {receiver}? Tidak akan dikirim lagi.",
+ "Given up": "Dibatalkan",
+ "The customer asked for replies by email to {email} while away": "Pelanggan meminta balasan dikirim ke {email} selama pergi",
+ "The customer stopped replies by email": "Pelanggan berhenti menerima balasan lewat email",
+ "The customer asked for the transcript by email to {email}": "Pelanggan meminta transkrip lewat email ke {email}"
 };

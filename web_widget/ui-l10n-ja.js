@@ -374,5 +374,16 @@ export default {
  "account name, or cli:user": "アカウント名、または cli:user",
  "Anything": "すべて",
  "On": "対象",
- "IP address": "IP アドレス"
+ "IP address": "IP アドレス",
+ "Integration token created": "連携トークンを作成",
+ "Integration token revoked": "連携トークンを無効化",
+ "Integration posted a message": "連携がメッセージを投稿",
+ "Retried a delivery": "配信を再試行",
+ "Gave up on a delivery": "配信を中止",
+ "Give up": "中止",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "{receiver} への配信を中止しますか？今後は送信されません。",
+ "Given up": "中止しました",
+ "The customer asked for replies by email to {email} while away": "お客様が離席中の返信を {email} へのメールで希望しました",
+ "The customer stopped replies by email": "お客様がメールでの返信受け取りを停止しました",
+ "The customer asked for the transcript by email to {email}": "お客様が {email} へのメールで会話記録を希望しました"
 };

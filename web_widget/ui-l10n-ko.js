@@ -374,5 +374,16 @@ export default {
  "account name, or cli:user": "계정 이름 또는 cli:user",
  "Anything": "전체",
  "On": "대상",
- "IP address": "IP 주소"
+ "IP address": "IP 주소",
+ "Integration token created": "연동 토큰 생성",
+ "Integration token revoked": "연동 토큰 폐기",
+ "Integration posted a message": "연동 시스템이 메시지를 게시함",
+ "Retried a delivery": "전송 재시도",
+ "Gave up on a delivery": "전송 포기",
+ "Give up": "포기",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "{receiver}(으)로의 전송을 포기할까요? 다시 보내지 않습니다.",
+ "Given up": "포기함",
+ "The customer asked for replies by email to {email} while away": "고객이 부재 중 답변을 {email}(으)로 받도록 요청함",
+ "The customer stopped replies by email": "고객이 이메일 답변 받기를 중단함",
+ "The customer asked for the transcript by email to {email}": "고객이 채팅 기록을 {email}(으)로 요청함"
 };

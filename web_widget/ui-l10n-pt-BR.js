@@ -379,5 +379,16 @@ export default {
  "account name, or cli:user": "nome da conta ou cli:user",
  "Anything": "Qualquer",
  "On": "Sobre",
- "IP address": "Endereço IP"
+ "IP address": "Endereço IP",
+ "Integration token created": "Token de integração criado",
+ "Integration token revoked": "Token de integração revogado",
+ "Integration posted a message": "Uma integração publicou uma mensagem",
+ "Retried a delivery": "Tentou uma entrega de novo",
+ "Gave up on a delivery": "Desistiu de uma entrega",
+ "Give up": "Desistir",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "Desistir desta entrega para {receiver}? Ela não será enviada de novo.",
+ "Given up": "Desistido",
+ "The customer asked for replies by email to {email} while away": "O cliente pediu as respostas por e-mail em {email} enquanto estiver fora",
+ "The customer stopped replies by email": "O cliente parou de receber respostas por e-mail",
+ "The customer asked for the transcript by email to {email}": "O cliente pediu a transcrição por e-mail para {email}"
 };

@@ -389,5 +389,16 @@ export default {
  "account name, or cli:user": "имя учётной записи или cli:user",
  "Anything": "Любое",
  "On": "Объект",
- "IP address": "IP-адрес"
+ "IP address": "IP-адрес",
+ "Integration token created": "Создан токен интеграции",
+ "Integration token revoked": "Отозван токен интеграции",
+ "Integration posted a message": "Интеграция отправила сообщение",
+ "Retried a delivery": "Доставка повторена",
+ "Gave up on a delivery": "Доставка отменена",
+ "Give up": "Отменить",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "Отменить доставку на {receiver}? Она больше не будет отправляться.",
+ "Given up": "Отменено",
+ "The customer asked for replies by email to {email} while away": "Клиент попросил присылать ответы на {email}, пока его нет в чате",
+ "The customer stopped replies by email": "Клиент отказался от ответов по почте",
+ "The customer asked for the transcript by email to {email}": "Клиент попросил прислать запись чата на {email}"
 };

@@ -374,5 +374,16 @@ export default {
  "account name, or cli:user": "hesap adı veya cli:user",
  "Anything": "Herhangi biri",
  "On": "Hedef",
- "IP address": "IP adresi"
+ "IP address": "IP adresi",
+ "Integration token created": "Entegrasyon anahtarı oluşturuldu",
+ "Integration token revoked": "Entegrasyon anahtarı iptal edildi",
+ "Integration posted a message": "Entegrasyon bir mesaj gönderdi",
+ "Retried a delivery": "Bir teslimatı yeniden denedi",
+ "Gave up on a delivery": "Bir teslimattan vazgeçti",
+ "Give up": "Vazgeç",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "{receiver} adresine teslimattan vazgeçilsin mi? Bir daha gönderilmeyecek.",
+ "Given up": "Vazgeçildi",
+ "The customer asked for replies by email to {email} while away": "Müşteri, yokken yanıtların {email} adresine e-postayla gönderilmesini istedi",
+ "The customer stopped replies by email": "Müşteri yanıtları e-postayla almayı durdurdu",
+ "The customer asked for the transcript by email to {email}": "Müşteri sohbet dökümünü {email} adresine e-postayla istedi"
 };

@@ -374,5 +374,16 @@ export default {
  "account name, or cli:user": "tên tài khoản, hoặc cli:user",
  "Anything": "Bất kỳ",
  "On": "Đối tượng",
- "IP address": "Địa chỉ IP"
+ "IP address": "Địa chỉ IP",
+ "Integration token created": "Đã tạo token tích hợp",
+ "Integration token revoked": "Đã thu hồi token tích hợp",
+ "Integration posted a message": "Hệ thống tích hợp đã gửi một tin nhắn",
+ "Retried a delivery": "Đã thử gửi lại",
+ "Gave up on a delivery": "Đã bỏ một lượt gửi",
+ "Give up": "Bỏ qua",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "Bỏ lượt gửi tới {receiver}? Nó sẽ không được gửi lại.",
+ "Given up": "Đã bỏ",
+ "The customer asked for replies by email to {email} while away": "Khách hàng yêu cầu gửi câu trả lời tới {email} khi vắng mặt",
+ "The customer stopped replies by email": "Khách hàng đã ngừng nhận câu trả lời qua email",
+ "The customer asked for the transcript by email to {email}": "Khách hàng yêu cầu gửi bản ghi cuộc trò chuyện tới {email}"
 };

@@ -374,5 +374,16 @@ export default {
  "account name, or cli:user": "账号名，或 cli:user",
  "Anything": "全部",
  "On": "对象",
- "IP address": "IP 地址"
+ "IP address": "IP 地址",
+ "Integration token created": "已创建集成令牌",
+ "Integration token revoked": "已吊销集成令牌",
+ "Integration posted a message": "集成发布了一条消息",
+ "Retried a delivery": "已重试投递",
+ "Gave up on a delivery": "已放弃投递",
+ "Give up": "放弃",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "放弃向 {receiver} 的投递？之后不会再发送。",
+ "Given up": "已放弃",
+ "The customer asked for replies by email to {email} while away": "客户要求离开期间的回复发送到邮箱 {email}",
+ "The customer stopped replies by email": "客户已停止通过邮件接收回复",
+ "The customer asked for the transcript by email to {email}": "客户要求将对话记录发送到邮箱 {email}"
 };

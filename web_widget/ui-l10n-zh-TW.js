@@ -374,5 +374,16 @@ export default {
  "account name, or cli:user": "帳號名稱，或 cli:user",
  "Anything": "全部",
  "On": "對象",
- "IP address": "IP 位址"
+ "IP address": "IP 位址",
+ "Integration token created": "已建立整合權杖",
+ "Integration token revoked": "已撤銷整合權杖",
+ "Integration posted a message": "整合發布了一則訊息",
+ "Retried a delivery": "已重試投遞",
+ "Gave up on a delivery": "已放棄投遞",
+ "Give up": "放棄",
+ "Give up on this delivery to {receiver}? It will not be sent again.": "放棄寄往 {receiver} 的投遞？之後不會再寄送。",
+ "Given up": "已放棄",
+ "The customer asked for replies by email to {email} while away": "客戶要求離開期間的回覆寄到信箱 {email}",
+ "The customer stopped replies by email": "客戶已停止以電子郵件接收回覆",
+ "The customer asked for the transcript by email to {email}": "客戶要求將對話紀錄寄到信箱 {email}"
 };

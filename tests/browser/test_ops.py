@@ -157,7 +157,7 @@ def _failing_deliveries(base_url: str, token: str) -> list[object]:
 
 def test_deliveries_page_lists_failing_webhooks_and_retries_them(tmp_path: Path, new_page) -> None:
     """A webhook receiver that refuses every call shows up on the Deliveries tab; Retry queues
-    it again."""
+    it again; Give up (after a confirmation) drops it, and the audit trail says so."""
     import socket
     import time
 
@@ -188,7 +188,16 @@ def test_deliveries_page_lists_failing_webhooks_and_retries_them(tmp_path: Path,
         expect(row).to_have_count(1)
         expect(row).to_contain_text(f"127.0.0.1:{dead}")
         row.get_by_role("button", name="Retry now").click()
-        expect(row.get_by_role("button")).to_have_text("Queued for a retry")
+        expect(row.get_by_role("button").first).to_have_text("Queued for a retry")
+        # Giving up asks first, then the item is gone for good (and audited).
+        asked: list[str] = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+        row.get_by_role("button", name="Give up").click()
+        expect(row.get_by_role("button").last).to_have_text("Given up")
+        assert asked and f"127.0.0.1:{dead}" in asked[0]
+        assert _failing_deliveries(server.url, token) == []
+        page.get_by_role("tab", name="Audit").click()
+        expect(page.locator("#audit-table tbody")).to_contain_text("Gave up on a delivery")
         assert page.js_errors == []
     finally:
         server.stop()
