@@ -210,7 +210,7 @@ class Bot:
 
     def _confidence(self, scores: MatchScores, rank: int) -> float:
         """Calibrated confidence of the intent at ``rank``, rounded for stable output."""
-        return round(confidence(self.calibration, scores.features(rank)), 4)
+        return round(confidence(self.calibration, scores.feature_values(rank)), 4)
 
     def reply(self, text: str, locale: str | None = None, *, hint: str | None = None) -> Reply:
         """Answer ``text`` in ``locale``, or when None in the language the message is written in.
@@ -233,7 +233,7 @@ class Bot:
         ]
         if conf < self.calibration.threshold:
             return self._no_match(reply_locale, conf, runner_up, scores)
-        margin = float(scores.features(0)[1])
+        margin = scores.feature_values(0)[1]
         if runner_up and margin < self.calibration.ambiguity_margin:
             second = self._by_id[runner_up[0][0]]
             return Reply(
