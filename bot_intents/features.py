@@ -179,10 +179,12 @@ class Vectorizer:
         idf_of = self._idf_unseen_last
         out: list[tuple[list[int], list[float], float]] = []
         for block_index, features, counts in blocks:
-            weights = [
-                idf if count == 1 else (1.0 + math.log(count)) * idf
-                for idf, count in zip(map(idf_of.__getitem__, features), counts, strict=True)
-            ]
+            weights = list(map(idf_of.__getitem__, features))
+            if max(counts) > 1:  # most features occur once, and then weigh their IDF
+                weights = [
+                    idf if count == 1 else (1.0 + math.log(count)) * idf
+                    for idf, count in zip(weights, counts, strict=True)
+                ]
             norm_sq = functools.reduce(operator.add, map(operator.mul, weights, weights), 0.0)
             scale = math.sqrt(self.block_weights[block_index] / total_weight / norm_sq)
             out.append((features, weights, scale))
@@ -206,14 +208,16 @@ class Vectorizer:
         weighted: list[tuple[list[int], list[float], float]],
     ) -> tuple[np.ndarray, np.ndarray]:
         """(feature ids, float32 weights) of the known features of :meth:`_unit`'s output."""
-        features: list[int] = []
-        weights: list[float] = []
-        for block_features, block_weights, scale in weighted:
-            for feature, weight in zip(block_features, block_weights, strict=True):
-                if feature >= 0:
-                    features.append(feature)
-                    weights.append(weight * scale)
-        return np.array(features, dtype=np.int64), np.array(weights, dtype=np.float32)
+        features = np.array(
+            list(itertools.chain.from_iterable(f for f, _, _ in weighted)), dtype=np.int64
+        )
+        weights = np.array(
+            list(itertools.chain.from_iterable(w for _, w, _ in weighted)), dtype=np.float64
+        )
+        # Each weight times its block's scale: the same IEEE double product as _weights'.
+        weights *= np.repeat([scale for _, _, scale in weighted], [len(f) for f, _, _ in weighted])
+        known = features >= 0
+        return features[known], weights[known].astype(np.float32)
 
     def query(self, doc: TextFeatures) -> tuple[np.ndarray, np.ndarray]:
         """Return (feature ids, weights) of ``doc``'s unit vector, known features only."""

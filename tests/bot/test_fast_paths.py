@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import pickle
 import random
+import unicodedata
 from collections.abc import Iterator
 
 import numpy as np
@@ -19,10 +20,12 @@ import pytest
 from bot_intents import Bot
 from bot_intents import features as features_module
 from bot_intents import language as language_module
+from bot_intents import normalize as normalize_module
 from bot_intents.calibration import confidence
 from bot_intents.features import TextFeatures, Vectorizer, extract
 from bot_intents.heldout import load_heldout
 from bot_intents.language import LanguageDetector, language_features
+from bot_intents.normalize import MAX_INPUT_CHARS, _to_space, fold_diacritics, normalize_text
 
 _ALPHABET = (
     "abcdefghijklmnoprstuvwyz ğıişöüç ñáéíóú ạảãàâăđêôơư абвгдежзийклмнопрстуфхцчшщыьэюя "
@@ -155,3 +158,29 @@ def test_reply_confidences_follow_the_calibration_formula(bot: Bot) -> None:
             got = confidence(calibration, scores.feature_values(rank))
             assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
             assert round(got, 4) == round(want, 4), text
+
+
+def _reference_normalize(text: str) -> str:
+    """normalize_text as first written: one Python call per character."""
+    text = text[:MAX_INPUT_CHARS]
+    if not text.isascii():
+        text = text.encode("utf-8", "ignore").decode("utf-8")
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold().translate(str.maketrans("", "", "'’`"))
+    if text.isascii():
+        chars = [c if c.isalnum() else " " for c in text]
+    else:
+        chars = [_to_space(c) for c in fold_diacritics(text)]
+    return " ".join("".join(chars).split())
+
+
+def test_matching_form_equals_the_per_character_computation() -> None:
+    """The memoised translate table normalises every script as the per-character loop did."""
+    rng = random.Random(7)
+    texts = list(MESSAGES)
+    for _ in range(3000):  # any code point, surrogates and unassigned ones included
+        texts.append("".join(chr(rng.randrange(0x30000)) for _ in range(rng.randint(1, 12))))
+    texts += [chr(code) for code in range(0x3000)]
+    for text in texts:
+        assert normalize_text(text) == _reference_normalize(text), repr(text)
+    assert len(normalize_module._MATCHING_FORM) <= normalize_module._FORMS_KEPT
