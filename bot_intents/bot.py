@@ -1,7 +1,10 @@
 """The bot: load a knowledge base once, then answer messages purely and cheaply.
 
 :class:`Bot` holds only immutable data after construction, so one instance can serve every
-thread. ``reply`` never raises for any ``str`` and gives the same reply for the same input.
+thread. The one exception is a memo of the features of each word seen (bounded, rebuilt on
+load, see features.Vectorizer._char_keys and language.LanguageDetector._word_grams): a dict
+whose reads and writes are atomic, and whose entries are pure functions of the word.
+``reply`` never raises for any ``str`` and gives the same reply for the same input.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ class Matcher:
                     bucket.append(doc.normalized)
 
     def score(self, text: str, group: str | None = None) -> MatchScores:
-        """Score ``text`` against every class. Pure: no state changes, safe across threads.
+        """Score ``text`` against every class. Safe across threads; the same text, the same scores.
 
         ``group`` (the message's language) narrows the fuzzy comparison to the best class's
         examples of that group, when it has any.
