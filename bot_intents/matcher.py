@@ -133,14 +133,15 @@ class Matcher:
             uniform = np.full(self.n_classes, 1.0 / self.n_classes)
             zeros = np.zeros(self.n_classes)
             return MatchScores(uniform, zeros, np.arange(self.n_classes), 0.0, True)
-        logits = values @ self.weights[features] + self.bias
-        logits = logits.astype(np.float64)
+        # ndarray.take: the same rows as weights[features], at a third of the cost of fancy
+        # indexing on a (features, classes) matrix (issue 19).
+        logits = (values @ self.weights.take(features, axis=0) + self.bias).astype(np.float64)
         logits -= logits.max()
         probs = np.exp(logits)
         probs /= probs.sum()
-        centroid = (values @ self.centroids[features]).astype(np.float64)
+        centroid = (values @ self.centroids.take(features, axis=0)).astype(np.float64)
         # Stable order: ties broken by class index, so replies are deterministic.
-        order = np.argsort(-probs, kind="stable")
+        order = (-probs).argsort(kind="stable")
         best_texts = self.class_texts[int(order[0])]
         if group is not None:
             best_texts = self.group_texts.get((int(order[0]), group)) or best_texts
