@@ -199,7 +199,7 @@ class LanguageDetector:
             unseen += missing
         scores = self._unseen * unseen
         if known:
-            scores = scores + self._table[known].sum(axis=0, dtype=np.float64)
+            scores = scores + self._table.take(known, axis=0).sum(axis=0, dtype=np.float64)
         return np.asarray(scores, dtype=np.float64), words
 
     def _foreign_script(self, word: str, locale: str) -> bool:
