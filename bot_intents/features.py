@@ -47,8 +47,10 @@ class TextFeatures:
     blocks: tuple[Counter[str], Counter[str], Counter[str]]
 
 
-#: Words whose character n-grams :meth:`Vectorizer._char_keys` remembers (a few MB when full).
-_WORD_CACHE_SIZE = 20_000
+#: Words whose character n-grams :meth:`Vectorizer._char_keys` remembers. Full of made-up
+#: words (every n-gram unseen, so kept as a string) that is about 11 MB; real words' known
+#: n-grams are ids shared with the vocabulary.
+_WORD_CACHE_SIZE = 8192
 
 #: No character below this one is Hangul or a CJK ideograph (see normalize.is_hangul).
 _FIRST_HANGUL = "\u1100"

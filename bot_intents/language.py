@@ -55,7 +55,8 @@ _ALPHA = 0.1
 
 #: Only this many characters are examined: enough to tell any language, and bounded work.
 _MAX_CHARS = 200
-#: Words whose features :meth:`LanguageDetector._word_grams` remembers (about 4 MB when full).
+#: Words whose features :meth:`LanguageDetector._word_grams` remembers (about 6 MB when full:
+#: the rows are ints shared with the index).
 _WORD_CACHE_SIZE = 20_000
 #: Not a letter: no word character, a digit or "_" (numbers that are not digits, such as
 #: "²", were made digits by NFKC already).
