@@ -249,7 +249,7 @@ class Vectorizer:
     def query_text(self, text: str) -> tuple[str, np.ndarray, np.ndarray]:
         """``text``'s normalised form and :meth:`query` of :func:`extract` of it, faster.
 
-        The same numbers to the last bit (tests/bot/test_cache.py checks it): the same
+        The same numbers to the last bit (tests/bot/test_fast_paths.py checks it): the same
         features in the same order, only the character n-grams of a word are remembered.
         """
         normalized = normalize_text(text)

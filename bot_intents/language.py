@@ -10,7 +10,8 @@ the samples of the languages written in them).
 
 Measured against lingua, langid, py3langid, langdetect and pycld2 (BENCHMARKS.md, "Language
 identification"): on our held-out chat messages it is the most accurate, with no dependency,
-about 11 MB and 0.04 ms a message.
+about 11 MB and 0.04 ms a message (about half that since each word's n-grams are remembered,
+issue 19; up to 6 MB more).
 
 Words that the samples of several languages share ("ok", "usdt", "kyc", "2fa") are
 language-neutral and carry no evidence; a message with none left, or too little, keeps the
