@@ -1,7 +1,10 @@
 """The bot: load a knowledge base once, then answer messages purely and cheaply.
 
 :class:`Bot` holds only immutable data after construction, so one instance can serve every
-thread. ``reply`` never raises for any ``str`` and gives the same reply for the same input.
+thread. The one exception is a memo of the features of each word seen (bounded, rebuilt on
+load, see features.Vectorizer._char_keys and language.LanguageDetector._word_grams): a dict
+whose reads and writes are atomic, and whose entries are pure functions of the word.
+``reply`` never raises for any ``str`` and gives the same reply for the same input.
 """
 
 from __future__ import annotations
@@ -210,7 +213,7 @@ class Bot:
 
     def _confidence(self, scores: MatchScores, rank: int) -> float:
         """Calibrated confidence of the intent at ``rank``, rounded for stable output."""
-        return round(confidence(self.calibration, scores.features(rank)), 4)
+        return round(confidence(self.calibration, scores.feature_values(rank)), 4)
 
     def reply(self, text: str, locale: str | None = None, *, hint: str | None = None) -> Reply:
         """Answer ``text`` in ``locale``, or when None in the language the message is written in.
@@ -233,7 +236,7 @@ class Bot:
         ]
         if conf < self.calibration.threshold:
             return self._no_match(reply_locale, conf, runner_up, scores)
-        margin = float(scores.features(0)[1])
+        margin = scores.feature_values(0)[1]
         if runner_up and margin < self.calibration.ambiguity_margin:
             second = self._by_id[runner_up[0][0]]
             return Reply(

@@ -9,6 +9,7 @@ threshold and the ambiguity margin are then chosen on the same held-out predicti
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,9 +104,16 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[np.nda
     return theta[:k], float(theta[k])
 
 
-def confidence(calibration: Calibration, features: np.ndarray) -> float:
-    """Calibrated confidence in [0, 1] for one feature vector."""
-    z = calibration.intercept + float(np.dot(calibration.coef, features[: len(calibration.coef)]))
+def confidence(calibration: Calibration, features: Sequence[float] | np.ndarray) -> float:
+    """Calibrated confidence in [0, 1] for one feature vector.
+
+    Plain floats, no numpy: a bot reply computes four of these, and ``np.dot`` on a tuple and
+    a 4-vector cost more than the arithmetic by far (issue 19).
+    """
+    dot = 0.0
+    for coef, value in zip(calibration.coef, features, strict=False):
+        dot += coef * float(value)
+    z = calibration.intercept + dot
     return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
 

@@ -12,8 +12,10 @@ numpy arrays, so scoring a message is one gather over the message's posting list
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,37 +47,65 @@ class TextFeatures:
     blocks: tuple[Counter[str], Counter[str], Counter[str]]
 
 
-def extract(text: str, config: FeatureConfig) -> TextFeatures:
-    """Normalise ``text`` and count its word, bigram and character n-gram features."""
-    normalized = normalize_text(text)
-    tokens = tokenize(normalized)
+#: Words whose character n-grams :meth:`Vectorizer._char_keys` remembers. Full of made-up
+#: words (every n-gram unseen, so kept as a string) that is about 11 MB; real words' known
+#: n-grams are ids shared with the vocabulary.
+_WORD_CACHE_SIZE = 8192
+
+#: No character below this one is Hangul or a CJK ideograph (see normalize.is_hangul).
+_FIRST_HANGUL = "\u1100"
+
+
+def _hangul_word(token: str) -> bool:
+    """Whether ``token`` starts with a Hangul letter (below U+1100 none is: no test needed)."""
+    return token[0] >= _FIRST_HANGUL and is_hangul(token[0])
+
+
+def _word_features(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The word and word-bigram features of a message's tokens, in order."""
     # Korean words carry their particles and endings ("비번을", "비번이", "비번"): as whole
     # words they rarely recur, and an unseen word only dilutes the vector. They count through
     # their syllable n-grams below instead (which hold a short word whole, padded). Measured on
     # the Korean held-out set: top-1 0.926 -> 0.963, mean best probability 0.66 -> 0.74.
-    words: Counter[str] = Counter(t for t in tokens if not is_hangul(t[0]))
-    bigrams: Counter[str] = Counter(
+    words = [t for t in tokens if not _hangul_word(t)]
+    bigrams = [
         f"{a} {b}"
         for a, b in itertools.pairwise(tokens)
-        if not (is_hangul(a[0]) or is_hangul(b[0]))
-    )
-    chars: Counter[str] = Counter()
+        if not (_hangul_word(a) or _hangul_word(b))
+    ]
+    return words, bigrams
+
+
+def _char_grams(raw: str, config: FeatureConfig) -> list[str]:
+    """The character n-gram features of one word of normalised text, in order."""
+    first = raw[0]
+    if first >= _FIRST_HANGUL and is_cjk(first):
+        # Chinese runs: unigrams/bigrams already cover them; add trigrams for phrases.
+        run = "".join(c for c in raw if is_cjk(c))
+        return [run[i : i + 3] for i in range(len(run) - 2)]
+    padded = f" {raw} "
+    low, high = config.char_min, config.char_max
+    if first >= _FIRST_HANGUL and is_hangul(first):
+        # A Hangul syllable is a whole consonant-vowel(-consonant) block, so two of them
+        # already make a morpheme ("비밀", "번호"): 2-4-grams, not 3-5.
+        low, high = 2, 4
+    size = len(padded)
+    return [padded[i : i + n] for n in range(low, high + 1) for i in range(size - n + 1)]
+
+
+def extract(text: str, config: FeatureConfig) -> TextFeatures:
+    """Normalise ``text`` and count its word, bigram and character n-gram features."""
+    normalized = normalize_text(text)
+    tokens = tokenize(normalized)
+    words, bigrams = _word_features(tokens)
+    # Each Counter is built from one list: Counter.update costs microseconds a call, and the
+    # features of a message used to take some twenty of them (issue 19).
+    grams: list[str] = []
     if config.char_weight > 0:
         for raw in normalized.split():
-            if is_cjk(raw[0]):
-                # Chinese runs: unigrams/bigrams already cover them; add trigrams for phrases.
-                run = "".join(c for c in raw if is_cjk(c))
-                chars.update(run[i : i + 3] for i in range(len(run) - 2))
-                continue
-            padded = f" {raw} "
-            low, high = config.char_min, config.char_max
-            if is_hangul(raw[0]):
-                # A Hangul syllable is a whole consonant-vowel(-consonant) block, so two of them
-                # already make a morpheme ("비밀", "번호"): 2-4-grams, not 3-5.
-                low, high = 2, 4
-            for n in range(low, high + 1):
-                chars.update(padded[i : i + n] for i in range(len(padded) - n + 1))
-    return TextFeatures(normalized, tuple(tokens), (words, bigrams, chars))
+            grams += _char_grams(raw, config)
+    blocks = (Counter(words), Counter(bigrams), Counter(grams))
+    return TextFeatures(normalized, tuple(tokens), blocks)
 
 
 class Vectorizer:
@@ -106,9 +136,12 @@ class Vectorizer:
         self._lookup: list[dict[str, int]] = [{}, {}, {}]
         for key, feature in self.vocab.items():
             self._lookup[int(key[0])][key[1:]] = feature
-        self._idf = self.idf.tolist()
         #: IDF given to a feature never seen in the examples (it still lowers the cosine).
         self.unseen_idf = math.log(n_docs + 1) + 1.0
+        #: The IDF by feature id, and at index -1 (an unseen feature's id) the unseen IDF.
+        self._idf_unseen_last = [*self.idf.tolist(), self.unseen_idf]
+        #: word of normalised text -> :meth:`_char_keys` of it.
+        self._words_seen: dict[str, tuple[int | str, ...]] = {}
         columns: list[list[tuple[int, float]]] = [[] for _ in keys]
         for row, doc in enumerate(documents):
             for feature, weight in self._weights(doc):
@@ -127,36 +160,117 @@ class Vectorizer:
         )
         self.n_rows = n_docs
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the word cache (a fitted bot is cached on disk, see loading.py)."""
+        state = self.__dict__.copy()
+        state["_words_seen"] = {}
+        return state
+
+    def _unit(
+        self, blocks: Sequence[tuple[int, list[int], Iterable[int]]]
+    ) -> list[tuple[list[int], list[float], float]]:
+        """Per block: feature ids (-1 when unseen), raw TF-IDF weights, and the unit scale.
+
+        ``blocks`` holds each non-empty block to weigh: its index, its features' ids and
+        their counts. Weighted with ``map`` and comprehensions rather than a loop: a message
+        has 100-200 features and this runs on every bot reply (issue 19). The squared norm is
+        summed left to right on every Python version (``sum`` compensates since 3.12), so a
+        feature weighs the same to the last bit when fitting and when scoring.
+        """
+        total_weight = sum(self.block_weights[i] for i, _, _ in blocks)
+        idf_of = self._idf_unseen_last
+        out: list[tuple[list[int], list[float], float]] = []
+        for block_index, features, counts in blocks:
+            weights = list(map(idf_of.__getitem__, features))
+            if max(counts) > 1:  # most features occur once, and then weigh their IDF
+                weights = [
+                    idf if count == 1 else (1.0 + math.log(count)) * idf
+                    for idf, count in zip(weights, counts, strict=True)
+                ]
+            norm_sq = functools.reduce(operator.add, map(operator.mul, weights, weights), 0.0)
+            scale = math.sqrt(self.block_weights[block_index] / total_weight / norm_sq)
+            out.append((features, weights, scale))
+        return out
+
     def _weights(self, doc: TextFeatures) -> list[tuple[int, float]]:
         """Return (feature id or -1 when unseen, weight) pairs of one document's unit vector."""
-        out: list[tuple[int, float]] = []
-        active = [
-            (i, block) for i, block in enumerate(doc.blocks) if block and self.block_weights[i] > 0
+        blocks = [
+            (i, list(map(self._lookup[i].get, block, itertools.repeat(-1))), block.values())
+            for i, block in enumerate(doc.blocks)
+            if block and self.block_weights[i] > 0
         ]
-        total_weight = sum(self.block_weights[i] for i, _ in active)
-        idf_of = self._idf
-        for block_index, block in active:
-            pairs: list[tuple[int, float]] = []
-            norm_sq = 0.0
-            lookup = self._lookup[block_index]
-            for key, count in block.items():
-                feature = lookup.get(key, -1)
-                idf = idf_of[feature] if feature >= 0 else self.unseen_idf
-                weight = idf if count == 1 else (1.0 + math.log(count)) * idf
-                pairs.append((feature, weight))
-                norm_sq += weight * weight
-            scale = math.sqrt(self.block_weights[block_index] / total_weight / norm_sq)
-            out.extend((feature, weight * scale) for feature, weight in pairs)
-        return out
+        return [
+            (feature, weight * scale)
+            for features, weights, scale in self._unit(blocks)
+            for feature, weight in zip(features, weights, strict=True)
+        ]
+
+    @staticmethod
+    def _known(
+        weighted: list[tuple[list[int], list[float], float]],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(feature ids, float32 weights) of the known features of :meth:`_unit`'s output."""
+        features = np.array(
+            list(itertools.chain.from_iterable(f for f, _, _ in weighted)), dtype=np.int64
+        )
+        weights = np.array(
+            list(itertools.chain.from_iterable(w for _, w, _ in weighted)), dtype=np.float64
+        )
+        # Each weight times its block's scale: the same IEEE double product as _weights'.
+        weights *= np.repeat([scale for _, _, scale in weighted], [len(f) for f, _, _ in weighted])
+        known = features >= 0
+        return features[known], weights[known].astype(np.float32)
 
     def query(self, doc: TextFeatures) -> tuple[np.ndarray, np.ndarray]:
         """Return (feature ids, weights) of ``doc``'s unit vector, known features only."""
-        pairs = [(f, w) for f, w in self._weights(doc) if f >= 0]
-        if not pairs:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        features = np.fromiter((f for f, _ in pairs), dtype=np.int64, count=len(pairs))
-        weights = np.fromiter((w for _, w in pairs), dtype=np.float32, count=len(pairs))
-        return features, weights
+        blocks = [
+            (i, list(map(self._lookup[i].get, block, itertools.repeat(-1))), block.values())
+            for i, block in enumerate(doc.blocks)
+            if block and self.block_weights[i] > 0
+        ]
+        return self._known(self._unit(blocks))
+
+    def _char_keys(self, raw: str) -> tuple[int | str, ...]:
+        """The character n-grams of one word: the feature id of each, or the gram if unseen.
+
+        Memoised: customers reuse the same few thousand words, and cutting each into n-grams
+        and looking them up was a third of a reply's cost (issue 19). Bounded by emptying the
+        cache when full, so hostile text cannot grow it.
+        """
+        keys = self._words_seen.get(raw)
+        if keys is None:
+            grams = _char_grams(raw, self.config)
+            keys = tuple(map(self._lookup[2].get, grams, grams))
+            if len(self._words_seen) >= _WORD_CACHE_SIZE:
+                self._words_seen.clear()
+            self._words_seen[raw] = keys
+        return keys
+
+    def query_text(self, text: str) -> tuple[str, np.ndarray, np.ndarray]:
+        """``text``'s normalised form and :meth:`query` of :func:`extract` of it, faster.
+
+        The same numbers to the last bit (tests/bot/test_fast_paths.py checks it): the same
+        features in the same order, only the character n-grams of a word are remembered.
+        """
+        normalized = normalize_text(text)
+        words, bigrams = _word_features(tokenize(normalized))
+        blocks: list[tuple[int, list[int], Iterable[int]]] = []
+        for block_index, keys in ((0, words), (1, bigrams)):
+            if keys and self.block_weights[block_index] > 0:
+                counts = Counter(keys)
+                ids = list(map(self._lookup[block_index].get, counts, itertools.repeat(-1)))
+                blocks.append((block_index, ids, counts.values()))
+        if self.block_weights[2] > 0:
+            grams: list[int | str] = []
+            for raw in normalized.split():
+                grams += self._char_keys(raw)
+            if grams:
+                char_counts = Counter(grams)
+                # An unseen gram is its own key (two unseen grams count apart), id -1.
+                ids = [key if key.__class__ is int else -1 for key in char_counts]
+                blocks.append((2, ids, char_counts.values()))
+        features, weights = self._known(self._unit(blocks))
+        return normalized, features, weights
 
     def cosine(self, features: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Cosine similarity of a query vector (from :meth:`query`) to every fitted row."""

@@ -10,7 +10,8 @@ the samples of the languages written in them).
 
 Measured against lingua, langid, py3langid, langdetect and pycld2 (BENCHMARKS.md, "Language
 identification"): on our held-out chat messages it is the most accurate, with no dependency,
-about 11 MB and 0.04 ms a message.
+about 11 MB and 0.04 ms a message (about half that since each word's n-grams are remembered,
+issue 19; up to 6 MB more).
 
 Words that the samples of several languages share ("ok", "usdt", "kyc", "2fa") are
 language-neutral and carry no evidence; a message with none left, or too little, keeps the
@@ -55,6 +56,9 @@ _ALPHA = 0.1
 
 #: Only this many characters are examined: enough to tell any language, and bounded work.
 _MAX_CHARS = 200
+#: Words whose features :meth:`LanguageDetector._word_grams` remembers (about 6 MB when full:
+#: the rows are ints shared with the index).
+_WORD_CACHE_SIZE = 20_000
 #: Not a letter: no word character, a digit or "_" (numbers that are not digits, such as
 #: "²", were made digits by NFKC already).
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
@@ -158,16 +162,46 @@ class LanguageDetector:
             table[missing, column] = np.float32(unseen[column])
         self._table = table
         self._unseen = unseen
+        #: word -> (rows of its features in the table, number of unseen features).
+        self._words_seen: dict[str, tuple[tuple[int, ...], int]] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the word cache (a fitted bot is cached on disk, see loading.py)."""
+        state = self.__dict__.copy()
+        state["_words_seen"] = {}
+        return state
+
+    def _word_grams(self, word: str) -> tuple[tuple[int, ...], int]:
+        """Rows of :attr:`_table` of ``word``'s features, in order, and how many are unseen.
+
+        Memoised: customers reuse the same few thousand words, and cutting a word into
+        n-grams and looking each up was most of the cost of a message (measured: issue 19).
+        The cache is bounded by emptying it when full, so hostile text cannot grow it.
+        """
+        entry = self._words_seen.get(word)
+        if entry is None:
+            grams = language_features(word)
+            known = tuple(i for i in map(self._index.get, grams) if i is not None)
+            entry = (known, len(grams) - len(known))
+            if len(self._words_seen) >= _WORD_CACHE_SIZE:
+                self._words_seen.clear()
+            self._words_seen[word] = entry
+        return entry
 
     def _evidence(self, text: str) -> tuple[np.ndarray, list[str]]:
         """Log-likelihood per language of the non-neutral words of ``text``, and those words."""
         words = [w for w in _clean(text).split() if w not in self.neutral_words]
-        grams = language_features(" ".join(words))
-        index = self._index
-        known = [i for i in map(index.get, grams) if i is not None]
-        scores = self._unseen * (len(grams) - len(known))
+        # The features of the joined words are those of each word in turn, so the rows (and
+        # their order, hence the float sum) are exactly those of language_features(" ".join()).
+        known: list[int] = []
+        unseen = 0
+        for word in words:
+            rows, missing = self._word_grams(word)
+            known += rows
+            unseen += missing
+        scores = self._unseen * unseen
         if known:
-            scores = scores + self._table[known].sum(axis=0, dtype=np.float64)
+            scores = scores + self._table.take(known, axis=0).sum(axis=0, dtype=np.float64)
         return np.asarray(scores, dtype=np.float64), words
 
     def _foreign_script(self, word: str, locale: str) -> bool:

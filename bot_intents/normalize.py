@@ -114,9 +114,34 @@ def _to_space(char: str) -> str:
     return char
 
 
+class _MatchingForms(dict[int, str]):
+    """A ``str.translate`` table: each character folded (:func:`fold_diacritics`), then
+    punctuation, symbols and controls as spaces and combining marks dropped (:func:`_to_space`).
+
+    Filled as characters are met (one ``translate`` in C instead of a Python call per
+    character: issue 19), ASCII up front; past :data:`_FORMS_KEPT` characters a new one is
+    worked out each time instead of kept, so no input can grow the table without bound.
+    """
+
+    def __missing__(self, code: int) -> str:
+        form = "".join(map(_to_space, chr(code).translate(_FOLD)))
+        if len(self) < _FORMS_KEPT:
+            self[code] = form
+        return form
+
+
+#: Distinct characters whose matching form is kept (a few hundred cover our seven languages).
+_FORMS_KEPT = 8192
+
+
 def fold_diacritics(text: str) -> str:
     """Fold accented Latin and Cyrillic letters to their base letters (casefolded input)."""
     return text.translate(_FOLD)
+
+
+_MATCHING_FORM = _MatchingForms()
+for _code in range(128):
+    _MATCHING_FORM[_code] = _MATCHING_FORM.__missing__(_code)
 
 
 @lru_cache(maxsize=65536)
@@ -162,12 +187,8 @@ def normalize_text(text: str) -> str:
         # Lone surrogates would make later encoding raise; drop them up front.
         text = text.encode("utf-8", "ignore").decode("utf-8")
         text = unicodedata.normalize("NFKC", text)
-    text = text.casefold().translate(_APOSTROPHES)
-    if text.isascii():
-        chars = [c if c.isalnum() else " " for c in text]
-    else:
-        chars = [_to_space(c) for c in fold_diacritics(text)]
-    return " ".join("".join(chars).split())
+    text = text.casefold().translate(_APOSTROPHES).translate(_MATCHING_FORM)
+    return " ".join(text.split())
 
 
 def is_cjk(char: str) -> bool:
