@@ -51,7 +51,7 @@ async def _measure(count: int) -> dict[str, dict[str, float]]:
                 await store.followups.set(cid, "me@example.com", now=now)
 
             def reply(cid: str, digest: bool) -> NewEvent:
-                also = ()
+                also: tuple[tuple[str, tuple[object, ...]], ...] = ()
                 if digest:
                     also = (
                         Followups.digest_with_event(
