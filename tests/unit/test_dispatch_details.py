@@ -1,0 +1,111 @@
+"""The dispatcher's details that mutation testing found unpinned: what a restored chat counts
+for, which handling times feed the estimate, and the head starts and figures customers and
+operators are shown, to the second."""
+
+from __future__ import annotations
+
+from chatd.domain.dispatch import Dispatcher
+from chatd.domain.queue import QueueEntry
+from chatd.domain.routing import AgentProfile
+from chatd.domain.wait import WaitEstimator
+
+
+def profile(agent_id: str, capacity: int = 3, languages: tuple[str, ...] = ("en",)) -> AgentProfile:
+    return AgentProfile(agent_id, agent_id.title(), capacity, languages)
+
+
+def waiting(cid: str, at: float, priority: str = "normal", locale: str = "en") -> QueueEntry:
+    return QueueEntry(cid, priority, at, locale)
+
+
+def test_an_attach_with_a_time_counts_as_an_assignment_for_idle_fairness() -> None:
+    """Restoring a chat with ``now`` makes that agent the most recently assigned: at equal load
+    the next customer goes to the other agent, who has waited longer."""
+    dispatcher = Dispatcher()
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.agent_online(profile("bob"), now=0.0)
+    dispatcher.attach("ann", "old-1", now=50.0)
+    dispatcher.attach("bob", "old-2", now=10.0)
+    agent = dispatcher.agent("ann")
+    assert agent is not None and agent.last_assigned_at == 50.0
+    dispatcher.enqueue(waiting("c1", 60.0), now=60.0)
+    assert [a.agent_id for a in dispatcher.assign_ready(60.0)] == ["bob"]
+
+
+def test_an_attach_without_a_time_leaves_the_idle_time_alone() -> None:
+    """Restoring without ``now`` keeps the agent's last-assigned time as it was."""
+    dispatcher = Dispatcher()
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.attach("ann", "old-1", now=50.0)
+    dispatcher.attach("ann", "old-2")
+    agent = dispatcher.agent("ann")
+    assert agent is not None and agent.last_assigned_at == 50.0
+
+
+def test_handling_times_reported_later_weigh_more() -> None:
+    """A chat closed a half-life after another counts twice as much in the mean handling time:
+    the release passes its time to the estimator."""
+    estimator = WaitEstimator(prior_handle_s=300.0, half_life_s=1800.0, prior_weight=1e-9)
+    dispatcher = Dispatcher(estimator=estimator)
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.attach("ann", "c1")
+    dispatcher.attach("ann", "c2")
+    dispatcher.release("ann", "c1", now=0.0, handled_s=100.0)
+    dispatcher.release("ann", "c2", now=1800.0, handled_s=400.0)
+    # weights 0.5 and 1: (50 + 400) / 1.5
+    assert abs(estimator.mean_handle_s() - 300.0) < 1e-6
+
+
+def _surge(enqueued_at: float) -> Dispatcher:
+    """One busy seat (h = 300 s) and urgent customers arriving faster than it frees up."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for _ in range(10):  # a decayed count of 10: about 0.0116 urgent arrivals a second
+        estimator.observe_enqueue("urgent", enqueued_at)
+    dispatcher = Dispatcher(estimator=estimator)
+    dispatcher.agent_online(profile("ann", capacity=1), now=0.0)
+    dispatcher.attach("ann", "busy")
+    dispatcher.enqueue(waiting("c1", enqueued_at), now=enqueued_at)
+    return dispatcher
+
+
+def test_the_head_starts_of_higher_classes_shrink_by_the_time_waited() -> None:
+    """A normal customer is overtaken by urgent arrivals for 900 s and VIP ones for 300 s from
+    when it joined; what it is told equals the estimator's answer for exactly those windows,
+    and 100 s later for windows 100 s shorter."""
+    for waited in (0.0, 100.0):
+        dispatcher = _surge(1000.0)
+        status = dispatcher.queue_status("c1", 1000.0 + waited)
+        reference = _surge(1000.0).estimator.estimate(
+            1,
+            slots=1,
+            free_slots=0,
+            now=1000.0 + waited,
+            head_starts={"urgent": 900.0 - waited, "vip": 300.0 - waited},
+        )
+        assert status is not None and reference is not None
+        assert (status.estimated_wait_s, status.wait_low_s, status.wait_high_s) == (
+            reference.expected_s,
+            reference.low_s,
+            reference.high_s,
+        )
+    # The surge matters: without overtaking the customer would wait one handling time.
+    assert status.estimated_wait_s is not None and status.estimated_wait_s > 1000.0
+
+
+def test_an_urgent_customer_is_overtaken_by_nobody() -> None:
+    """The highest class gets no head starts: its wait is one handling time even in a surge."""
+    dispatcher = _surge(1000.0)
+    dispatcher.leave("c1", now=1000.0)
+    dispatcher.enqueue(waiting("u1", 1000.0, "urgent"), now=1000.0)
+    status = dispatcher.queue_status("u1", 1000.0)
+    assert status is not None and status.estimated_wait_s == 300.0
+
+
+def test_the_oldest_wait_is_zero_at_the_instant_of_joining() -> None:
+    """Operators see an oldest wait of 0.0 s for a customer who has just joined, 0.5 s half a
+    second later."""
+    dispatcher = Dispatcher()
+    dispatcher.enqueue(waiting("c1", 10.0), now=10.0)
+    assert dispatcher.overview(now=10.0)["oldest_wait_s"] == 0.0
+    assert dispatcher.overview(now=10.5)["oldest_wait_s"] == 0.5
+    assert dispatcher.overview(now=9.0)["oldest_wait_s"] == 0.0  # a clock step back
