@@ -49,6 +49,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_signin.py",
             "tests/unit/test_simulate.py",
             "tests/unit/test_wait.py",
+            "tests/unit/test_wait_details.py",
             # A 40-second statistical check (the simulated M/M/c mean wait against Erlang C)
             # would run for every surviving mutant of the queue, dispatch and wait modules.
             "-k",

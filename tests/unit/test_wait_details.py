@@ -1,0 +1,154 @@
+"""The wait estimator's details that mutation testing found unpinned: its parameter checks and
+defaults, the exact edges of its inputs, and figures a customer is shown, to the second."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from chatd.domain.wait import (
+    FLOW_HALF_LIFE_S,
+    MODEL_ERROR,
+    PRIOR_EXPOSURE_S,
+    WaitEstimate,
+    WaitEstimator,
+    erlang_quantile,
+)
+
+BARE = {"model_error": 0.0}
+
+
+# -- parameters ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"prior_handle_s": 0.0}, "prior_handle_s must be > 0, got 0.0"),
+        ({"prior_handle_s": -1.0}, "prior_handle_s must be > 0, got -1.0"),
+        ({"prior_handle_s": math.inf}, "prior_handle_s must be > 0, got inf"),
+        ({"prior_handle_s": math.nan}, "prior_handle_s must be > 0, got nan"),
+        ({"half_life_s": 0.0}, "half_life_s must be > 0, got 0.0"),
+        ({"half_life_s": math.inf}, "half_life_s must be > 0, got inf"),
+        ({"half_life_s": math.nan}, "half_life_s must be > 0, got nan"),
+        ({"flow_half_life_s": 0.0}, "flow_half_life_s must be > 0, got 0.0"),
+        ({"flow_half_life_s": math.inf}, "flow_half_life_s must be > 0, got inf"),
+        ({"prior_weight": 0.0}, "prior_weight must be > 0, got 0.0"),
+        ({"prior_weight": math.inf}, "prior_weight must be > 0, got inf"),
+        ({"prior_weight": math.nan}, "prior_weight must be > 0, got nan"),
+        ({"low_quantile": 0.0}, "quantiles must satisfy 0 < low_quantile < high_quantile < 1"),
+        ({"high_quantile": 1.0}, "quantiles must satisfy 0 < low_quantile < high_quantile < 1"),
+        ({"low_quantile": 0.5, "high_quantile": 0.5}, "quantiles must satisfy"),
+        ({"model_error": -0.01}, "model_error must be >= 0, got -0.01"),
+        ({"model_error": math.inf}, "model_error must be >= 0, got inf"),
+        ({"model_error": math.nan}, "model_error must be >= 0, got nan"),
+    ],
+)
+def test_a_bad_setting_is_refused_with_its_name_and_value(
+    kwargs: dict[str, float], message: str
+) -> None:
+    """Each setting out of range raises ValueError naming the setting and the value."""
+    with pytest.raises(ValueError) as error:
+        WaitEstimator(**kwargs)
+    assert str(error.value).startswith(message)
+
+
+def test_the_smallest_valid_settings_are_accepted() -> None:
+    """Any positive handling time, half-life and prior weight, quantiles just inside (0, 1)
+    and a model error of zero are valid."""
+    estimator = WaitEstimator(
+        prior_handle_s=1e-6,
+        half_life_s=1e-6,
+        prior_weight=1e-6,
+        low_quantile=1e-6,
+        high_quantile=1.0 - 1e-6,
+        flow_half_life_s=1e-6,
+        model_error=0.0,
+    )
+    assert estimator.mean_handle_s() == pytest.approx(1e-6)
+    assert (estimator.low_quantile, estimator.high_quantile) == (1e-6, 1.0 - 1e-6)
+
+
+def test_the_defaults_are_those_documented() -> None:
+    """A 300 s prior worth 3 chats, a 30-minute half-life, the 10th-90th percentiles, the
+    flows' ten-minute memory and the measured model error."""
+    estimator = WaitEstimator()
+    assert estimator.mean_handle_s() == 300.0
+    assert (estimator.low_quantile, estimator.high_quantile) == (0.1, 0.9)
+    estimator.observe_handling(0.0, now=0.0)
+    assert estimator.mean_handle_s() == pytest.approx(3 * 300.0 / 4)
+    estimator.observe_handling(0.0, now=1800.0)  # the first now weighs 0.5
+    assert estimator.mean_handle_s() == pytest.approx(3 * 300.0 / 4.5)
+    estimator.observe_enqueue("urgent", now=0.0)
+    k = math.log(2.0) / FLOW_HALF_LIFE_S
+    assert estimator.arrival_rate("urgent", FLOW_HALF_LIFE_S) == pytest.approx(0.5 * k)
+    explicit = WaitEstimator(model_error=MODEL_ERROR)
+    assert WaitEstimator().estimate(40, slots=4, free_slots=0, now=0.0) == explicit.estimate(
+        40, slots=4, free_slots=0, now=0.0
+    )
+    assert WaitEstimator().estimate(40, slots=4, free_slots=0, now=0.0) != WaitEstimator(
+        **BARE
+    ).estimate(40, slots=4, free_slots=0, now=0.0)
+
+
+@pytest.mark.parametrize(
+    ("position", "kwargs", "message"),
+    [
+        (0, {}, "position must be >= 1, got 0"),
+        (1, {"slots": -1}, "slots and free_slots must be >= 0"),
+        (1, {"free_slots": -1}, "slots and free_slots must be >= 0"),
+        (2, {"pool_ahead": -1}, "pool_ahead and passable_ahead must be >= 0"),
+        (2, {"passable_ahead": -1}, "pool_ahead and passable_ahead must be >= 0"),
+        (2, {"pool_ahead": 2}, "pool_ahead and passable_ahead must be >= 0"),
+        (3, {"pool_ahead": 1, "passable_ahead": 2}, "pool_ahead and passable_ahead"),
+    ],
+)
+def test_impossible_queue_figures_are_refused(
+    position: int, kwargs: dict[str, int], message: str
+) -> None:
+    """A position below 1, negative seats and more people ahead than the position has are
+    refused (even with no agent online)."""
+    figures = {"slots": 0, "free_slots": 0, **kwargs}
+    with pytest.raises(ValueError) as error:
+        WaitEstimator().estimate(position, now=0.0, **figures)  # type: ignore[arg-type]
+    assert str(error.value).startswith(message)
+
+
+def test_everyone_ahead_may_be_counted() -> None:
+    """``pool_ahead + passable_ahead`` may be the whole ``position - 1`` people ahead."""
+    estimate = WaitEstimator(**BARE).estimate(
+        3, slots=2, free_slots=0, now=0.0, pool_slots=1, pool_ahead=1, passable_ahead=1
+    )
+    assert estimate is not None
+
+
+def test_erlang_quantile_refuses_bad_arguments_by_name() -> None:
+    """A shape below 1, a rate that is not positive and p outside (0, 1) are named."""
+    for args, message in (
+        ((0, 1.0, 0.5), "shape must be >= 1, got 0"),
+        ((1, 0.0, 0.5), "rate must be > 0, got 0.0"),
+        ((1, math.nan, 0.5), "rate must be > 0, got nan"),
+        ((1, 1.0, 0.0), "p must be in (0, 1), got 0.0"),
+        ((1, 1.0, 1.0), "p must be in (0, 1), got 1.0"),
+    ):
+        with pytest.raises(ValueError) as error:
+            erlang_quantile(*args)
+        assert str(error.value) == message
+    assert erlang_quantile(1, 2.0, 0.5) == pytest.approx(math.log(2.0) / 2.0)
+
+
+def test_prior_exposure_is_an_hour() -> None:
+    """One quitter and no waiting yet: the hazard is 1 / 3600 s."""
+    estimator = WaitEstimator()
+    estimator.observe_dequeue(now=0.0, abandoned=True)
+    assert PRIOR_EXPOSURE_S == 3600.0
+    assert estimator.abandon_rate(0.0) == pytest.approx(1.0 / 3600.0)
+
+
+def test_free_seats_cover_exactly_their_positions() -> None:
+    """With 2 free seats position 2 waits 0 and position 3 waits for one departure."""
+    estimator = WaitEstimator(prior_handle_s=300.0, **BARE)
+    assert estimator.estimate(2, slots=3, free_slots=2, now=0.0) == WaitEstimate(0.0, 0.0, 0.0)
+    third = estimator.estimate(3, slots=3, free_slots=2, now=0.0)
+    assert third is not None and third.expected_s == 100.0
