@@ -56,7 +56,7 @@ def test_handling_times_reported_later_weigh_more() -> None:
     assert abs(estimator.mean_handle_s() - 300.0) < 1e-6
 
 
-def _surge(enqueued_at: float) -> Dispatcher:
+def _surge(enqueued_at: float, priority: str = "normal") -> Dispatcher:
     """One busy seat (h = 300 s) and urgent customers arriving faster than it frees up."""
     estimator = WaitEstimator(prior_handle_s=300.0)
     for _ in range(10):  # a decayed count of 10: about 0.0116 urgent arrivals a second
@@ -64,23 +64,24 @@ def _surge(enqueued_at: float) -> Dispatcher:
     dispatcher = Dispatcher(estimator=estimator)
     dispatcher.agent_online(profile("ann", capacity=1), now=0.0)
     dispatcher.attach("ann", "busy")
-    dispatcher.enqueue(waiting("c1", enqueued_at), now=enqueued_at)
+    dispatcher.enqueue(waiting("c1", enqueued_at, priority), now=enqueued_at)
     return dispatcher
 
 
 def test_the_head_starts_of_higher_classes_shrink_by_the_time_waited() -> None:
     """A normal customer is overtaken by urgent arrivals for 900 s and VIP ones for 300 s from
     when it joined; what it is told equals the estimator's answer for exactly those windows,
-    and 100 s later for windows 100 s shorter."""
-    for waited in (0.0, 100.0):
+    100 s later for windows 100 s shorter, 899 s later for the last second of urgent ones."""
+    for waited in (0.0, 100.0, 899.0):
         dispatcher = _surge(1000.0)
         status = dispatcher.queue_status("c1", 1000.0 + waited)
+        windows = {"urgent": 900.0 - waited, "vip": 300.0 - waited}
         reference = _surge(1000.0).estimator.estimate(
             1,
             slots=1,
             free_slots=0,
             now=1000.0 + waited,
-            head_starts={"urgent": 900.0 - waited, "vip": 300.0 - waited},
+            head_starts={priority: s for priority, s in windows.items() if s > 0.0},
         )
         assert status is not None and reference is not None
         assert (status.estimated_wait_s, status.wait_low_s, status.wait_high_s) == (
@@ -88,16 +89,24 @@ def test_the_head_starts_of_higher_classes_shrink_by_the_time_waited() -> None:
             reference.low_s,
             reference.high_s,
         )
-    # The surge matters: without overtaking the customer would wait one handling time.
-    assert status.estimated_wait_s is not None and status.estimated_wait_s > 1000.0
+        if waited == 0.0:  # the surge matters: without it the wait is one handling time
+            assert status.estimated_wait_s is not None and status.estimated_wait_s > 1000.0
+
+
+def test_a_vip_customer_is_overtaken_by_urgent_arrivals_for_the_difference() -> None:
+    """A VIP customer is overtaken by urgent arrivals for 900 - 300 = 600 s only."""
+    status = _surge(1000.0, "vip").queue_status("c1", 1000.0)
+    reference = _surge(1000.0, "vip").estimator.estimate(
+        1, slots=1, free_slots=0, now=1000.0, head_starts={"urgent": 600.0}
+    )
+    assert status is not None and reference is not None
+    assert status.estimated_wait_s == reference.expected_s
+    assert status.wait_high_s == reference.high_s
 
 
 def test_an_urgent_customer_is_overtaken_by_nobody() -> None:
     """The highest class gets no head starts: its wait is one handling time even in a surge."""
-    dispatcher = _surge(1000.0)
-    dispatcher.leave("c1", now=1000.0)
-    dispatcher.enqueue(waiting("u1", 1000.0, "urgent"), now=1000.0)
-    status = dispatcher.queue_status("u1", 1000.0)
+    status = _surge(1000.0, "urgent").queue_status("c1", 1000.0)
     assert status is not None and status.estimated_wait_s == 300.0
 
 
