@@ -5,7 +5,7 @@ operators are shown, to the second."""
 from __future__ import annotations
 
 from chatd.domain.dispatch import Dispatcher
-from chatd.domain.queue import QueueEntry
+from chatd.domain.queue import FairQueue, QueueEntry
 from chatd.domain.routing import AgentProfile
 from chatd.domain.wait import WaitEstimator
 
@@ -118,3 +118,13 @@ def test_the_oldest_wait_is_zero_at_the_instant_of_joining() -> None:
     assert dispatcher.overview(now=10.0)["oldest_wait_s"] == 0.0
     assert dispatcher.overview(now=10.5)["oldest_wait_s"] == 0.5
     assert dispatcher.overview(now=9.0)["oldest_wait_s"] == 0.0  # a clock step back
+
+
+def test_a_given_queue_and_its_boosts_are_used() -> None:
+    """A dispatcher built on a queue with a 60 s urgent head start serves by that queue."""
+    queue = FairQueue({"urgent": 60.0})
+    dispatcher = Dispatcher(queue=queue)
+    assert dispatcher.queue is queue
+    dispatcher.enqueue(waiting("n", 0.0), now=0.0)
+    dispatcher.enqueue(waiting("u", 61.0, "urgent"), now=61.0)
+    assert [entry.conversation_id for entry in queue.ordered()] == ["n", "u"]
