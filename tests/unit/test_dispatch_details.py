@@ -128,3 +128,17 @@ def test_a_given_queue_and_its_boosts_are_used() -> None:
     dispatcher.enqueue(waiting("n", 0.0), now=0.0)
     dispatcher.enqueue(waiting("u", 61.0, "urgent"), now=61.0)
     assert [entry.conversation_id for entry in queue.ordered()] == ["n", "u"]
+
+
+def test_every_known_agent_is_listed_by_id_whatever_its_status() -> None:
+    """``agents()`` lists online, away and offline agents, sorted by id."""
+    dispatcher = Dispatcher()
+    for agent_id in ("cat", "ann", "bob"):
+        dispatcher.agent_online(profile(agent_id), now=0.0)
+    dispatcher.agent_away("bob", now=1.0)
+    dispatcher.agent_offline("cat", now=1.0)
+    assert [(a.agent_id, a.status) for a in dispatcher.agents()] == [
+        ("ann", "online"),
+        ("bob", "away"),
+        ("cat", "offline"),
+    ]
