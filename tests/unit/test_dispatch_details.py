@@ -142,3 +142,16 @@ def test_every_known_agent_is_listed_by_id_whatever_its_status() -> None:
         ("bob", "away"),
         ("cat", "offline"),
     ]
+
+
+def test_who_holds_a_chat_and_what_an_agent_holds() -> None:
+    """After an assignment the chat's holder is known and the agent holds it; an unknown agent
+    holds nothing and an unheld chat has no holder."""
+    dispatcher = Dispatcher()
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.enqueue(waiting("c1", 0.0), now=0.0)
+    dispatcher.assign_ready(1.0)
+    assert dispatcher.assigned_agent("c1") == "ann"
+    assert dispatcher.assigned_agent("c2") is None
+    assert dispatcher.active("ann") == frozenset({"c1"})
+    assert dispatcher.active("nobody") == frozenset()
