@@ -4,6 +4,8 @@ operators are shown, to the second."""
 
 from __future__ import annotations
 
+import pytest
+
 from chatd.domain.dispatch import Dispatcher
 from chatd.domain.queue import FairQueue, QueueEntry
 from chatd.domain.routing import AgentProfile
@@ -155,3 +157,24 @@ def test_who_holds_a_chat_and_what_an_agent_holds() -> None:
     assert dispatcher.assigned_agent("c2") is None
     assert dispatcher.active("ann") == frozenset({"c1"})
     assert dispatcher.active("nobody") == frozenset()
+
+
+def test_queue_flows_reach_the_estimator() -> None:
+    """Each enqueue counts as an arrival of its class and each leave as an abandonment (the
+    overtaking and abandonment refinements learn from these); a leave of a chat that is not
+    queued counts nothing, and a held chat cannot be queued."""
+    dispatcher = Dispatcher()
+    dispatcher.enqueue(waiting("u1", 0.0, "urgent"), now=0.0)
+    dispatcher.enqueue(waiting("n1", 0.0), now=0.0)
+    estimator = dispatcher.estimator
+    assert estimator.arrival_rate("urgent", 0.0) == estimator.arrival_rate("normal", 0.0) > 0.0
+    assert estimator.arrival_rate("vip", 0.0) == 0.0
+    assert dispatcher.leave("nobody", now=0.0) is None
+    assert estimator.abandon_rate(0.0) == 0.0
+    dispatcher.leave("u1", now=0.0)
+    assert estimator.abandon_rate(0.0) == 1.0 / 3600.0
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.attach("ann", "held")
+    with pytest.raises(ValueError) as raised:
+        dispatcher.enqueue(waiting("held", 0.0), now=0.0)
+    assert str(raised.value) == "conversation 'held' is held by agent 'ann'; release it first"
