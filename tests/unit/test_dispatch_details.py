@@ -178,3 +178,30 @@ def test_queue_flows_reach_the_estimator() -> None:
     with pytest.raises(ValueError) as raised:
         dispatcher.enqueue(waiting("held", 0.0), now=0.0)
     assert str(raised.value) == "conversation 'held' is held by agent 'ann'; release it first"
+
+
+def test_a_blocked_language_does_not_stop_the_walk() -> None:
+    """Two Chinese customers wait for the one busy Chinese speaker; the English customer behind
+    both is still assigned, and an assignment is no abandonment."""
+    dispatcher = Dispatcher()
+    dispatcher.agent_online(profile("zoe", capacity=1, languages=("zh",)), now=0.0)
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.attach("zoe", "busy")
+    for i, (cid, locale) in enumerate((("zh-1", "zh"), ("zh-2", "zh"), ("en-1", "en"))):
+        dispatcher.enqueue(waiting(cid, float(i), locale=locale), now=float(i))
+    assigned = dispatcher.assign_ready(10.0)
+    assert [(a.conversation_id, a.agent_id) for a in assigned] == [("en-1", "ann")]
+    assert dispatcher.estimator.abandon_rate(10.0) == 0.0
+
+
+def test_within_one_walk_the_next_customer_sees_the_last_assignment() -> None:
+    """Ann (never assigned) takes the first customer; at equal load the second goes to Bob, who
+    has been idle since 10 s, not again to Ann who was assigned this very instant."""
+    dispatcher = Dispatcher()
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.agent_online(profile("bob"), now=0.0)
+    dispatcher.attach("bob", "old", now=10.0)
+    dispatcher.enqueue(waiting("c1", 20.0), now=20.0)
+    dispatcher.enqueue(waiting("c2", 21.0), now=21.0)
+    assigned = dispatcher.assign_ready(100.0)
+    assert [(a.conversation_id, a.agent_id) for a in assigned] == [("c1", "ann"), ("c2", "bob")]

@@ -152,3 +152,15 @@ def test_free_seats_cover_exactly_their_positions() -> None:
     assert estimator.estimate(2, slots=3, free_slots=2, now=0.0) == WaitEstimate(0.0, 0.0, 0.0)
     third = estimator.estimate(3, slots=3, free_slots=2, now=0.0)
     assert third is not None and third.expected_s == 100.0
+
+
+def test_the_abandonment_hazard_counts_the_customer_seconds_actually_waited() -> None:
+    """One customer waits ten minutes (a flow half-life) and gives up: the hazard is one
+    abandonment over that decayed exposure plus the prior hour, with nobody else counted."""
+    estimator = WaitEstimator()
+    estimator.observe_enqueue("normal", now=0.0)
+    estimator.observe_dequeue(now=FLOW_HALF_LIFE_S, abandoned=True)
+    exposure = 0.5 * FLOW_HALF_LIFE_S / math.log(2.0)  # integral of 2^-(age / half-life)
+    assert estimator.abandon_rate(FLOW_HALF_LIFE_S) == pytest.approx(
+        1.0 / (exposure + PRIOR_EXPOSURE_S)
+    )
