@@ -205,3 +205,34 @@ def test_within_one_walk_the_next_customer_sees_the_last_assignment() -> None:
     dispatcher.enqueue(waiting("c2", 21.0), now=21.0)
     assigned = dispatcher.assign_ready(100.0)
     assert [(a.conversation_id, a.agent_id) for a in assigned] == [("c1", "ann"), ("c2", "bob")]
+
+
+def test_a_customer_served_at_once_waited_zero_seconds() -> None:
+    """An assignment in the second the customer joined reports a wait of 0.0 s."""
+    dispatcher = Dispatcher()
+    dispatcher.agent_online(profile("ann"), now=0.0)
+    dispatcher.enqueue(waiting("c1", 5.0), now=5.0)
+    assert [a.waited_s for a in dispatcher.assign_ready(5.0)] == [0.0]
+
+
+def test_deep_in_the_queue_the_languages_ahead_are_not_scanned() -> None:
+    """Beyond the first 32 places the estimate ignores who is ahead in which language (the mix
+    averages out): the 40th of 40 Chinese customers is estimated as if nobody ahead needed the
+    one Chinese seat, the 32nd with the 31 ahead of it in that seat's queue."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    dispatcher = Dispatcher(estimator=estimator)
+    dispatcher.agent_online(profile("zoe", capacity=1, languages=("en", "zh")), now=0.0)
+    dispatcher.agent_online(profile("ann", capacity=9), now=0.0)
+    for i in range(10):
+        dispatcher.attach("ann" if i else "zoe", f"busy-{i}")
+    for i in range(40):
+        dispatcher.enqueue(waiting(f"zh-{i + 1}", float(i), locale="zh"), now=float(i))
+    figures = {"slots": 10, "free_slots": 0, "now": 40.0, "pool_slots": 1, "head_starts": {}}
+    deep = dispatcher.queue_status("zh-40", 40.0)
+    near = dispatcher.queue_status("zh-32", 40.0)
+    expected_deep = estimator.estimate(40, **figures)  # type: ignore[arg-type]
+    expected_near = estimator.estimate(32, pool_ahead=31, **figures)  # type: ignore[arg-type]
+    assert deep is not None and expected_deep is not None
+    assert near is not None and expected_near is not None
+    assert deep.estimated_wait_s == expected_deep.expected_s
+    assert near.estimated_wait_s == expected_near.expected_s

@@ -164,3 +164,12 @@ def test_the_abandonment_hazard_counts_the_customer_seconds_actually_waited() ->
     assert estimator.abandon_rate(FLOW_HALF_LIFE_S) == pytest.approx(
         1.0 / (exposure + PRIOR_EXPOSURE_S)
     )
+
+
+def test_a_sub_second_expectation_gets_the_model_error_too() -> None:
+    """With a mean handling time of 0.868 s the bare 90th percentile is 1.999 s (shown as 2 s);
+    the model's own error widens it past 2 s (shown as 3 s)."""
+    bare = WaitEstimator(prior_handle_s=0.868, **BARE).estimate(1, slots=1, free_slots=0, now=0)
+    widened = WaitEstimator(prior_handle_s=0.868).estimate(1, slots=1, free_slots=0, now=0.0)
+    assert bare is not None and widened is not None
+    assert (bare.high_s, widened.high_s) == (2.0, 3.0)
