@@ -222,12 +222,12 @@ def test_deep_in_the_queue_the_languages_ahead_are_not_scanned() -> None:
     estimator = WaitEstimator(prior_handle_s=300.0)
     dispatcher = Dispatcher(estimator=estimator)
     dispatcher.agent_online(profile("zoe", capacity=1, languages=("en", "zh")), now=0.0)
-    dispatcher.agent_online(profile("ann", capacity=9), now=0.0)
-    for i in range(10):
+    dispatcher.agent_online(profile("ann", capacity=40), now=0.0)
+    for i in range(41):
         dispatcher.attach("ann" if i else "zoe", f"busy-{i}")
     for i in range(40):
         dispatcher.enqueue(waiting(f"zh-{i + 1}", float(i), locale="zh"), now=float(i))
-    figures = {"slots": 10, "free_slots": 0, "now": 40.0, "pool_slots": 1, "head_starts": {}}
+    figures = {"slots": 41, "free_slots": 0, "now": 40.0, "pool_slots": 1, "head_starts": {}}
     deep = dispatcher.queue_status("zh-40", 40.0)
     near = dispatcher.queue_status("zh-32", 40.0)
     expected_deep = estimator.estimate(40, **figures)  # type: ignore[arg-type]
@@ -236,3 +236,6 @@ def test_deep_in_the_queue_the_languages_ahead_are_not_scanned() -> None:
     assert near is not None and expected_near is not None
     assert deep.estimated_wait_s == expected_deep.expected_s
     assert near.estimated_wait_s == expected_near.expected_s
+    # With 41 seats the 40th waits about 39 x h/41 + h/1 = 585 s: its own seat's step; one
+    # Chinese customer ahead in that seat's queue would have made it 2 x h/1 = 600 s.
+    assert deep.estimated_wait_s == 585.0
