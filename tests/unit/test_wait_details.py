@@ -173,3 +173,16 @@ def test_a_sub_second_expectation_gets_the_model_error_too() -> None:
     widened = WaitEstimator(prior_handle_s=0.868).estimate(1, slots=1, free_slots=0, now=0.0)
     assert bare is not None and widened is not None
     assert (bare.high_s, widened.high_s) == (2.0, 3.0)
+
+
+def test_even_a_last_second_of_head_start_counts_in_a_surge() -> None:
+    """Urgent customers arriving faster than the one seat frees up: one more second in which
+    they overtake means that second plus the ones who arrive in it (about 3.5 s in all)."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for _ in range(10):  # a decayed count of 10: about 0.0116 arrivals a second
+        estimator.observe_enqueue("urgent", now=0.0)
+    figures = {"slots": 1, "free_slots": 0, "now": 0.0}
+    plain = estimator.estimate(1, **figures)  # type: ignore[arg-type]
+    overtaken = estimator.estimate(1, head_starts={"urgent": 1.0}, **figures)  # type: ignore[arg-type]
+    assert plain is not None and overtaken is not None
+    assert 3.0 <= overtaken.expected_s - plain.expected_s <= 4.0
