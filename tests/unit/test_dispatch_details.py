@@ -239,3 +239,25 @@ def test_deep_in_the_queue_the_languages_ahead_are_not_scanned() -> None:
     # With 41 seats the 40th waits about 39 x h/41 + h/1 = 585 s: its own seat's step; one
     # Chinese customer ahead in that seat's queue would have made it 2 x h/1 = 600 s.
     assert deep.estimated_wait_s == 585.0
+
+
+def test_who_ahead_delays_a_language_customer() -> None:
+    """Behind an English customer (any seat serves them) and two Chinese ones, the third Chinese
+    customer waits for two Chinese departures first; the English customer ahead is neither in
+    its seat's queue nor passed, and does not end the count."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    dispatcher = Dispatcher(estimator=estimator)
+    dispatcher.agent_online(profile("zoe", capacity=1, languages=("en", "zh")), now=0.0)
+    dispatcher.agent_online(profile("ann", capacity=2), now=0.0)
+    for agent_id, cid in (("zoe", "busy-1"), ("ann", "busy-2"), ("ann", "busy-3")):
+        dispatcher.attach(agent_id, cid)
+    for i, (cid, locale) in enumerate(
+        (("en-1", "en"), ("zh-1", "zh"), ("zh-2", "zh"), ("zh-3", "zh"))
+    ):
+        dispatcher.enqueue(waiting(cid, float(i), locale=locale), now=float(i))
+    figures = {"slots": 3, "free_slots": 0, "now": 10.0, "pool_slots": 1, "head_starts": {}}
+    for cid, position, pool_ahead in (("zh-1", 2, 0), ("zh-3", 4, 2)):
+        status = dispatcher.queue_status(cid, 10.0)
+        reference = estimator.estimate(position, pool_ahead=pool_ahead, **figures)  # type: ignore[arg-type]
+        assert status is not None and reference is not None
+        assert status.estimated_wait_s == reference.expected_s

@@ -186,3 +186,30 @@ def test_even_a_last_second_of_head_start_counts_in_a_surge() -> None:
     overtaken = estimator.estimate(1, head_starts={"urgent": 1.0}, **figures)  # type: ignore[arg-type]
     assert plain is not None and overtaken is not None
     assert 3.0 <= overtaken.expected_s - plain.expected_s <= 4.0
+
+
+def _surge_estimator() -> WaitEstimator:
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for _ in range(10):  # about 0.0116 urgent arrivals a second, no VIP ones
+        estimator.observe_enqueue("urgent", now=0.0)
+    return estimator
+
+
+def test_a_class_with_no_arrivals_adds_no_overtaking() -> None:
+    """A VIP head start when no VIP customer arrives changes nothing beside the urgent one's:
+    the urgent window still ends 900 s from now."""
+    estimator = _surge_estimator()
+    figures = {"slots": 1, "free_slots": 0, "now": 0.0}
+    urgent = estimator.estimate(1, head_starts={"urgent": 900.0}, **figures)  # type: ignore[arg-type]
+    both = estimator.estimate(1, head_starts={"urgent": 900.0, "vip": 300.0}, **figures)  # type: ignore[arg-type]
+    assert urgent is not None and both == urgent
+
+
+def test_a_surge_does_not_delay_a_customer_at_the_head_of_a_language_seat() -> None:
+    """At the head, a Chinese speaker waits for its one seat (h / 1), even while urgent
+    customers arrive faster than all seats free up: they are served by the others."""
+    estimator = _surge_estimator()
+    pooled = estimator.estimate(
+        1, slots=2, free_slots=0, now=0.0, pool_slots=1, head_starts={"urgent": 900.0}
+    )
+    assert pooled is not None and pooled.expected_s == 300.0
