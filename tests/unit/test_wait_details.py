@@ -213,3 +213,18 @@ def test_a_surge_does_not_delay_a_customer_at_the_head_of_a_language_seat() -> N
         1, slots=2, free_slots=0, now=0.0, pool_slots=1, head_starts={"urgent": 900.0}
     )
     assert pooled is not None and pooled.expected_s == 300.0
+
+
+def test_abandonment_ahead_follows_the_fluid_formula() -> None:
+    """With hazard theta and departures at rate r, the n ahead clear in ln(1 + theta n / r) /
+    theta (1,654 s instead of 3,000 s at the 300th place when a third of the queue gave up)."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for _ in range(300):
+        estimator.observe_enqueue("normal", now=0.0)
+    for i in range(100):
+        estimator.observe_dequeue(now=6.0 * (i + 1), abandoned=True)
+    theta = estimator.abandon_rate(600.0)
+    estimate = estimator.estimate(300, slots=30, free_slots=0, now=600.0)
+    rate = 30 / 300.0
+    assert estimate is not None
+    assert estimate.expected_s == round(math.log1p(theta * 300 / rate) / theta) == 1654.0
