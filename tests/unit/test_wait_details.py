@@ -228,3 +228,24 @@ def test_abandonment_ahead_follows_the_fluid_formula() -> None:
     rate = 30 / 300.0
     assert estimate is not None
     assert estimate.expected_s == round(math.log1p(theta * 300 / rate) / theta) == 1654.0
+
+
+def test_overtaking_and_abandonment_together_follow_the_fluid() -> None:
+    """The closed form per phase matches stepping dx/dt = -(r - inflow) - theta x by hand:
+    300 ahead, a third of the queue giving up, urgent customers overtaking for 600 s."""
+    estimator = WaitEstimator(prior_handle_s=300.0)
+    for _ in range(300):
+        estimator.observe_enqueue("normal", now=0.0)
+    for i in range(100):
+        estimator.observe_dequeue(now=6.0 * (i + 1), abandoned=True)
+    for _ in range(43):  # about 0.05 urgent arrivals a second
+        estimator.observe_enqueue("urgent", now=600.0)
+    theta, inflow = estimator.abandon_rate(600.0), estimator.arrival_rate("urgent", 600.0)
+    estimate = estimator.estimate(
+        300, slots=30, free_slots=0, now=600.0, head_starts={"urgent": 600.0}
+    )
+    rate, x, t, dt = 30 / 300.0, 300.0, 0.0, 0.01
+    while x > 0.0:
+        x -= ((rate - inflow if t < 600.0 else rate) + theta * x) * dt
+        t += dt
+    assert estimate is not None and abs(estimate.expected_s - t) <= 1.0
