@@ -249,3 +249,13 @@ def test_overtaking_and_abandonment_together_follow_the_fluid() -> None:
         x -= ((rate - inflow if t < 600.0 else rate) + theta * x) * dt
         t += dt
     assert estimate is not None and abs(estimate.expected_s - t) <= 1.0
+
+
+def test_a_surge_longer_than_the_seat_follows_the_fluid() -> None:
+    """Urgent customers arriving faster than the one seat frees up for 900 s: the customer at
+    the head waits those 900 s, then for everyone who got ahead meanwhile."""
+    estimator = _surge_estimator()
+    inflow, rate = estimator.arrival_rate("urgent", 0.0), 1 / 300.0
+    estimate = estimator.estimate(1, slots=1, free_slots=0, now=0.0, head_starts={"urgent": 900.0})
+    ahead_after = 1.0 + (inflow - rate) * 900.0
+    assert estimate is not None and estimate.expected_s == round(900.0 + ahead_after / rate)
