@@ -39,6 +39,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_erlang.py",
             "tests/unit/test_handoff.py",
             "tests/unit/test_language_codes.py",
+            "tests/unit/test_masking_entry.py",
             "tests/unit/test_masks.py",
             "tests/unit/test_notices_stats.py",
             "tests/unit/test_queue.py",
