@@ -259,3 +259,17 @@ def test_a_surge_longer_than_the_seat_follows_the_fluid() -> None:
     estimate = estimator.estimate(1, slots=1, free_slots=0, now=0.0, head_starts={"urgent": 900.0})
     ahead_after = 1.0 + (inflow - rate) * 900.0
     assert estimate is not None and estimate.expected_s == round(900.0 + ahead_after / rate)
+
+
+def test_a_language_customer_range_adds_its_general_and_seat_quantiles() -> None:
+    """Twelfth in line for 10 seats, one of them its language's, one customer ahead passable:
+    10 general departures at 10 / h, then its own seat's one at 1 / h, each at its own 10th and
+    90th percentile (h = 300 s, no model error)."""
+    estimate = WaitEstimator(prior_handle_s=300.0, **BARE).estimate(
+        12, slots=10, free_slots=0, now=0.0, pool_slots=1, passable_ahead=1
+    )
+
+    def quantile(p: float) -> float:
+        return 30.0 * erlang_quantile(10, 1.0, p) + 300.0 * erlang_quantile(1, 1.0, p)
+
+    assert estimate == WaitEstimate(600.0, math.floor(quantile(0.1)), math.ceil(quantile(0.9)))
