@@ -273,3 +273,37 @@ def test_a_language_customer_range_adds_its_general_and_seat_quantiles() -> None
         return 30.0 * erlang_quantile(10, 1.0, p) + 300.0 * erlang_quantile(1, 1.0, p)
 
     assert estimate == WaitEstimate(600.0, math.floor(quantile(0.1)), math.ceil(quantile(0.9)))
+
+
+def test_a_bad_handling_time_is_refused_with_its_value() -> None:
+    """A negative or infinite handling time is refused, naming the value."""
+    for bad in (-1.0, math.inf):
+        with pytest.raises(ValueError) as error:
+            WaitEstimator().observe_handling(bad, now=0.0)
+        assert str(error.value) == f"duration_s must be a finite number >= 0, got {bad!r}"
+
+
+def test_the_flows_are_exact_integrals_of_who_waited() -> None:
+    """Arrival counts halve every flow half-life and add up; the exposure is the decayed
+    integral of the number waiting, step by step (one from 0 s, two from 1 s); a customer taken
+    leaves nobody waiting behind."""
+    half, k = FLOW_HALF_LIFE_S, math.log(2.0) / FLOW_HALF_LIFE_S
+    estimator = WaitEstimator()
+    estimator.observe_enqueue("urgent", now=0.0)
+    estimator.observe_enqueue("urgent", now=1.0)
+    estimator.observe_enqueue("urgent", now=1.0 + half)
+
+    def integral(a: float, b: float, t: float) -> float:
+        return (2.0 ** (-(t - b) / half) - 2.0 ** (-(t - a) / half)) / k
+
+    end = 1.0 + half
+    assert estimator.arrival_rate("urgent", end) == pytest.approx(
+        (2.0 ** (-end / half) + 0.5 + 1.0) * k
+    )
+    exposure = integral(0.0, 1.0, end) + 2 * integral(1.0, end, end)
+    estimator.observe_dequeue(now=end, abandoned=True)
+    assert estimator.abandon_rate(end) == pytest.approx(1.0 / (exposure + PRIOR_EXPOSURE_S))
+    taken = WaitEstimator()
+    taken.observe_enqueue("normal", now=0.0)
+    taken.observe_dequeue(now=0.0, abandoned=True)
+    assert taken.abandon_rate(half) == pytest.approx(0.5 / PRIOR_EXPOSURE_S)
