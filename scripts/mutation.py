@@ -138,7 +138,8 @@ def _summary(workdir: Path, env: dict[str, str]) -> int:
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in TARGETS:
-        print(f"usage: scripts/mutation.py {{{','.join(TARGETS)}}} [mutant-glob ...]")
+        targets = ",".join(TARGETS)
+        print(f"usage: scripts/mutation.py {{{targets}}} [--max-children N] [mutant-glob ...]")
         return 2
     target, args = argv[0], argv[1:]
     workdir = _prepare(target)
