@@ -3,6 +3,7 @@
     .venv/bin/python scripts/mutation.py domain              # chatd/domain/ against tests/unit
     .venv/bin/python scripts/mutation.py security            # chatd/web/security.py, real server
     .venv/bin/python scripts/mutation.py domain "chatd.domain.wait*"   # some mutants only
+    .venv/bin/python scripts/mutation.py domain --max-children 1 ...  # one worker (shared machine)
 
 Each target runs in its own directory, ``.mutation/<target>/`` (kept, so a second run only
 re-tests what changed), holding a copy of pyproject.toml whose ``[tool.mutmut]`` section is the
@@ -30,20 +31,27 @@ TARGETS: dict[str, dict[str, list[str]]] = {
     "domain": {
         "only_mutate": ["chatd/domain/*"],
         "pytest_add_cli_args_test_selection": [
+            "tests/unit/test_business_hours.py",
             "tests/unit/test_connection_limits.py",
+            "tests/unit/test_delivery.py",
             "tests/unit/test_dispatch.py",
+            "tests/unit/test_dispatch_details.py",
             "tests/unit/test_erlang.py",
             "tests/unit/test_handoff.py",
             "tests/unit/test_language_codes.py",
+            "tests/unit/test_masking_entry.py",
             "tests/unit/test_masks.py",
             "tests/unit/test_notices_stats.py",
             "tests/unit/test_queue.py",
             "tests/unit/test_ratelimit.py",
             "tests/unit/test_redact.py",
             "tests/unit/test_redact_linear.py",
+            "tests/unit/test_roles.py",
             "tests/unit/test_routing.py",
+            "tests/unit/test_signin.py",
             "tests/unit/test_simulate.py",
             "tests/unit/test_wait.py",
+            "tests/unit/test_wait_details.py",
             # A 40-second statistical check (the simulated M/M/c mean wait against Erlang C)
             # would run for every surviving mutant of the queue, dispatch and wait modules.
             "-k",
@@ -130,12 +138,13 @@ def _summary(workdir: Path, env: dict[str, str]) -> int:
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in TARGETS:
-        print(f"usage: scripts/mutation.py {{{','.join(TARGETS)}}} [mutant-glob ...]")
+        targets = ",".join(TARGETS)
+        print(f"usage: scripts/mutation.py {{{targets}}} [--max-children N] [mutant-glob ...]")
         return 2
-    target, names = argv[0], argv[1:]
+    target, args = argv[0], argv[1:]
     workdir = _prepare(target)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    run = subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=workdir, env=env)
+    run = subprocess.run([sys.executable, "-m", "mutmut", "run", *args], cwd=workdir, env=env)
     if run.returncode != 0:
         return run.returncode
     _summary(workdir, env)

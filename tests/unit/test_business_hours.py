@@ -110,3 +110,13 @@ def test_next_open_is_open_and_nothing_opens_before_it(
 def test_bad_hours_stop_the_config_naming_them(hours: dict[str, object], says: str) -> None:
     with pytest.raises(ConfigError, match=f"hours: .*{says}"):
         load_config(overrides={"hours": hours})
+
+
+def test_the_edges_of_a_time_range() -> None:
+    """A range may end at 24:00 but not start there, nor end at 24:30; minutes count from the
+    hour at both ends."""
+    assert parse_range("00:00-24:00") == (0, 1440)
+    assert parse_range("08:15-17:45") == (495, 1065)
+    for bad in ("24:00-06:00", "09:00-24:30"):
+        with pytest.raises(ValueError, match="not a time of day"):
+            parse_range(bad)

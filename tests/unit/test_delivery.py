@@ -80,3 +80,13 @@ def test_message_ids_are_stable_and_under_the_senders_domain() -> None:
     """The same queued mail always has the same Message-ID."""
     assert message_id("abc", "support@example.com") == "<abc@example.com>"
     assert message_id("abc", "support@example.com") == message_id("abc", "support@example.com")
+
+
+def test_email_length_limit_and_message_id_domain() -> None:
+    """An address of 254 characters is accepted and one of 255 refused; a Message-ID takes the
+    domain after the sender's last ``@``, and ``chatd.invalid`` when there is none."""
+    address = "a" * 60 + "@" + "b" * 189 + ".com"
+    assert len(address) == 254 and is_email_address(address)
+    assert not is_email_address("a" + address)
+    assert message_id("d1", "a@b@example.com") == "<d1@example.com>"
+    assert message_id("d1", "") == "<d1@chatd.invalid>"

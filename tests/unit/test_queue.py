@@ -171,3 +171,38 @@ def test_order_matches_reference_sort(ops: list[tuple[bool, int, str, float]]) -
     )
     assert len(queue) == len(model)
     assert sum(queue.waiting_by_class().values()) == len(model)
+
+
+def test_invalid_entries_are_refused_with_their_value() -> None:
+    """Each refusal of an entry says what is wrong and with which value."""
+    cases: list[tuple[type[Exception], dict[str, object], str]] = [
+        (ValueError, {"conversation_id": ""}, "conversation_id must not be empty"),
+        (
+            ValueError,
+            {"priority": "gold"},
+            "priority must be one of ('urgent', 'vip', 'normal'), got 'gold'",
+        ),
+        (ValueError, {"enqueued_at": float("inf")}, "enqueued_at must be finite, got inf"),
+        (TypeError, {"skills": ["kyc"]}, "skills must be a tuple, got list"),
+    ]
+    for error, change, message in cases:
+        fields: dict[str, object] = {
+            "conversation_id": "a",
+            "priority": "normal",
+            "enqueued_at": 0.0,
+            **change,
+        }
+        with pytest.raises(error) as raised:
+            QueueEntry(**fields)  # type: ignore[arg-type]
+        assert str(raised.value) == message
+
+
+def test_invalid_boosts_are_refused_with_their_value() -> None:
+    """A boost refusal names the class and the value; a boost of exactly 0 is valid."""
+    with pytest.raises(ValueError) as raised:
+        FairQueue({"gold": 1.0})
+    assert str(raised.value) == "boosts: unknown priority 'gold'"
+    with pytest.raises(ValueError) as raised:
+        FairQueue({"vip": -1.0})
+    assert str(raised.value) == "boosts.vip: must be a finite number >= 0, got -1.0"
+    assert FairQueue({"urgent": 0.0}).boosts["urgent"] == 0.0

@@ -204,3 +204,43 @@ def test_choice_is_the_best_eligible_agent(
         ),
     )
     assert result[0] == ranked[0].agent_id
+
+
+def test_bad_agent_values_are_refused_with_their_value() -> None:
+    """Each refusal says what is wrong and with which value; languages and skills must each be
+    tuples (a list in either is refused)."""
+    cases: list[tuple[type[Exception], object, str]] = [
+        (ValueError, lambda: AgentProfile("", "A"), "agent_id must not be empty"),
+        (ValueError, lambda: AgentProfile("a", "A", capacity=-1), "capacity must be >= 0, got -1"),
+        (TypeError, lambda: AgentProfile("a", "A", languages=["en"]), "must be tuples"),  # type: ignore[arg-type]
+        (TypeError, lambda: AgentProfile("a", "A", skills=["kyc"]), "must be tuples"),  # type: ignore[arg-type]
+        (
+            ValueError,
+            lambda: AgentLoad(AgentProfile("a", "A"), status="busy"),
+            "status must be one of ('online', 'away', 'offline'), got 'busy'",
+        ),
+        (
+            ValueError,
+            lambda: AgentLoad(AgentProfile("a", "A"), active=-1),
+            "active must be >= 0, got -1",
+        ),
+    ]
+    for error, make, message in cases:
+        with pytest.raises(error) as raised:
+            make()  # type: ignore[operator]
+        assert str(raised.value) == (
+            "languages and skills must be tuples" if message == "must be tuples" else message
+        )
+
+
+def test_the_reason_lists_skills_with_commas_and_idle_time_from_zero() -> None:
+    """Two matched (or two unmatched) skills read ``kyc,security``; an agent assigned this very
+    second has been idle ``0s``."""
+    agents = [agent("a", skills=("kyc", "security"), last=100.0)]
+    matched = choose_agent(ask(skills=("kyc", "security")), agents, 100.0)
+    assert matched == ("a", "language=en skills=kyc,security active=0/3 idle=0s")
+    unmatched = choose_agent(ask(skills=("api", "tax")), agents, 100.4)
+    assert unmatched == (
+        "a",
+        "language=en skills=api,tax (fallback: no skilled agent free) active=0/3 idle=0s",
+    )

@@ -56,6 +56,8 @@ def test_each_second_step_outcome() -> None:
     assert decide(base, max_failures=5, require_totp=False) == "otp_required"
     wrong = Attempt(True, True, True, True, False, 4)
     assert decide(wrong, max_failures=5, require_totp=False) == "bad_otp"
+    right = Attempt(True, True, True, True, True, 4)
+    assert decide(right, max_failures=5, require_totp=True) == "ok"
     bare = Attempt(True, True, False, False, False, 0)
     assert decide(bare, max_failures=5, require_totp=True) == "totp_required"
     assert decide(bare, max_failures=5, require_totp=False) == "ok"
