@@ -1,13 +1,108 @@
 """The masker's detectors at their edges: length limits, masked neighbours, near-miss shapes.
 
 Written from the survivors of a mutation run over ``chatd/domain/redact/`` (docs/testing.md,
-"Survivors of the masker's detectors"): each test states what a customer would notice if the
-detector were off by one there, a secret shown or an ordinary message mangled.
+"Survivors of the masker's detectors"). Each row states the whole text a customer's message
+becomes, so a detector off by one there shows as a secret left visible or an ordinary message
+mangled.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pytest
+
 from chatd.domain.redact import redact
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One message and exactly the text it is stored as."""
+
+    id: str
+    text: str
+    stored: str
+    expecting_2fa_code: bool = False
+    #: The conversation's previous customer message, as stored (already masked).
+    previous: str | None = None
+
+
+KEYS = [
+    Edge(
+        "config-name-with-dashes",
+        "API-KEY=abc123def456",
+        "API-KEY=[redacted:api_secret]",
+    ),
+    Edge(
+        "config-fullwidth-colon-only",
+        "apikey：sk8f3kD92mxQ1",
+        "apikey：[redacted:api_secret]",
+    ),
+    # The scan goes on past a name that holds no secret and past an unquoted password.
+    Edge(
+        "config-env-block",
+        "login: bob\npassword: hunter2\napi_key: abc123def456",
+        "login: bob\npassword: [redacted:password]\napi_key: [redacted:api_secret]",
+    ),
+    Edge(
+        "config-json-password-without-digits",
+        '{"user": "bob", "password": "purple"}',
+        '{"user": "bob", "password": "[redacted:password]"}',
+    ),
+    Edge(
+        "config-quoted-name-bare-value",
+        '"password": hunter2',
+        '"password": [redacted:password]',
+    ),
+    Edge(
+        "config-json-password-3-chars", '{"password": "x7q"}', '{"password": "[redacted:password]"}'
+    ),
+    Edge("config-json-password-2-chars", '{"password": "x7"}', '{"password": "x7"}'),
+    Edge(
+        "config-mnemonic-3-words",
+        'mnemonic = "orbit cabin laugh"',
+        'mnemonic = "[redacted:seed_phrase]"',
+    ),
+    Edge("config-random-seed", "seed: 42", "seed: 42"),
+    Edge("config-key-8-chars", "api_key: ab12cd34", "api_key: [redacted:api_secret]"),
+    Edge("config-key-7-chars", "api_key: ab12cd3", "api_key: ab12cd3"),
+    # A word after a secret's name is a state, not a secret; the scan goes on past it.
+    Edge(
+        "config-key-state-word",
+        "my api_key: disabled after the update",
+        "my api_key: disabled after the update",
+    ),
+    Edge(
+        "config-key-after-a-state-word",
+        "api_key: disabled, access_key: ab12cd34ef",
+        "api_key: disabled, access_key: [redacted:api_secret]",
+    ),
+    # The key's value is cut where a masked secret starts; the 16 characters left are no key.
+    Edge(
+        "private-key-cut-short-by-a-masked-value",
+        "my private key is Zm9vYmFy/apikey=ab12cd34ef56gh78",
+        "my private key is Zm9vYmFy/apikey=[redacted:api_secret]",
+    ),
+    Edge(
+        "api-secret-sentence-without-digits",
+        "the api secret is incorrectly-configured",
+        "the api secret is incorrectly-configured",
+    ),
+    Edge(
+        "api-secret-16-chars",
+        "my api secret is ab12cd34ef56gh78",
+        "my api secret is [redacted:api_secret]",
+    ),
+]
+
+EDGES = KEYS
+
+
+@pytest.mark.parametrize("edge", EDGES, ids=[e.id for e in EDGES])
+def test_edge(edge: Edge) -> None:
+    """The message is stored exactly as shown: its secrets masked, the rest as written."""
+    result = redact(edge.text, expecting_2fa_code=edge.expecting_2fa_code, previous=edge.previous)
+    assert result.text == edge.stored
 
 
 def test_private_key_value_needs_32_characters() -> None:
