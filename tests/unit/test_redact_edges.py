@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from chatd.domain.redact import redact
+from chatd.domain.redact import asks_for_code, redact
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,81 @@ KEYS = [
     ),
 ]
 
-EDGES = KEYS
+CODES = [
+    # An id word counts only in the untouched text just before the number, after the 2FA word.
+    Edge(
+        "zh-account-word-before-a-masked-password",
+        "账号密码是abc123，482913是验证码",
+        "账号密码是[redacted:password]，[redacted:otp_code]是验证码",
+    ),
+    Edge(
+        "id-word-far-before-an-expected-code",
+        "I placed an order yesterday and I'm still waiting, here: 482913",
+        "I placed an order yesterday and I'm still waiting, here: [redacted:otp_code]",
+        expecting_2fa_code=True,
+    ),
+    Edge(
+        "id-word-before-the-2fa-word", "uid 1234, 2fa 654321", "uid 1234, 2fa [redacted:otp_code]"
+    ),
+    Edge(
+        "id-word-after-the-code",
+        "2fa code 654321 for my order",
+        "2fa code [redacted:otp_code] for my order",
+    ),
+    # Amounts next to masked text.
+    Edge(
+        "amount-after-a-masked-password",
+        "pw: hunter2, withdraw 150000 USDT, code 482913",
+        "pw: [redacted:password] withdraw 150000 USDT, code [redacted:otp_code]",
+    ),
+    Edge(
+        "dollar-amount-after-a-masked-password",
+        "pw: hunter2, $250000 and the 2fa code?",
+        "pw: [redacted:password] $250000 and the 2fa code?",
+    ),
+    Edge("dollar-space-amount", "$ 250000 and the 2fa code?", "$ 250000 and the 2fa code?"),
+    # The sign counts only right before the number (one space) and only when it is not masked.
+    Edge(
+        "dollar-two-spaces-before-a-code", "2fa code $  654321", "2fa code $  [redacted:otp_code]"
+    ),
+    Edge("dollar-tab-before-a-code", "2fa code $\t654321", "2fa code $\t[redacted:otp_code]"),
+    Edge(
+        "masked-dollar-before-a-code",
+        "access_key=ab12cd34$ 654321 2fa code",
+        "access_key=[redacted:api_secret] [redacted:otp_code] 2fa code",
+    ),
+    Edge(
+        "dollar-after-a-placeholder",
+        "[redacted:password]$ 654321 2fa code",
+        "[redacted:password]$ 654321 2fa code",
+    ),
+    # A list of codes runs past the 2FA word's reach; a number after another secret is no code.
+    Edge(
+        "backup-codes-list",
+        "my 2fa backup codes: 123456, 234567, 345678, 456789, 567890, 678901, 789012",
+        "my 2fa backup codes: " + ", ".join(["[redacted:otp_code]"] * 7),
+    ),
+    Edge(
+        "code-listed-after-a-stored-code",
+        "[redacted:otp_code], 654321",
+        "[redacted:otp_code], [redacted:otp_code]",
+    ),
+    Edge(
+        "date-after-a-masked-password",
+        "password: hunter2, 19900512 is my birthday",
+        "password: [redacted:password] 19900512 is my birthday",
+    ),
+    Edge(
+        "date-after-a-stored-password",
+        "[redacted:password] and 20231104",
+        "[redacted:password] and 20231104",
+    ),
+    # A card typed partly with fullwidth digits (the input method switched mid-number).
+    Edge("card-half-fullwidth", "card 4111 1111 １１１１ 1111", "card [redacted:card_number]"),
+    Edge("card-fullwidth-end", "card 4111 1111 1111 １１１１", "card [redacted:card_number]"),
+]
+
+EDGES = KEYS + CODES
 
 
 @pytest.mark.parametrize("edge", EDGES, ids=[e.id for e in EDGES])
@@ -110,3 +184,9 @@ def test_private_key_value_needs_32_characters() -> None:
     key = "a1" * 16
     assert redact(f"private key: {key}").text == "private key: [redacted:private_key]"
     assert redact(f"private key: {key[:31]}").text == f"private key: {key[:31]}"
+
+
+def test_only_the_first_2000_characters_of_a_staff_message_are_read() -> None:
+    """A code asked for at the end of a long staff message is noticed up to character 2,000."""
+    assert asks_for_code(" " * 1997 + "验证码")
+    assert not asks_for_code(" " * 1998 + "验证码")
