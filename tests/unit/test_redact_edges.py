@@ -169,7 +169,63 @@ CODES = [
     Edge("card-fullwidth-end", "card 4111 1111 1111 １１１１", "card [redacted:card_number]"),
 ]
 
-EDGES = KEYS + CODES
+SEED12 = "prepare harsh combine snap ski gauge army cabin virus laugh grief opinion"
+
+PASSWORDS = [
+    # A passphrase runs on over the words after it, up to a sentence mark or a clause word.
+    Edge(
+        "password-ends-at-a-full-stop",
+        "my password is hunter2. Fix it",
+        "my password is [redacted:password] Fix it",
+    ),
+    Edge(
+        "password-starting-with-x-runs-on",
+        "password: Xmas2024 rocks",
+        "password: [redacted:password]",
+    ),
+    Edge(
+        "password-with-a-mark-inside-runs-on",
+        "password: P@ss!1 horse",
+        "password: [redacted:password]",
+    ),
+    Edge("password-non-ascii-word", "password: hunter2 café", "password: [redacted:password]"),
+    Edge(
+        "password-late-in-a-long-message",
+        "Hello, I have been trying to log in since this morning and it keeps failing. "
+        "My password is purple monkey dishwasher",
+        "Hello, I have been trying to log in since this morning and it keeps failing. "
+        "My password is [redacted:password]",
+    ),
+    Edge(
+        "passphrase-of-64-characters",
+        "password: p4ssw0rd correct horse battery staple purple monkeys dishwashers",
+        "password: [redacted:password]",
+    ),
+    Edge(
+        "password-then-thanks",
+        "my password is hunter2 thanks!",
+        "my password is [redacted:password] thanks!",
+    ),
+    # Masked text ahead ends the passphrase where the untouched text does.
+    Edge(
+        "password-before-a-seed-phrase",
+        f"password: hunter2 {SEED12}",
+        "password: [redacted:password] [redacted:seed_phrase]",
+    ),
+    Edge(
+        "password-up-to-a-masked-value",
+        'pwd: hunter2 blue api_secret=" ab12cd34ef"',
+        'pwd: [redacted:password][redacted:api_secret]"',
+    ),
+    # A word shaped like a placeholder ends it too (a second pass sees one there).
+    Edge(
+        "password-before-a-placeholder-lookalike",
+        "my password is hunter2 [redacted:Password]",
+        "my password is [redacted:password] [redacted:Password]",
+    ),
+]
+
+EDGES = KEYS + CODES + PASSWORDS
 
 
 @pytest.mark.parametrize("edge", EDGES, ids=[e.id for e in EDGES])
