@@ -225,7 +225,183 @@ PASSWORDS = [
     ),
 ]
 
-EDGES = KEYS + CODES + PASSWORDS
+KEY_HEX = "c1e3844824dc34aee0c8de1e492b68c326065b8c8e5a636e60d0eec9d0bc9e2a"
+TX_HEX = "d27a041fdb86426c8abbace6619aa2266024cb387729ee2bd84bbfad5322de2b"
+
+
+def _groups(hex64: str, size: int, sep: str) -> str:
+    """``hex64`` written in groups of ``size`` joined by ``sep`` ("a77a08bc b4a8f65f ...")."""
+    return sep.join(hex64[i : i + size] for i in range(0, len(hex64), size))
+
+
+KEY_8X8 = _groups(KEY_HEX, 8, " ")
+
+EXEMPT = [
+    # An explorer URL without a transaction word still shows its hash; only a slash in the
+    # same token, at most 200 characters back, makes a URL.
+    Edge(
+        "explorer-url-then-thanks",
+        f"https://btc.com/{TX_HEX} thanks",
+        f"https://btc.com/{TX_HEX} thanks",
+    ),
+    Edge(
+        "explorer-url-after-a-fraction",
+        f"he said 50/50, https://btc.com/{TX_HEX}",
+        f"he said 50/50, https://btc.com/{TX_HEX}",
+    ),
+    Edge("path-at-the-start", f"/{TX_HEX}", f"/{TX_HEX}"),
+    Edge(
+        "slash-after-the-key",
+        f"here it is {KEY_HEX} please help, 24/7 support?",
+        "here it is [redacted:private_key] please help, 24/7 support?",
+    ),
+    Edge(
+        "slash-more-than-200-characters-back",
+        "see https://x.io/" + "q" * 220 + "=" + KEY_HEX,
+        "see https://x.io/" + "q" * 220 + "=[redacted:private_key]",
+    ),
+    # Words around a key: the nearest one before it decides; after it, only 24 characters of
+    # untouched text count.
+    Edge(
+        "key-word-before-tx-word-after",
+        f"my private key {KEY_HEX}, not a transaction hash",
+        "my private key [redacted:private_key], not a transaction hash",
+    ),
+    Edge(
+        "tx-word-beyond-a-placeholder",
+        f"{KEY_HEX} [redacted:otp_code] tx",
+        "[redacted:private_key] [redacted:otp_code] tx",
+    ),
+    Edge(
+        "tx-word-far-after",
+        f"{KEY_HEX} is what I have, and the transaction failed",
+        "[redacted:private_key] is what I have, and the transaction failed",
+    ),
+    # Grouped keys: all eight groups go, after other hex groups, next to masked text too.
+    Edge("grouped-key-after-short-groups", f"ab 12 {KEY_8X8}", "ab 12 [redacted:private_key]"),
+    Edge("grouped-key-in-a-sentence", f"my key {KEY_8X8} ok", "my key [redacted:private_key] ok"),
+    Edge(
+        "grouped-key-after-a-quoted-password",
+        f'password: "hunter2" {KEY_8X8}',
+        'password: "[redacted:password]" [redacted:private_key]',
+    ),
+    Edge(
+        "grouped-key-before-a-placeholder",
+        f"{KEY_8X8} [redacted:otp_code]",
+        "[redacted:private_key] [redacted:otp_code]",
+    ),
+    Edge(
+        "grouped-key-after-a-password-and-comma",
+        f"pw: hunter2, {KEY_8X8}",
+        "pw: [redacted:password] [redacted:private_key]",
+    ),
+    Edge(
+        "grouped-key-between-masked-text-and-words",
+        f'password: "hunter2" {KEY_8X8} thanks',
+        'password: "[redacted:password]" [redacted:private_key] thanks',
+    ),
+    # Hex-looking words without digits, digits without hex letters, and groups glued to a
+    # letter, are not keys.
+    Edge(
+        "hex-words-without-digits-and-a-ticket",
+        "deadbeef cafebabe " * 3 + "deadbeef cafebabe ticket 12345678",
+        "deadbeef cafebabe " * 3 + "deadbeef cafebabe ticket 12345678",
+    ),
+    Edge(
+        "digit-groups-then-words",
+        _groups("1234567890" * 6 + "1234", 8, " ") + " please check",
+        _groups("1234567890" * 6 + "1234", 8, " ") + " please check",
+    ),
+    Edge(
+        "hex-words-without-digits",
+        "deadbeef cafebabe " * 3 + "deadbeef cafebabe",
+        "deadbeef cafebabe " * 3 + "deadbeef cafebabe",
+    ),
+    Edge("grouped-glued-to-a-letter-before", f"z{KEY_8X8}", f"z{KEY_8X8}"),
+    Edge("grouped-glued-to-a-letter-after", f"{KEY_8X8}z", f"{KEY_8X8}z"),
+]
+
+COMMON_48 = " ".join(
+    ("help account again before call card change coin check hour issue keep " * 3).split()
+)
+MOSTLY_EVERYDAY_VALID = "ability check help account again before call card change coin hour accuse"
+EVERYDAY_VALID_24 = (
+    "wrong change hold nothing correct phone valid still verify hour offer network use when "
+    "service allow transfer long report sorry into just win balance"
+)
+
+SEEDS = [
+    # What glues a phrase: separators only, at most 12 characters, one language.
+    Edge("seed-then-a-chinese-word", f"{SEED12} 的", "[redacted:seed_phrase] 的"),
+    Edge(
+        "seed-with-a-12-space-gap",
+        SEED12.replace("harsh ", "harsh" + " " * 12),
+        "[redacted:seed_phrase]",
+    ),
+    Edge(
+        "seed-then-a-word-13-spaces-on",
+        f"{SEED12}{' ' * 13}zoo",
+        f"[redacted:seed_phrase]{' ' * 13}zoo",
+    ),
+    # Typos: one edit from a list word (up to 9 letters), or a list word's first four letters.
+    Edge("seed-typo-second-to-last", SEED12.replace("grief", "grif"), "[redacted:seed_phrase]"),
+    Edge(
+        "seed-typo-of-9-letters", SEED12.replace("combine", "rmemember"), "[redacted:seed_phrase]"
+    ),
+    Edge(
+        "seed-typo-with-a-list-prefix",
+        SEED12.replace("harsh", "harshness"),
+        "[redacted:seed_phrase]",
+    ),
+    Edge(
+        "list-words-split-by-a-name",
+        "orbit cabin laugh piano tunnel zebra Binance garlic velvet anchor ribbon comic",
+        "orbit cabin laugh piano tunnel zebra Binance garlic velvet anchor ribbon comic",
+    ),
+    # More than one typo per six words is ordinary text (the documented threshold).
+    Edge(
+        "seed-three-typos",
+        SEED12.replace("combine", "combne").replace("virus", "virsu").replace("grief", "grif"),
+        SEED12.replace("combine", "combne").replace("virus", "virsu").replace("grief", "grif"),
+    ),
+    # A checksum-valid phrase is masked however everyday its words, in a run of up to 48.
+    Edge("valid-phrase-of-everyday-words", MOSTLY_EVERYDAY_VALID, "[redacted:seed_phrase]"),
+    Edge("valid-24-words-of-everyday-words", EVERYDAY_VALID_24, "[redacted:seed_phrase]"),
+    Edge("valid-phrase-in-a-run-of-48", f"{COMMON_48} {SEED12}", "[redacted:seed_phrase]"),
+    # Without a valid checksum, half everyday words is not "mostly rare".
+    Edge(
+        "half-everyday-words",
+        "remain course run token collect october still dish dog alter way order",
+        "remain course run token collect october still dish dog alter way order",
+    ),
+    # A message continuing a phrase: only the list words it starts with.
+    Edge(
+        "continuation-without-words",
+        "???",
+        "???",
+        previous="my words: [redacted:seed_phrase]",
+    ),
+    Edge(
+        "continuation-after-other-words",
+        "sorry, I mean cabin laugh grief",
+        "sorry, I mean cabin laugh grief",
+        previous="my words: [redacted:seed_phrase]",
+    ),
+    Edge(
+        "previous-words-not-at-its-end",
+        "army cabin virus laugh grief opinion",
+        "army cabin virus laugh grief opinion",
+        previous="my words: prepare harsh combine snap ski gauge and then",
+    ),
+    Edge(
+        "zh-everyday-continuation",
+        "不 是 了",
+        "不 是 了",
+        previous="助记词 [redacted:seed_phrase]",
+    ),
+]
+
+EDGES = KEYS + CODES + PASSWORDS + EXEMPT + SEEDS
 
 
 @pytest.mark.parametrize("edge", EDGES, ids=[e.id for e in EDGES])
