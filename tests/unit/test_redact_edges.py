@@ -401,7 +401,39 @@ SEEDS = [
     ),
 ]
 
-EDGES = KEYS + CODES + PASSWORDS + EXEMPT + SEEDS
+CARDS = [
+    # Where a card starts and ends in a run of digit groups, and which groupings are cards.
+    Edge(
+        "two-cards",
+        "cards 4111 1111 1111 1111 and 5500 0000 0000 0004",
+        "cards [redacted:card_number] and [redacted:card_number]",
+    ),
+    Edge("card-unbroken-16", "card 4111111111111111 thanks", "card [redacted:card_number] thanks"),
+    Edge("card-unbroken-13", "card 4222222222222", "card [redacted:card_number]"),
+    Edge("card-amex-4-6-5", "amex 3782 822463 10005", "amex [redacted:card_number]"),
+    Edge("card-19-digits", "card 6011 0000 0000 0000 001", "card [redacted:card_number]"),
+    Edge("card-two-separators", "card 4111-1111 1111 1111", "card 4111-1111 1111 1111"),
+    Edge("card-then-a-group", "card 4111 1111 1111 1111 2222", "card [redacted:card_number] 2222"),
+    Edge(
+        "card-after-a-long-group", "12345678 4111 1111 1111 1111", "12345678 [redacted:card_number]"
+    ),
+    Edge(
+        "card-after-two-groups",
+        "numbers 1234 5678 4111 1111 1111 1111",
+        "numbers 1234 5678 [redacted:card_number]",
+    ),
+    Edge("repeated-groups", "4111 " * 10, "4111 " * 10),
+    Edge("one-digit-repeated", "4444 4444 4444 4444", "4444 4444 4444 4444"),
+    Edge("card-short-last-groups", "card 4111 1111 1111 111 1", "card 4111 1111 1111 111 1"),
+    Edge("card-two-digit-groups", "card 4111 11 11 1111 1111", "card 4111 11 11 1111 1111"),
+    Edge(
+        "card-and-a-long-number",
+        "card 4111 1111 1111 1111 and 1234567890123",
+        "card [redacted:card_number] and 1234567890123",
+    ),
+]
+
+EDGES = KEYS + CODES + PASSWORDS + EXEMPT + SEEDS + CARDS
 
 
 @pytest.mark.parametrize("edge", EDGES, ids=[e.id for e in EDGES])
