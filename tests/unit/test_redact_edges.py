@@ -383,8 +383,8 @@ SEEDS = [
     ),
     Edge(
         "continuation-after-other-words",
-        "sorry, I mean cabin laugh grief",
-        "sorry, I mean cabin laugh grief",
+        "ok thanks, cabin laugh grief",
+        "ok thanks, cabin laugh grief",
         previous="my words: [redacted:seed_phrase]",
     ),
     Edge(
