@@ -217,6 +217,23 @@ PASSWORDS = [
         'pwd: hunter2 blue api_secret=" ab12cd34ef"',
         'pwd: [redacted:password][redacted:api_secret]"',
     ),
+    # Stop words: after "is" a word about the password is not one; after ":" it is.
+    Edge("password-colon-stop-word", "password: incorrect", "password: [redacted:password]"),
+    Edge("password-is-wrong-full-stop", "my password is wrong.", "my password is wrong."),
+    Edge(
+        "password-wrong-then-the-new-one",
+        "my password is wrong, the new password is hunter2",
+        "my password is wrong, the new password is [redacted:password]",
+    ),
+    Edge("zh-password-kouling", "口令是abc123", "口令是[redacted:password]"),
+    Edge("zh-password-then-stop-word", "密码 wrong", "密码 wrong"),
+    Edge("zh-password-without-separator", "密码 hunter2", "密码 [redacted:password]"),
+    Edge(
+        "zh-stop-word-then-a-password",
+        "密码 wrong。密码是 abc123",
+        "密码 wrong。密码是 [redacted:password]",
+    ),
+    Edge("zh-password-3-chars", "密码是abc", "密码是[redacted:password]"),
     # A word shaped like a placeholder ends it too (a second pass sees one there).
     Edge(
         "password-before-a-placeholder-lookalike",
