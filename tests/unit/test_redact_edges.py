@@ -169,6 +169,10 @@ CODES = [
     Edge("card-fullwidth-end", "card 4111 1111 1111 １１１１", "card [redacted:card_number]"),
 ]
 
+XPRV = (  # BIP32 test vector 1, master key
+    "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TG"
+    "tRBeJgk33yuGBxrMPHi"
+)
 SEED12 = "prepare harsh combine snap ski gauge army cabin virus laugh grief opinion"
 
 PASSWORDS = [
@@ -234,6 +238,14 @@ PASSWORDS = [
         "密码 wrong。密码是 [redacted:password]",
     ),
     Edge("zh-password-3-chars", "密码是abc", "密码是[redacted:password]"),
+    # A Turkish keyboard's dotless ı: re reads "pın" as "pin", so the pre-check must too.
+    Edge("pin-with-a-dotless-i", "pın: 8264", "pın: [redacted:password]"),
+    # A value that starts in masked text is no password; the scan goes on to the next one.
+    Edge(
+        "password-after-a-masked-key",
+        f"password: {XPRV} and password: hunter2",
+        "password: [redacted:extended_private_key] and password: [redacted:password]",
+    ),
     # A word shaped like a placeholder ends it too (a second pass sees one there).
     Edge(
         "password-before-a-placeholder-lookalike",
