@@ -45,6 +45,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_queue.py",
             "tests/unit/test_ratelimit.py",
             "tests/unit/test_redact.py",
+            "tests/unit/test_redact_edges.py",
             "tests/unit/test_redact_linear.py",
             "tests/unit/test_roles.py",
             "tests/unit/test_routing.py",
