@@ -47,7 +47,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_redact.py",
             "tests/unit/test_redact_edges.py",
             "tests/unit/test_redact_linear.py",
-            "tests/unit/test_roles.py",
+            "tests/unit/test_role_sets.py",
             "tests/unit/test_routing.py",
             "tests/unit/test_signin.py",
             "tests/unit/test_simulate.py",
