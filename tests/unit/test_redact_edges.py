@@ -483,3 +483,23 @@ def test_only_the_first_2000_characters_of_a_staff_message_are_read() -> None:
     """A code asked for at the end of a long staff message is noticed up to character 2,000."""
     assert asks_for_code(" " * 1997 + "验证码")
     assert not asks_for_code(" " * 1998 + "验证码")
+
+
+@pytest.mark.parametrize("size", [2, 4, 8, 16, 32])
+@pytest.mark.parametrize("sep", [" ", ":", "-"])
+@pytest.mark.parametrize(
+    "before",
+    ["pw: hunter2 ", "password is purple monkey ", "pw: ", "密码 hunter2 ", "my password is "],
+)
+def test_a_password_does_not_take_part_of_a_grouped_key(size: int, sep: str, before: str) -> None:
+    """A key in hex groups after a password is masked whole, none of its groups left visible.
+
+    A passphrase runs on over the words after its first one (up to 8 words, 64 characters):
+    it used to take the first groups of the key, leaving the rest too few to be a key, and
+    they were shown ("pw: [redacted:password] 60d0eec9 d0bc9e2a").
+    """
+    stored = redact(before + _groups(KEY_HEX, size, sep)).text
+    visible = [group for group in _groups(KEY_HEX, size, " ").split() if group in stored]
+    assert visible == [] and stored.endswith("[redacted:private_key]"), stored
+    # The password itself is still masked where there is one ahead of the key.
+    assert ("hunter2" not in stored) and ("purple" not in stored)

@@ -12,7 +12,7 @@ import re
 from ._spans import B58, LIST_GAP_RE, Facts, Masks, unmasked_matches
 from .codes import card_spans, id_context_before
 
-__all__ = ["detect_exempt_shapes"]
+__all__ = ["detect_exempt_shapes", "grouped_key_at"]
 
 _HEX_RUN_RE = re.compile(r"[0-9a-fA-F]{64}")  # what _HEX64_RE needs, found without look-arounds
 _HEX64_RE = re.compile(r"(?<![0-9A-Za-z\]])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z\[])")
@@ -122,6 +122,35 @@ def _grouped_hex_spans(text: str, masks: Masks) -> list[tuple[int, int]]:
                 spans.append((start, end))
         k = e
     return spans
+
+
+def grouped_key_at(text: str, start: int) -> bool:
+    """Whether a key of hex groups that :func:`_grouped_hex_spans` takes starts at ``start``.
+
+    For the password detector: a passphrase runs on over the words after its first one, and
+    must stop where a grouped key starts rather than take some of its groups, which would leave
+    the rest too few to be a key ("pw: hunter2 a77a08bc b4a8f65f ..." showed the last groups).
+    Reads at most one key's worth of groups forward, so a passphrase's words cost O(1) each.
+    """
+    first = _HEX_GROUP_RE.match(text, start)
+    if first is None or (start > 0 and text[start - 1] in _GLUED_BEFORE):
+        return False
+    size = first.end() - start
+    if not (2 <= size < 64 and 64 % size == 0) or first.end() >= len(text):
+        return False
+    sep = text[first.end()]
+    end, groups = first.end(), 1
+    while groups <= 64 // size and end < len(text) and text[end] == sep:
+        nxt = _HEX_GROUP_RE.match(text, end + 1)
+        if nxt is None or nxt.end() - nxt.start() != size:
+            break
+        end, groups = nxt.end(), groups + 1
+    return (
+        sep in _HEX_GROUP_SEPS
+        and groups * size == 64
+        and not (end < len(text) and text[end] in _GLUED_AFTER)
+        and _has_digits_and_letters(text, start, end)
+    )
 
 
 def _free_edge(text: str, masks: Masks, start: int, end: int) -> bool:

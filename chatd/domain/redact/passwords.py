@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ._spans import Facts, Masks, claim, trigger_values
+from .exempt import grouped_key_at
 
 __all__ = ["detect_passwords"]
 
@@ -79,6 +80,8 @@ def _passphrase_end(text: str, masks: Masks, start: int, end: int, zh: bool) -> 
             break
         if limit is not None and m.end() > limit:
             break  # masked text ahead: the value stops where the untouched text does
+        if grouped_key_at(text, m.start("word")):
+            break  # a key in hex groups follows: it is the key detector's, whole
         word = m.group("word")
         bare = word.lower().rstrip(_SENTENCE_END + ":")
         if not bare or bare in _CLAUSE_WORDS or word.startswith("[redacted:"):
@@ -98,7 +101,7 @@ def detect_passwords(text: str, masks: Masks, found: set[str], facts: Facts) -> 
             if m.group("verb") and value[0] not in "\"“'「":
                 if value.lower().rstrip(".,!?;:") in _PASSWORD_STOPWORDS:
                     continue
-            if len(value.strip("\"“”'「」")) >= 3:
+            if len(value.strip("\"“”'「」")) >= 3 and not grouped_key_at(text, start):
                 claim(
                     masks, found, start, _passphrase_end(text, masks, start, end, False), "password"
                 )
