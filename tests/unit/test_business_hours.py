@@ -120,3 +120,33 @@ def test_the_edges_of_a_time_range() -> None:
     for bad in ("24:00-06:00", "09:00-24:30"):
         with pytest.raises(ValueError, match="not a time of day"):
             parse_range(bad)
+
+
+def test_an_unknown_day_name_is_refused_naming_each() -> None:
+    """A misspelt day ("mondya") would silently leave that day closed: it stops the config,
+    and the message names every unknown day, sorted."""
+    with pytest.raises(ValueError, match=r"^unknown day\(s\) funday, mondya$"):
+        schedule("UTC", {"mondya": ("09:00-17:00",), "funday": (), "friday": ("09:00-17:00",)})
+
+
+def test_the_day_is_read_on_the_schedule_clock_not_the_servers() -> None:
+    """On Kiritimati (UTC+14) Tuesday 08:30 is Monday 18:30 in UTC: open, though the server's
+    clock (UTC here, or anywhere else: no server runs 14 hours ahead) still says Monday."""
+    kiritimati = zoneinfo.ZoneInfo("Pacific/Kiritimati")
+    plan = schedule("Pacific/Kiritimati", {"tuesday": ("08:00-09:00",)})
+    when = at(2026, 12, 8, 8, 30, zone=kiritimati)  # a Tuesday
+    assert plan.is_open(when.astimezone(dt.UTC))
+    assert plan.next_open(at(2026, 12, 7, 18, 0, zone=dt.UTC)) == at(
+        2026, 12, 8, 8, 0, zone=kiritimati
+    )
+
+
+def test_next_open_looks_exactly_400_days_ahead() -> None:
+    """An opening 400 days away is found; one 401 days away is "not soon" (None)."""
+    start = dt.date(2027, 1, 4)
+    closed = tuple((start + dt.timedelta(days=n)).isoformat() for n in range(401))
+    when = at(2027, 1, 4, 12, 0, zone=dt.UTC)
+    every_day = {d: ("09:00-10:00",) for d in DAYS}
+    plan = schedule("UTC", every_day, holidays=closed[:400])
+    assert plan.next_open(when) == at(2027, 2, 8, 9, 0, zone=dt.UTC) + dt.timedelta(days=365)
+    assert schedule("UTC", every_day, holidays=closed).next_open(when) is None
