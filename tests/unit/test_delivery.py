@@ -96,4 +96,5 @@ def test_the_webhook_body_is_compact_utf8() -> None:
     """The body is the smallest JSON: no spaces, text as UTF-8 (a Chinese message costs 3 bytes a
     character, not the 6 of ``\\u`` escapes); these are the bytes the signature covers."""
     body = webhook_body(delivery_id="d1", type="message.created", created_at=1.5, data={"t": "币"})
-    assert body == '{"id":"d1","type":"message.created","created_at":1.5,"data":{"t":"币"}}'.encode()
+    expected = '{"id":"d1","type":"message.created","created_at":1.5,"data":{"t":"币"}}'
+    assert body == expected.encode()
