@@ -6,11 +6,13 @@ session. A missing binary fails under CI and skips with the reason elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
 
 import pytest
 
+from tests.support.mail import Smtp
+from tests.support.server import free_port
 from tests.support.services import (
     ServiceUnavailable,
     postgres_server,
@@ -42,3 +44,13 @@ def postgres_server_url() -> Iterator[str]:
 def redis_server_url() -> Iterator[str]:
     """A throwaway Redis for the whole session."""
     yield from _serve(redis_server)
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[Smtp]:
+    """A real SMTP server (aiosmtpd) on a free port, started by the test with its Inbox."""
+    server = Smtp(free_port())
+    try:
+        yield server
+    finally:
+        await server.stop()

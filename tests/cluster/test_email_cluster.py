@@ -11,7 +11,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +21,10 @@ import pytest
 from chatd.client import AgentClient, CustomerClient
 from tests.cluster.conftest import SECRET, node_config
 from tests.support.mail import Inbox, Smtp, until
-from tests.support.server import RunningServer, free_port, start_server
+from tests.support.server import RunningServer, start_server
 from tests.support.services import create_database, drop_database, flush_redis
 
 NOTIFY_AFTER_S = 1.5
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[Smtp]:
-    server = Smtp(free_port())
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

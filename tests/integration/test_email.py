@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,8 @@ import pytest
 from chatd.client import AgentClient, CustomerClient
 from tests.support.harness import Harness
 from tests.support.mail import Inbox, Smtp, until
-from tests.support.server import free_port
 
 SEED = "abandon ability able about above absent absorb abstract absurd abuse access accident"
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[Smtp]:
-    server = Smtp(free_port())
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

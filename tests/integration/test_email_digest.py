@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -20,20 +19,10 @@ import pytest
 from chatd.client import AgentClient, CustomerClient
 from tests.support.harness import Harness
 from tests.support.mail import Inbox, Smtp, until
-from tests.support.server import free_port
 
 SEED = "abandon ability able about above absent absorb abstract absurd abuse access accident"
 #: Short, so a test waits seconds; long enough that a reconnect comes back in time.
 NOTIFY_AFTER_S = 1.5
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[Smtp]:
-    server = Smtp(free_port())
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
