@@ -319,6 +319,15 @@ class ConversationLog:
         self.remember(conversation_id, conv)
         return conv
 
+    async def audit(
+        self, conversation_id: str, *, author: str, ts: float, data: dict[str, Any]
+    ) -> Event:
+        """Record what happened in the conversation for the staff: an internal ``audit`` event
+        (``data["action"]`` names it), which the customer never receives."""
+        new = NewEvent(kind="audit", ts=ts, author=author, internal=True, data=data)
+        event, _created = await self.append(conversation_id, new)
+        return event
+
     async def append(
         self,
         conversation_id: str,

@@ -255,15 +255,11 @@ class CustomerFlow:
         self.metrics.secrets_masked.inc()
         log.warning("secret_masked", conversation_id=conv.conversation_id, kinds=list(kinds))
         now = self.clock()
-        await self.log.append(
+        await self.log.audit(
             conv.conversation_id,
-            NewEvent(
-                kind="audit",
-                ts=now,
-                author="system",
-                internal=True,
-                data={"action": "secret_masked", "kinds": list(kinds)},
-            ),
+            author="system",
+            ts=now,
+            data={"action": "secret_masked", "kinds": list(kinds)},
         )
         await self.log.append(
             conv.conversation_id,
@@ -364,17 +360,12 @@ class CustomerFlow:
         """The customer asked for their transcript by email: an internal audit event whose own
         transaction queues the mail (chatd.service.deliveries builds it from the stored,
         masked events). The conversation may be open or closed."""
-        event, _created = await self.log.append(
+        return await self.log.audit(
             conversation_id,
-            NewEvent(
-                kind="audit",
-                ts=self.clock(),
-                author="customer",
-                internal=True,
-                data={"action": "transcript_email", "to": address},
-            ),
+            author="customer",
+            ts=self.clock(),
+            data={"action": "transcript_email", "to": address},
         )
-        return event
 
     # -- to a person and back -----------------------------------------------------------------
 

@@ -95,15 +95,11 @@ class Followups:
             await self.store.followups.set(conversation_id, address, now=self.clock())
         elif not await self.store.followups.stop(conversation_id):
             return
-        await self.log.append(
+        await self.log.audit(
             conversation_id,
-            NewEvent(
-                kind="audit",
-                ts=self.clock(),
-                author="customer",
-                internal=True,
-                data={"action": "followup_email", "to": address},
-            ),
+            author="customer",
+            ts=self.clock(),
+            data={"action": "followup_email", "to": address},
         )
         frame = {"type": "followup", "email": address}
         await self.log.bus.publish(f"conv:{conversation_id}", {"frame": frame})
