@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,16 +69,42 @@ class Cluster:
 
     def add_agent(self, name: str, *, capacity: int = 3, languages: str = "en") -> str:
         """Create an agent account (through node 1's config) and return its token."""
-        args = [sys.executable, "-m", "chatd", "agents", "add", name]
-        args += ["--config", str(self.config_paths[0]), "--capacity", str(capacity)]
-        args += ["--languages", languages]
-        out = subprocess.run(
-            args, capture_output=True, text=True, env=dict(os.environ), check=True
-        ).stdout
-        for line in out.splitlines():
-            if line.startswith("token: "):
-                return line.removeprefix("token: ").strip()
-        raise RuntimeError(f"no token in output:\n{out}")
+        return add_agent(self.config_paths[0], name, capacity=capacity, languages=languages)
+
+
+def add_agent(config: Path, name: str, *, capacity: int = 3, languages: str = "en") -> str:
+    """Create an agent account with ``chatd agents add`` and return its token."""
+    args = [sys.executable, "-m", "chatd", "agents", "add", name]
+    args += ["--config", str(config), "--capacity", str(capacity), "--languages", languages]
+    out = subprocess.run(
+        args, capture_output=True, text=True, env=dict(os.environ), check=True
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("token: "):
+            return line.removeprefix("token: ").strip()
+    raise RuntimeError(f"no token in output:\n{out}")
+
+
+@contextmanager
+def two_nodes(
+    tmp_path: Path, postgres_url: str, redis_url: str, extra_config: str
+) -> Iterator[list[RunningServer]]:
+    """Two nodes (node1, node2) on a fresh database and an empty Redis, each with the test
+    cluster's config plus ``extra_config`` (an ``[email]`` or ``[[webhooks]]`` section)."""
+    flush_redis(redis_url)
+    database = create_database(postgres_url)
+    started: list[RunningServer] = []
+    try:
+        for i in (1, 2):
+            text = node_config(database, redis_url, f"node{i}") + extra_config
+            started.append(
+                start_server(tmp_path / f"node{i}", config_text=text, env={"CHATD_SECRET": SECRET})
+            )
+        yield started
+    finally:
+        for node in started:
+            node.kill()
+        drop_database(postgres_url, database)
 
 
 @pytest.fixture

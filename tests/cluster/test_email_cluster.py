@@ -8,9 +8,6 @@ open on a node other than the agent's.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +16,9 @@ import aiohttp
 import pytest
 
 from chatd.client import AgentClient, CustomerClient
-from tests.cluster.conftest import SECRET, node_config
+from tests.cluster.conftest import add_agent, two_nodes
 from tests.support.mail import Inbox, Smtp, until
-from tests.support.server import RunningServer, start_server
-from tests.support.services import create_database, drop_database, flush_redis
+from tests.support.server import RunningServer
 
 NOTIFY_AFTER_S = 1.5
 
@@ -31,36 +27,14 @@ NOTIFY_AFTER_S = 1.5
 def nodes(
     tmp_path: Path, postgres_server_url: str, redis_server_url: str, smtp: Smtp
 ) -> Iterator[list[RunningServer]]:
-    flush_redis(redis_server_url)
-    database = create_database(postgres_server_url)
     email = (
         f'[server]\npublic_url = "https://chat.example.com"\n'
         f'[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\n'
         f'from_address = "support@example.com"\nmax_retry_interval_s = 0.5\n'
         f"notify_after_s = {NOTIFY_AFTER_S}\n"
     )
-    started: list[RunningServer] = []
-    try:
-        for i in (1, 2):
-            text = node_config(database, redis_server_url, f"node{i}") + email
-            started.append(
-                start_server(tmp_path / f"node{i}", config_text=text, env={"CHATD_SECRET": SECRET})
-            )
+    with two_nodes(tmp_path, postgres_server_url, redis_server_url, email) as started:
         yield started
-    finally:
-        for node in started:
-            node.kill()
-        drop_database(postgres_server_url, database)
-
-
-def _add_agent(config: Path, name: str) -> str:
-    args = [sys.executable, "-m", "chatd", "agents", "add", name, "--config", str(config)]
-    out = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ), check=True)
-    return next(
-        line.removeprefix("token: ").strip()
-        for line in out.stdout.splitlines()
-        if line.startswith("token: ")
-    )
 
 
 async def _followup(node: RunningServer, customer: CustomerClient, email: str) -> Any:
@@ -77,7 +51,7 @@ async def test_a_digest_across_nodes_and_none_for_a_chat_open_on_another_node(
 ) -> None:
     inbox = Inbox()
     await smtp.start(inbox)
-    token = _add_agent(tmp_path / "node1" / "config.toml", "Grace")
+    token = add_agent(tmp_path / "node1" / "config.toml", "Grace")
     agent = await AgentClient.connect(nodes[1].ws_url, token)
     customer = await CustomerClient.connect(nodes[0].ws_url)
     await customer.wait_for("message", author="bot")

@@ -18,9 +18,8 @@ from aiohttp import web
 
 from chatd.client import CustomerClient
 from chatd.service.deliveries import LEASE_S
-from tests.cluster.conftest import SECRET, node_config
-from tests.support.server import RunningServer, free_port, start_server
-from tests.support.services import create_database, drop_database, flush_redis
+from tests.cluster.conftest import two_nodes
+from tests.support.server import RunningServer, free_port
 
 HOOK_SECRET = "cluster-hook-secret-0123456789"
 
@@ -80,24 +79,12 @@ async def receiver() -> AsyncIterator[Receiver]:
 def nodes(
     tmp_path: Path, postgres_server_url: str, redis_server_url: str, receiver: Receiver
 ) -> Any:
-    flush_redis(redis_server_url)
-    database = create_database(postgres_server_url)
     hooks = (
         f'[[webhooks]]\nurl = "{receiver.url}"\nsecret = "{HOOK_SECRET}"\n'
         "max_retry_interval_s = 0.5\n"
     )
-    started: list[RunningServer] = []
-    try:
-        for i in (1, 2):
-            text = node_config(database, redis_server_url, f"node{i}") + hooks
-            started.append(
-                start_server(tmp_path / f"node{i}", config_text=text, env={"CHATD_SECRET": SECRET})
-            )
+    with two_nodes(tmp_path, postgres_server_url, redis_server_url, hooks) as started:
         yield started
-    finally:
-        for node in started:
-            node.kill()
-        drop_database(postgres_server_url, database)
 
 
 async def until(condition: Callable[[], bool], within: float) -> None:
