@@ -1,9 +1,8 @@
 """The sweep of key and card shapes at its edges: pre-check limits and neighbouring candidates.
 
 Written from the survivors of a mutation run over ``chatd/domain/redact/exempt.py`` (issue 21).
-Each test states the whole text a customer's message is stored as. The tests marked ``xfail``
-state what the masker should do and does not yet (bugs found by the same triage): they fail
-loudly, as XPASS, once the masker does it.
+Each test states the whole text a customer's message is stored as. The last three are bugs the
+same triage found, fixed since (each failed before its fix).
 """
 
 from __future__ import annotations
@@ -141,28 +140,25 @@ def test_a_card_after_an_order_number_is_masked() -> None:
     assert redact(text).text == stored
 
 
-# Bugs found by the triage (see /tmp/triage/mutexempt.md); the masker is not changed here.
+# Bugs found by the triage, fixed in chatd/domain/redact/exempt.py.
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a card-shaped start claims part of a grouped key")
 @pytest.mark.parametrize("size", [4, 16])
 def test_a_grouped_key_starting_with_card_like_digits_is_masked_whole(size: int) -> None:
     """A grouped key whose first 16 digits look like a card number is masked whole.
 
-    Today the card number is masked and the key's other 48 hex digits are shown.
+    The card number used to be masked and the key's other 48 hex digits shown.
     """
     key = _groups("4111111111111111" + KEY_HEX[16:], size, " ")
     assert redact(f"my key {key}").text == "my key [redacted:private_key]"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: card-like digits inside a grouped txid are masked")
 def test_a_grouped_transaction_hash_with_card_like_digits_stays_visible() -> None:
     """A transaction hash in groups stays visible even where four groups look like a card."""
     tx = _groups(TX_HEX[:48] + "4111111111111111", 4, " ")
     assert redact(f"txid: {tx}").text == f"txid: {tx}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the 8-digit pre-check skips keys with 1-7 digits")
 def test_a_grouped_key_with_few_decimal_digits_is_masked() -> None:
     """A grouped key with only 3 decimal digits is masked, as the same key unbroken is."""
     key = _keep_digits(KEY_HEX, 3)

@@ -179,9 +179,9 @@ def detect_exempt_shapes(text: str, masks: Masks, found: set[str], facts: Facts)
         ]
     if (
         len(text) >= 64 + 1
-        and facts.digits >= 8
+        and facts.digits >= 1
         # At least 64 hex characters (digits counted as \d does, a few more): most messages
-        # stop here, before the pattern below.
+        # stop here, before the pattern below. A key has a digit, but may have only one.
         and facts.digits + sum(map(text.count, "abcdefABCDEF")) >= 64
         and _HEX_GROUPS_HINT_RE.search(text)
     ):
@@ -189,11 +189,13 @@ def detect_exempt_shapes(text: str, masks: Masks, found: set[str], facts: Facts)
     if facts.digits >= 13:
         candidates += [(s, e, "card_number") for s, e in card_spans(text, masks)]
     candidates = [c for c in candidates if not masks.overlaps(c[0], c[1])]
-    candidates.sort()
+    # Left to right; of two starting together the longer first: a key in groups whose first
+    # 16 digits look like a card is a key, not a card and 48 visible digits.
+    candidates.sort(key=lambda c: (c[0], -c[1]))
     prev_tx_end = -1
     for idx, (start, end, kind) in enumerate(candidates):
-        if masks.overlaps(start, end):
-            continue
+        if masks.overlaps(start, end) or start < prev_tx_end:
+            continue  # taken, or part of a hash that stays visible (card-like digits in it)
         if kind == "private_key":
             # "txids: <hash>, <hash>": a hash listed right after a visible hash is one too.
             in_list = prev_tx_end >= 0 and LIST_GAP_RE.fullmatch(text, prev_tx_end, start)
