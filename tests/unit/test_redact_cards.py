@@ -94,6 +94,8 @@ CARDS = [
         f"otp {OTP} {CARD}",
     ),
     # The longest window is no card (a 2-digit group, no Luhn, part of a code): a shorter one is.
+    # Last row: the code is masked first; "4111 1111 1111 1111 128" passes Luhn too, but a card
+    # never takes masked text, so the 16 digits before the code are the card.
     Stored("card-then-an-expiry-date", "card 4111 1111 1111 1111 12/27", f"card {CARD} 12/27"),
     Stored("card-then-a-cvv", "card 4111 1111 1111 1111 123", f"card {CARD} 123"),
     Stored(
@@ -102,7 +104,8 @@ CARDS = [
         f"{CARD} {OTP}",
         expecting_2fa_code=True,
     ),
-    # Groupings: four digits first, then groups of 3 to 7, one separator throughout.
+    # Groupings: four digits first, then groups of 3 to 7, one separator throughout. A number in
+    # any other grouping is shown as written, Luhn-valid or not (4111 1111 1111 1111 here).
     Stored("card-4-7-5", "card 4111 1111111 11111", f"card {CARD}"),
     Stored("groups-4-8-4", "4111 11111111 1111", "4111 11111111 1111"),
     Stored("amex-with-two-separators", "amex 3782-822463 10005", "amex 3782-822463 10005"),
@@ -125,5 +128,5 @@ def test_stored_text(row: Stored) -> None:
 
 
 def test_a_one_character_pin_after_is_is_shown_as_written() -> None:
-    """ "my pin is 4 digits long" is stored as written: a 1-character value is no password."""
+    """A 1-character value after "pin is" is no password: the message is stored as written."""
     assert redact("my pin is 4 digits long").text == "my pin is 4 digits long"
