@@ -115,6 +115,25 @@ CARDS = [
     # Luhn-valid, but no card: the first group starts with 1, or the second holds 9 digits.
     Stored("luhn-valid-starting-with-1", "1234 5678 9012 3452", "1234 5678 9012 3452"),
     Stored("four-digits-then-nine", "4242 123456789", "4242 123456789"),
+    # A card's 6-8 digit group near a 2FA word, or while a code is expected, is the card's: it
+    # used to be masked as a code, leaving the card's other digits visible (9 of Amex's 15).
+    Stored(
+        "amex-near-a-2fa-word",
+        "my amex is 3782 822463 10005, 2fa code not arriving",
+        f"my amex is {CARD}, 2fa code not arriving",
+    ),
+    Stored("amex-while-a-code-is-expected", "3782 822463 10005", CARD, expecting_2fa_code=True),
+    Stored(
+        "diners-while-a-code-is-expected",
+        "diners 3056 930902 5904",
+        f"diners {CARD}",
+        expecting_2fa_code=True,
+    ),
+    Stored(
+        "code-then-a-card",
+        "2fa code 482913 card 4111 1111 1111 1111",
+        f"2fa code {OTP} card {CARD}",
+    ),
 ]
 
 ROWS = CODES + CARDS

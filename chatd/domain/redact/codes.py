@@ -105,8 +105,16 @@ def detect_otp(
     # only the nearest trigger on each side needs checking: a farther one's gap contains it.
     t_starts = [t.start() for t in triggers]
     t_ends = [t.end() for t in triggers]
+    # A group inside a card written in groups ("3782 822463 10005") is the card's, not a code:
+    # taken as a code it left the card's other digits visible. The sweep masks the card later.
+    # card_spans yields disjoint spans in order: one bisect finds the one a code could be in.
+    cards = list(card_spans(text, masks)) if facts.digits >= 13 else []
+    card_starts = [s for s, _e in cards]
     for code in unmasked_matches(_OTP_RE, text, masks):
         start, end = code.span()
+        k = bisect_right(card_starts, start) - 1
+        if k >= 0 and end <= cards[k][1]:
+            continue
         hit = False
         i = bisect_right(t_ends, start)
         # The nearest 2FA word before the code: an id word after it makes the number an id.
