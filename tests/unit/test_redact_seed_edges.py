@@ -28,6 +28,19 @@ class Stored:
 #: Six list words, no checksum: a phrase only when announced ("my seed phrase is ...").
 WORDS6 = "orbit cabin laugh piano tunnel zebra"
 ZH_SEED = "毫 粉 景 界 尾 渐 月 促 运 净 病 雄"
+SEED12 = "prepare harsh combine snap ski gauge army cabin virus laugh grief opinion"
+XPRV = (  # BIP32 test vector 1, master key
+    "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TG"
+    "tRBeJgk33yuGBxrMPHi"
+)
+KEY_HEX = "c1e3844824dc34aee0c8de1e492b68c326065b8c8e5a636e60d0eec9d0bc9e2a"
+#: Twelve list words (none with an "l", so all base58) numbered without spaces.
+NUMBERED = "".join(
+    f"{i % 9 + 1}{word}"
+    for i, word in enumerate(
+        "orbit cabin piano zebra garden ribbon anchor comic tiger mango rocket fruit".split()
+    )
+)
 
 ANNOUNCED = [
     # Six words after the keyword, wherever the keyword stands and whatever language it is in.
@@ -114,7 +127,43 @@ CONTINUED = [
     ),
 ]
 
-ROWS = ANNOUNCED + BARE + CONTINUED
+SPANS = [
+    # A match is never restarted inside the one before: the later groups of an amount written
+    # in threes are no code, whatever 2FA word stands near.
+    Stored(
+        "amount-in-groups-of-three-near-a-2fa-word",
+        "withdrawal of $100 000 000 failed at the 2fa code step",
+        "withdrawal of $100 000 000 failed at the 2fa code step",
+    ),
+    # A shape that runs into masked text is dropped, and the message is not masked whole.
+    Stored(
+        "xprv-shape-holding-a-numbered-phrase", "xprv" + NUMBERED, "xprv1[redacted:seed_phrase]"
+    ),
+    Stored(
+        "private-key-of-an-xprv-is-a-hex-key",
+        f"private key for {XPRV}: {KEY_HEX}",
+        "private key for [redacted:extended_private_key]: [redacted:private_key]",
+    ),
+    Stored(
+        "password-is-a-seed-phrase",
+        f"my wallet password is {SEED12}",
+        "my wallet password is [redacted:seed_phrase]",
+    ),
+    # A keyword inside a placeholder is passed over, and the scan goes on to the next one.
+    Stored(
+        "placeholder-then-a-new-api-key",
+        "[redacted:api_secret] was wrong, the new api_key=ab12cd34ef56",
+        "[redacted:api_secret] was wrong, the new api_key=[redacted:api_secret]",
+    ),
+    # A password is cut where a masked value starts, and masked up to there.
+    Stored(
+        "password-glued-to-an-api-key",
+        "password:hunter2,api_key=ab12cd34ef56",
+        "password:[redacted:password][redacted:api_secret]",
+    ),
+]
+
+ROWS = ANNOUNCED + BARE + CONTINUED + SPANS
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
