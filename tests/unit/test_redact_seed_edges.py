@@ -46,6 +46,22 @@ ANNOUNCED = [
     # Six words after the keyword, wherever the keyword stands and whatever language it is in.
     Stored("zh-keyword-english-words", f"助记词：{WORDS6}", "助记词：[redacted:seed_phrase]"),
     Stored("keyword-first-in-the-message", f"seed: {WORDS6}", "seed: [redacted:seed_phrase]"),
+    # Six Chinese list words announced are masked too (only Latin words were counted: a Chinese
+    # phrase of 6 to 11 words stayed visible); five are not a phrase, as in English.
+    Stored(
+        "zh-keyword-six-zh-words", "助记词是 毫 粉 景 界 尾 渐", "助记词是 [redacted:seed_phrase]"
+    ),
+    Stored(
+        "zh-keyword-eleven-zh-words",
+        "我的助记词是：毫 粉 景 界 尾 渐 月 促 运 净 病",
+        "我的助记词是：[redacted:seed_phrase]",
+    ),
+    Stored(
+        "keyword-seven-zh-words",
+        "seed phrase: 毫 粉 景 界 尾 渐 月",
+        "seed phrase: [redacted:seed_phrase]",
+    ),
+    Stored("zh-keyword-five-zh-words", "助记词是 毫 粉 景 界 尾", "助记词是 毫 粉 景 界 尾"),
     # The phrase ends at its last list word: the words after it stay.
     Stored(
         "announced-phrase-then-thanks",

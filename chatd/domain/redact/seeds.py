@@ -275,9 +275,15 @@ def detect_seed_phrases(text: str, masks: Masks, found: set[str], facts: Facts) 
     latin = _LATIN_WORD_RE.findall(text)
     words = len(latin)
     full_scan = _may_hold_seed_run(latin, text)
+    # An announced phrase has 6 words at least: Latin ones, or Chinese characters standing
+    # alone ("助记词是 毫 粉 景 界 尾 渐"; counting Latin words only let it through).
     triggers = (
         list(_SEED_TRIGGER_RE.finditer(text))
-        if words >= _MIN_SEED_AFTER_KEYWORD and _SEED_HINT.search(facts.folded)
+        if _SEED_HINT.search(facts.folded)
+        and (
+            words >= _MIN_SEED_AFTER_KEYWORD
+            or len(_CJK_ALONE_RE.findall(text)) >= _MIN_SEED_AFTER_KEYWORD
+        )
         else []
     )
     if not full_scan and not triggers:
