@@ -150,3 +150,12 @@ def test_next_open_looks_exactly_400_days_ahead() -> None:
     plan = schedule("UTC", every_day, holidays=closed[:400])
     assert plan.next_open(when) == at(2027, 2, 8, 9, 0, zone=dt.UTC) + dt.timedelta(days=365)
     assert schedule("UTC", every_day, holidays=closed).next_open(when) is None
+
+
+def test_the_next_opening_is_searched_from_the_schedules_own_date() -> None:
+    """In Honolulu (UTC-10) Monday 20:00 is already Tuesday in UTC: Monday's 21:00 opening is
+    the next one, not a later day's."""
+    honolulu = zoneinfo.ZoneInfo("Pacific/Honolulu")
+    plan = schedule("Pacific/Honolulu", {"monday": ("21:00-22:00",), "tuesday": ("09:00-10:00",)})
+    when = at(2026, 12, 7, 20, 0, zone=honolulu)  # a Monday
+    assert plan.next_open(when.astimezone(dt.UTC)) == at(2026, 12, 7, 21, 0, zone=honolulu)

@@ -116,3 +116,12 @@ def test_wait_tail_uses_the_spare_capacity() -> None:
     c, lam, mu, t = 3, 2.0, 2.0, 0.7
     expected = erlang_c(c, lam, mu) * math.exp(-(c * mu - lam) * t)
     assert erlang_c_wait_exceeds(c, lam, mu, t) == pytest.approx(expected)
+
+
+def test_at_exact_saturation_everyone_waits_whatever_the_rounding() -> None:
+    """With exactly as much capacity as load (c x service rate == arrival rate), P(wait > t) is
+    1.0, also where rounding makes the load look a hair under 1 (57 x 0.3655... here)."""
+    c, service_rate = 57, 0.3655196584571474
+    arrival_rate = c * service_rate
+    assert c * service_rate - arrival_rate == 0.0
+    assert erlang_c_wait_exceeds(c, arrival_rate, service_rate, 10.0) == 1.0
