@@ -35,6 +35,8 @@ def test_every_widget_locale_has_every_sentence_with_the_same_placeholders() -> 
         ("zh", "zh-CN"),
         ("zh-Hans-CN", "zh-CN"),
         ("zh-HK", "zh-TW"),
+        ("zh-TW", "zh-TW"),
+        ("zh-MO", "zh-TW"),
         ("zh_Hant", "zh-TW"),
         ("pt", "pt-BR"),
         ("pt-PT", "pt-BR"),
