@@ -503,3 +503,16 @@ def test_a_password_does_not_take_part_of_a_grouped_key(size: int, sep: str, bef
     assert visible == [] and stored.endswith("[redacted:private_key]"), stored
     # The password itself is still masked where there is one ahead of the key.
     assert ("hunter2" not in stored) and ("purple" not in stored)
+
+
+def test_a_password_before_a_grouped_key_and_more_words() -> None:
+    """The passphrase stops at the key also when words follow the key, which is masked whole."""
+    stored = redact(f"pw: hunter2 {KEY_8X8} thanks").text
+    assert stored == "pw: [redacted:password] [redacted:private_key] thanks"
+
+
+def test_a_value_after_a_password_keyword_is_the_password_whatever_its_shape() -> None:
+    """64 hex digits, or hex groups joined by commas (no key to the sweep), after "pw:" are the
+    password: masked as one, not left to the key detectors (which show the comma-joined form)."""
+    assert redact(f"pw: {KEY_HEX} thanks").text == "pw: [redacted:password] thanks"
+    assert redact(f"pw: {_groups(KEY_HEX, 8, ',')}").text == "pw: [redacted:password]"

@@ -164,3 +164,5 @@ def test_a_grouped_key_with_few_decimal_digits_is_masked() -> None:
     key = _keep_digits(KEY_HEX, 3)
     assert redact(key).text == "[redacted:private_key]"
     assert redact(_groups(key, 8, " ")).text == "[redacted:private_key]"
+    # One digit is enough.
+    assert redact(_groups(_keep_digits(KEY_HEX, 1), 8, " ")).text == "[redacted:private_key]"
