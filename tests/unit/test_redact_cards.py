@@ -134,6 +134,23 @@ CARDS = [
         "2fa code 482913 card 4111 1111 1111 1111",
         f"2fa code {OTP} card {CARD}",
     ),
+    # A 13-digit card (the fewest digits a card has), and a code-shaped group ending the card.
+    Stored(
+        "visa-13-near-an-otp-word",
+        "my card 4222 222222 222, otp not arriving",
+        f"my card {CARD}, otp not arriving",
+    ),
+    Stored(
+        "card-ending-in-a-code-shaped-group",
+        "my card 4111 111111 111111, 2fa code not arriving",
+        f"my card {CARD}, 2fa code not arriving",
+    ),
+    # A group inside a card is skipped, and the codes after the card are still read.
+    Stored(
+        "card-then-a-code",
+        "card 3782 822463 10005 and 2fa code 482913",
+        f"card {CARD} and 2fa code {OTP}",
+    ),
 ]
 
 ROWS = CODES + CARDS

@@ -516,3 +516,22 @@ def test_a_value_after_a_password_keyword_is_the_password_whatever_its_shape() -
     password: masked as one, not left to the key detectors (which show the comma-joined form)."""
     assert redact(f"pw: {KEY_HEX} thanks").text == "pw: [redacted:password] thanks"
     assert redact(f"pw: {_groups(KEY_HEX, 8, ',')}").text == "pw: [redacted:password]"
+
+
+def test_config_values_after_a_random_seed_are_read() -> None:
+    """ "seed: 42" is a random seed, no phrase: the secrets after it are still masked."""
+    stored = redact("seed: 42, api_key=abc123def456").text
+    assert stored == "seed: 42, api_key=[redacted:api_secret]"
+
+
+def test_a_wif_key_pasted_alone_is_masked() -> None:
+    """An uncompressed WIF key is 51 characters: a message of just that is masked."""
+    wif = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"
+    assert redact(wif).text == "[redacted:wif_key]"
+
+
+def test_a_tx_word_beyond_the_next_candidate_does_not_spare_a_key() -> None:
+    """A key's look-ahead for a transaction word stops at the next card: the "tx" after the
+    card is the card's context, so the key before it is masked."""
+    stored = redact(f"{KEY_HEX} 4111 1111 1111 1111 tx 5555 5555 5555 4444").text
+    assert stored.startswith("[redacted:private_key] [redacted:card_number] tx ")
