@@ -4,6 +4,7 @@
     .venv/bin/python scripts/mutation.py security            # chatd/web/security.py, real server
     .venv/bin/python scripts/mutation.py domain "chatd.domain.wait*"   # some mutants only
     .venv/bin/python scripts/mutation.py domain --max-children 1 ...  # one worker (shared machine)
+    .venv/bin/python scripts/mutation.py against domain NAME tests/unit/test_x.py  # one mutant
 
 Each target runs in its own directory, ``.mutation/<target>/`` (kept, so a second run only
 re-tests what changed), holding a copy of pyproject.toml whose ``[tool.mutmut]`` section is the
@@ -141,7 +142,30 @@ def _summary(workdir: Path, env: dict[str, str]) -> int:
     return total - killed
 
 
+def against(target: str, name: str, tests: list[str]) -> int:
+    """Run ``tests`` (pytest arguments) against one mutant of a finished or running run.
+
+    The mutated tree's ``chatd`` is imported before pytest starts, so every ``chatd`` module the
+    tests import comes from it, whatever pytest puts on ``sys.path`` afterwards; the tests are
+    the repository's (a test written after the run can be checked against its survivors).
+    Exit status 0: the mutant survived these tests.
+    """
+    tree = ROOT / ".mutation" / target / "mutants"
+    if not (tree / "chatd").is_dir():
+        print(f"no mutated tree in {tree}: run scripts/mutation.py {target} first")
+        return 2
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import chatd; sys.path.pop(0); import pytest; "
+        "sys.exit(pytest.main(['-x', '-q', '-p', 'no:cacheprovider', *sys.argv[2:]]))"
+    )
+    env = {**os.environ, "MUTANT_UNDER_TEST": name, "PYTHONDONTWRITEBYTECODE": "1"}
+    args = [sys.executable, "-c", code, str(tree), *tests]
+    return subprocess.run(args, cwd=ROOT, env=env).returncode
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) >= 4 and argv[0] == "against" and argv[1] in TARGETS:
+        return against(argv[1], argv[2], argv[3:])
     if not argv or argv[0] not in TARGETS:
         targets = ",".join(TARGETS)
         print(f"usage: scripts/mutation.py {{{targets}}} [--max-children N] [mutant-glob ...]")
