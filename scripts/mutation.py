@@ -155,7 +155,8 @@ def against(target: str, name: str, tests: list[str]) -> int:
         print(f"no mutated tree in {tree}: run scripts/mutation.py {target} first")
         return 2
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import chatd; sys.path.pop(0); import pytest; "
+        "import sys; sys.path.insert(0, sys.argv[1]); import chatd; sys.path.pop(0); "
+        "import pytest; "
         "sys.exit(pytest.main(['-x', '-q', '-p', 'no:cacheprovider', *sys.argv[2:]]))"
     )
     env = {**os.environ, "MUTANT_UNDER_TEST": name, "PYTHONDONTWRITEBYTECODE": "1"}
