@@ -489,7 +489,16 @@ def test_only_the_first_2000_characters_of_a_staff_message_are_read() -> None:
 @pytest.mark.parametrize("sep", [" ", ":", "-"])
 @pytest.mark.parametrize(
     "before",
-    ["pw: hunter2 ", "password is purple monkey ", "pw: ", "密码 hunter2 ", "my password is "],
+    [
+        "pw: hunter2 ",
+        "password is purple monkey ",
+        "pw: ",
+        "密码 hunter2 ",
+        "my password is ",
+        "密码 ",
+        "密码是",
+        "密码：",
+    ],
 )
 def test_a_password_does_not_take_part_of_a_grouped_key(size: int, sep: str, before: str) -> None:
     """A key in hex groups after a password is masked whole, none of its groups left visible.

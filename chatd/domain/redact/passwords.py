@@ -110,7 +110,7 @@ def detect_passwords(text: str, masks: Masks, found: set[str], facts: Facts) -> 
             value = text[start:end]
             if not m.group("sep").strip() and value.lower() in _PASSWORD_STOPWORDS:
                 continue
-            if len(value.strip("\"“”'「」")) >= 3:
+            if len(value.strip("\"“”'「」")) >= 3 and not grouped_key_at(text, start):
                 claim(
                     masks, found, start, _passphrase_end(text, masks, start, end, True), "password"
                 )
