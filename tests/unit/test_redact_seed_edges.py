@@ -186,3 +186,15 @@ ROWS = ANNOUNCED + BARE + CONTINUED + SPANS
 def test_stored_text(row: Stored) -> None:
     """The message is stored exactly as shown: its secrets masked, the rest as written."""
     assert redact(row.text, previous=row.previous).text == row.stored
+
+
+def test_a_mistyped_phrase_with_a_third_everyday_words_is_masked() -> None:
+    """A 12-word run that fails the checksum is masked unless half its words are everyday ones:
+    with 4 of 12 (a third) it is masked, with 6 it reads as a sentence and stays."""
+    rare = ["zebra", "walnut", "vivid", "umbrella", "tornado", "sphere", "raccoon", "quantum"]
+    everyday = ["account", "again", "before", "call", "address", "already"]
+    four = [*rare[:2], everyday[0], *rare[2:4], everyday[1], *rare[4:6], everyday[2]]
+    four += [rare[6], everyday[3], rare[7]]
+    assert redact("here: " + " ".join(four)).text == "here: [redacted:seed_phrase]"
+    six = [w for pair in zip(rare[:6], everyday, strict=True) for w in pair]
+    assert redact("here: " + " ".join(six)).text == "here: " + " ".join(six)
