@@ -13,6 +13,7 @@ from chatd.domain.wait import (
     PRIOR_EXPOSURE_S,
     WaitEstimate,
     WaitEstimator,
+    _clear_time,
     erlang_quantile,
 )
 
@@ -307,3 +308,18 @@ def test_the_flows_are_exact_integrals_of_who_waited() -> None:
     taken.observe_enqueue("normal", now=0.0)
     taken.observe_dequeue(now=0.0, abandoned=True)
     assert taken.abandon_rate(half) == pytest.approx(0.5 / PRIOR_EXPOSURE_S)
+
+
+def test_arrivals_exactly_as_fast_as_departures_hold_the_queue_still() -> None:
+    """While higher-class customers arrive exactly as fast as seats free up (net flow 0.0), the
+    people ahead do not move: that phase adds its whole length, with no division by zero."""
+    calm = (math.inf, 0.0)
+    assert _clear_time(5.0, 1.0, 0.0, [(10.0, 1.0), calm]) == 15.0
+    assert _clear_time(5.0, 1.0, 0.1, [(10.0, 1.0), calm]) > 10.0
+
+
+def test_a_zero_expectation_keeps_its_range() -> None:
+    """An expected wait of 0 s (served at once) keeps its range as it is: no model error is
+    spread around nothing, and nothing is divided by it."""
+    estimator = WaitEstimator(model_error=MODEL_ERROR)
+    assert estimator._with_model_error(0.0, 0.0, 0.0) == (0.0, 0.0)
