@@ -62,6 +62,12 @@ ANNOUNCED = [
         "seed phrase: [redacted:seed_phrase]",
     ),
     Stored("zh-keyword-five-zh-words", "助记词是 毫 粉 景 界 尾", "助记词是 毫 粉 景 界 尾"),
+    # The shortest such message: 15 characters.
+    Stored(
+        "zh-keyword-colon-six-zh-words",
+        "助记词：毫 粉 景 界 尾 渐",
+        "助记词：[redacted:seed_phrase]",
+    ),
     # The phrase ends at its last list word: the words after it stay.
     Stored(
         "announced-phrase-then-thanks",

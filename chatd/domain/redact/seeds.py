@@ -83,6 +83,10 @@ _SEED_KEYWORDS = ("seed", "recovery", "mnemonic", "secret", "助记词", "助記
 _SEED_HINT = re.compile("|".join(_SEED_KEYWORDS))
 _MIN_SEED_WORDS = 12
 _MIN_SEED_AFTER_KEYWORD = 6
+#: The shortest message announcing Chinese words: the shortest keyword (3 characters, 助记词), a
+#: separator (a character glued to the keyword would make one token of them) and 6 characters
+#: with 5 separators.
+_MIN_ANNOUNCED_ZH_CHARS = 3 + 1 + 2 * _MIN_SEED_AFTER_KEYWORD - 1
 
 
 def _edit1_in_list(word: str) -> bool:
@@ -276,10 +280,12 @@ def detect_seed_phrases(text: str, masks: Masks, found: set[str], facts: Facts) 
     words = len(latin)
     full_scan = _may_hold_seed_run(latin, text)
     # An announced phrase has 6 words at least: Latin ones, or Chinese characters standing
-    # alone ("助记词是 毫 粉 景 界 尾 渐"; counting Latin words only let it through).
+    # alone ("助记词是 毫 粉 景 界 尾 渐"; counting Latin words only let it through). The length
+    # test spares short lines the keyword search, as the word count did before.
     triggers = (
         list(_SEED_TRIGGER_RE.finditer(text))
-        if _SEED_HINT.search(facts.folded)
+        if (words >= _MIN_SEED_AFTER_KEYWORD or len(text) >= _MIN_ANNOUNCED_ZH_CHARS)
+        and _SEED_HINT.search(facts.folded)
         and (
             words >= _MIN_SEED_AFTER_KEYWORD
             or len(_CJK_ALONE_RE.findall(text)) >= _MIN_SEED_AFTER_KEYWORD
