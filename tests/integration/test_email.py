@@ -19,22 +19,14 @@ import pytest
 
 from chatd.client import AgentClient, CustomerClient
 from tests.support.harness import Harness
-from tests.support.mail import Inbox, Smtp, until
+from tests.support.mail import Inbox, Smtp, email_settings, until
 
 SEED = "abandon ability able about above absent absorb abstract absurd abuse access accident"
 
 
 @pytest.fixture
 def settings(smtp: Smtp) -> dict[str, dict[str, Any]]:
-    return {
-        "server": {"public_url": "https://chat.example.com"},
-        "email": {
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp.port,
-            "from_address": "support@example.com",
-            "max_retry_interval_s": 0.5,
-        },
-    }
+    return email_settings(smtp)
 
 
 async def _ticket(chatd: Harness, contact: str, locale: str = "en") -> tuple[CustomerClient, int]:

@@ -18,7 +18,7 @@ import pytest
 
 from chatd.client import AgentClient, CustomerClient
 from tests.support.harness import Harness
-from tests.support.mail import Inbox, Smtp, until
+from tests.support.mail import Inbox, Smtp, email_settings, until
 
 SEED = "abandon ability able about above absent absorb abstract absurd abuse access accident"
 #: Short, so a test waits seconds; long enough that a reconnect comes back in time.
@@ -27,16 +27,7 @@ NOTIFY_AFTER_S = 1.5
 
 @pytest.fixture
 def settings(smtp: Smtp) -> dict[str, dict[str, Any]]:
-    return {
-        "server": {"public_url": "https://chat.example.com"},
-        "email": {
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp.port,
-            "from_address": "support@example.com",
-            "max_retry_interval_s": 0.5,
-            "notify_after_s": NOTIFY_AFTER_S,
-        },
-    }
+    return email_settings(smtp, notify_after_s=NOTIFY_AFTER_S)
 
 
 async def _followup(

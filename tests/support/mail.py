@@ -58,3 +58,18 @@ async def until(condition: Callable[[], bool], within: float = 15.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
+
+
+def email_settings(smtp: Smtp, **extra: Any) -> dict[str, dict[str, Any]]:
+    """Config overrides that send chatd's mail to ``smtp`` (retries within half a second),
+    with ``extra`` added to the ``[email]`` section."""
+    return {
+        "server": {"public_url": "https://chat.example.com"},
+        "email": {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "from_address": "support@example.com",
+            "max_retry_interval_s": 0.5,
+            **extra,
+        },
+    }

@@ -22,18 +22,7 @@ from chatd.domain.redact import (
     warning,
 )
 from chatd.domain.redact._spans import Facts
-
-_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def _b58(data: bytes) -> str:
-    """Base58-encode ``data`` (enough for building key-shaped test strings)."""
-    n = int.from_bytes(data, "big")
-    out = ""
-    while n:
-        n, r = divmod(n, 58)
-        out = _B58_ALPHABET[r] + out
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+from tests.support.redaction import b58, groups
 
 
 def _luhn_complete(prefix: str) -> str:
@@ -63,18 +52,13 @@ XPRV = (  # BIP32 test vector 1, master key
 )
 WIF_UNCOMPRESSED = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"
 WIF_COMPRESSED = "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617"
-SOL_KEY = _b58(hashlib.sha512(b"chatd solana key").digest())
+SOL_KEY = b58(hashlib.sha512(b"chatd solana key").digest())
 API_SECRET = "hG7sK2pL9qR4tV8wX1yZ3aB5cD6eF0gH"
-
-
-def _groups(hex64: str, size: int, sep: str) -> str:
-    """``hex64`` written in groups of ``size`` joined by ``sep`` ("a77a08bc b4a8f65f ...")."""
-    return sep.join(hex64[i : i + size] for i in range(0, len(hex64), size))
 
 
 # What support needs to see.
 TX_HEX = "d27a041fdb86426c8abbace6619aa2266024cb387729ee2bd84bbfad5322de2b"
-SOL_SIG = _b58(hashlib.sha512(b"chatd solana signature").digest())
+SOL_SIG = b58(hashlib.sha512(b"chatd solana signature").digest())
 ETH_ADDR = "0x742d35Cc6634C0532925a3b844Bc454e4438f44e"
 BTC_BECH32 = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 BTC_TAPROOT = "bc1p5d7rjq7g6rdk2yhzks9smlaqtedr4dekq08ge8ztwac72sfr9rusxg3297"
@@ -480,45 +464,45 @@ CASES = [
         previous=placeholder("seed_phrase"),
     ),
     # --- hex private keys written in groups ---------------------------------------------
-    Case("hex-key-8x8-spaces", _groups(KEY_HEX, 8, " "), ("private_key",), hidden=("c1e38448",)),
+    Case("hex-key-8x8-spaces", groups(KEY_HEX, 8, " "), ("private_key",), hidden=("c1e38448",)),
     Case(
         "hex-key-4x16-dashes",
-        f"my key {_groups(KEY_HEX, 16, '-')} help",
+        f"my key {groups(KEY_HEX, 16, '-')} help",
         ("private_key",),
         visible=("my key", "help"),
         hidden=(KEY_HEX[:16],),
     ),
-    Case("hex-key-32x2-colons", _groups(KEY_HEX, 2, ":"), ("private_key",), hidden=("c1:e3:84",)),
+    Case("hex-key-32x2-colons", groups(KEY_HEX, 2, ":"), ("private_key",), hidden=("c1:e3:84",)),
     Case(
         "hex-key-16x4-spaces-zh",
-        f"私钥 {_groups(KEY_HEX, 4, ' ')} 还能找回吗",
+        f"私钥 {groups(KEY_HEX, 4, ' ')} 还能找回吗",
         ("private_key",),
         visible=("还能找回吗",),
         hidden=("c1e3 8448",),
     ),
-    Case("hex-key-8-lines", _groups(KEY_HEX, 8, "\n"), ("private_key",), hidden=("e0c8de1e",)),
+    Case("hex-key-8-lines", groups(KEY_HEX, 8, "\n"), ("private_key",), hidden=("e0c8de1e",)),
     Case(
         "hex-key-groups-after-number",
-        f"1234 {_groups(KEY_HEX, 8, ' ')}",
+        f"1234 {groups(KEY_HEX, 8, ' ')}",
         ("private_key",),
         visible=("1234",),
         hidden=("24dc34ae",),
     ),
-    Case("txid-8x8", f"txid: {_groups(TX_HEX, 8, ' ')}", visible=(_groups(TX_HEX, 8, " "),)),
+    Case("txid-8x8", f"txid: {groups(TX_HEX, 8, ' ')}", visible=(groups(TX_HEX, 8, " "),)),
     Case(
         "tx-hash-zh-groups",
-        f"交易哈希 {_groups(TX_HEX, 16, '-')}",
-        visible=(_groups(TX_HEX, 16, "-"),),
+        f"交易哈希 {groups(TX_HEX, 16, '-')}",
+        visible=(groups(TX_HEX, 16, "-"),),
     ),
     Case(
         "explorer-url-groups",
-        f"https://etherscan.io/tx/{_groups(TX_HEX, 8, '-')}",
-        visible=(_groups(TX_HEX, 8, "-"),),
+        f"https://etherscan.io/tx/{groups(TX_HEX, 8, '-')}",
+        visible=(groups(TX_HEX, 8, "-"),),
     ),
     Case(
         "tx-hash-groups-after",
-        f"{_groups(TX_HEX, 8, ' ')} is the tx hash",
-        visible=(_groups(TX_HEX, 8, " "),),
+        f"{groups(TX_HEX, 8, ' ')} is the tx hash",
+        visible=(groups(TX_HEX, 8, " "),),
     ),
     Case(
         "two-uuids",

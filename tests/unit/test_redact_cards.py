@@ -9,24 +9,13 @@ visible or an ordinary message mangled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from chatd.domain.redact import redact
+from tests.support.redaction import Stored
 
 CARD = "[redacted:card_number]"
 OTP = "[redacted:otp_code]"
-
-
-@dataclass(frozen=True)
-class Stored:
-    """One message and exactly the text it is stored as."""
-
-    id: str
-    text: str
-    stored: str
-    expecting_2fa_code: bool = False
 
 
 CODES = [

@@ -12,23 +12,7 @@ import hashlib
 import pytest
 
 from chatd.domain.redact import redact
-
-_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def _b58(data: bytes) -> str:
-    """Base58-encode ``data`` as Solana wallets export a keypair."""
-    n = int.from_bytes(data, "big")
-    out = ""
-    while n:
-        n, r = divmod(n, 58)
-        out = _B58_ALPHABET[r] + out
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
-
-
-def _groups(hex64: str, size: int, sep: str) -> str:
-    """``hex64`` written in groups of ``size`` joined by ``sep`` ("a77a08bc b4a8f65f ...")."""
-    return sep.join(hex64[i : i + size] for i in range(0, len(hex64), size))
+from tests.support.redaction import B58_ALPHABET, b58, groups
 
 
 def _keep_digits(hex64: str, count: int) -> str:
@@ -48,19 +32,19 @@ KEY_HEX = "c1e3844824dc34aee0c8de1e492b68c326065b8c8e5a636e60d0eec9d0bc9e2a"
 TX_HEX = "d27a041fdb86426c8abbace6619aa2266024cb387729ee2bd84bbfad5322de2b"
 # A 64-byte keypair whose first byte is 0 and second small: base58 gives 86 characters, the
 # shortest a 64-byte value has ("1" for the zero byte, then 85).
-SOL_KEY_86 = _b58(bytes([0, 2]) + hashlib.sha512(b"chatd solana key").digest()[2:])
+SOL_KEY_86 = b58(bytes([0, 2]) + hashlib.sha512(b"chatd solana key").digest()[2:])
 # An 88-character keypair export whose characters happen to spell an explorer's name.
-SOL_KEY_SPELLING = _b58(hashlib.sha512(b"chatd solana key").digest())
+SOL_KEY_SPELLING = b58(hashlib.sha512(b"chatd solana key").digest())
 SOL_KEY_SPELLING = SOL_KEY_SPELLING[:2] + "bscscan" + SOL_KEY_SPELLING[9:]
 # A key in sixteen groups of four whose groups 5-8 are all digits and pass the Luhn check
 # ("4111 1111 1111 1111"): the sweep sees a card number inside the key.
-KEY_WITH_CARD_INSIDE = _groups(KEY_HEX[:16] + "4111111111111111" + KEY_HEX[32:], 4, " ")
+KEY_WITH_CARD_INSIDE = groups(KEY_HEX[:16] + "4111111111111111" + KEY_HEX[32:], 4, " ")
 
 
 def test_shapes_of_the_constants() -> None:
     """The made-up secrets have the shapes the tests below rely on."""
     assert len(SOL_KEY_86) == 86
-    assert len(SOL_KEY_SPELLING) == 88 and set(SOL_KEY_SPELLING) <= set(_B58_ALPHABET)
+    assert len(SOL_KEY_SPELLING) == 88 and set(SOL_KEY_SPELLING) <= set(B58_ALPHABET)
     assert len(KEY_WITH_CARD_INSIDE) == 79
     assert sum(ch.isdigit() for ch in _keep_digits(KEY_HEX, 8)) == 8
 
@@ -79,13 +63,13 @@ def test_a_key_in_two_groups_of_32_alone_is_masked() -> None:
 
 def test_a_grouped_key_in_a_message_with_exactly_8_digits_is_masked() -> None:
     """A key in groups of eight whose only digits are its 8 decimal digits is masked."""
-    text = "my key " + _groups(_keep_digits(KEY_HEX, 8), 8, " ")
+    text = "my key " + groups(_keep_digits(KEY_HEX, 8), 8, " ")
     assert redact(text).text == "my key [redacted:private_key]"
 
 
 def test_an_uppercase_grouped_key_is_masked() -> None:
     """A key written in upper-case hex groups is masked like a lower-case one."""
-    text = "my key " + _groups(KEY_HEX.upper(), 8, " ")
+    text = "my key " + groups(KEY_HEX.upper(), 8, " ")
     assert redact(text).text == "my key [redacted:private_key]"
 
 
@@ -149,13 +133,13 @@ def test_a_grouped_key_starting_with_card_like_digits_is_masked_whole(size: int)
 
     The card number used to be masked and the key's other 48 hex digits shown.
     """
-    key = _groups("4111111111111111" + KEY_HEX[16:], size, " ")
+    key = groups("4111111111111111" + KEY_HEX[16:], size, " ")
     assert redact(f"my key {key}").text == "my key [redacted:private_key]"
 
 
 def test_a_grouped_transaction_hash_with_card_like_digits_stays_visible() -> None:
     """A transaction hash in groups stays visible even where four groups look like a card."""
-    tx = _groups(TX_HEX[:48] + "4111111111111111", 4, " ")
+    tx = groups(TX_HEX[:48] + "4111111111111111", 4, " ")
     assert redact(f"txid: {tx}").text == f"txid: {tx}"
 
 
@@ -163,6 +147,6 @@ def test_a_grouped_key_with_few_decimal_digits_is_masked() -> None:
     """A grouped key with only 3 decimal digits is masked, as the same key unbroken is."""
     key = _keep_digits(KEY_HEX, 3)
     assert redact(key).text == "[redacted:private_key]"
-    assert redact(_groups(key, 8, " ")).text == "[redacted:private_key]"
+    assert redact(groups(key, 8, " ")).text == "[redacted:private_key]"
     # One digit is enough.
-    assert redact(_groups(_keep_digits(KEY_HEX, 1), 8, " ")).text == "[redacted:private_key]"
+    assert redact(groups(_keep_digits(KEY_HEX, 1), 8, " ")).text == "[redacted:private_key]"

@@ -7,23 +7,10 @@ secret left visible or an ordinary message mangled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from chatd.domain.redact import redact
-
-
-@dataclass(frozen=True)
-class Stored:
-    """One message and exactly the text it is stored as."""
-
-    id: str
-    text: str
-    stored: str
-    #: The conversation's previous customer message, as stored (already masked).
-    previous: str | None = None
-
+from tests.support.redaction import Stored
 
 #: Six list words, no checksum: a phrase only when announced ("my seed phrase is ...").
 WORDS6 = "orbit cabin laugh piano tunnel zebra"
